@@ -1,0 +1,240 @@
+"""The study-file schema, kept as code (pydantic); the JSON Schema for editors is exported from it.
+
+One YAML file per study in ``studies/``; the file name (without ``.yaml``) equals ``id``.
+Structural checks (required fields, types, unknown keys) come from these models; semantic checks
+(taxonomy terms, statistics, provenance) are the named rules in ``evidence.ingest.rules``.
+
+Taxonomy fields are plain strings here so an unknown term can be reported with the nearest valid
+one; the exported JSON Schema still lists the valid terms (``enum``) for editor completion.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from evidence.taxonomy import taxonomy
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"
+
+
+def _terms(kind: str) -> dict:
+    """JSON-Schema hint listing valid terms of a taxonomy section (for editors)."""
+    t = taxonomy()
+    if kind == "judgement":
+        terms = sorted({j for tool in t.rob_tools.values() for j in tool["judgements"]})
+    else:
+        terms = sorted(getattr(t, kind))
+    return {"enum": terms}
+
+
+class Record(BaseModel):
+    """Base: unknown keys are errors (typos must not silently disappear)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Source(Record):
+    """A document the coded facts come from. Referenced by ``id`` from effects and fields."""
+
+    id: str = Field(description="Short local id, e.g. 'wp' or 'clear'.", pattern=r"^[a-z0-9_-]+$")
+    kind: Literal["journal_article", "working_paper", "report", "thesis", "clearinghouse", "abstract", "registry", "slides", "other"]
+    url: str | None = None
+    doi: str | None = None
+    title: str | None = None
+    note: str | None = Field(None, description="What was and was not visible in this source.")
+
+
+class Version(Record):
+    """Another version of the same study (e.g. the working paper of a journal article)."""
+
+    kind: Literal["journal_article", "working_paper", "report", "thesis", "other"]
+    year: int | None = None
+    title: str | None = None
+    venue: str | None = None
+    doi: str | None = None
+    url: str | None = None
+
+
+class Value(Record):
+    """Transfer value as reported."""
+
+    amount: float | None = Field(None, gt=0)
+    currency: str | None = Field(None, description="ISO 4217 code, e.g. USD, MXN.")
+    period: Literal["month", "year", "bimonthly", "one_off", "week", "other"] | None = None
+    usd_per_year: float | None = Field(None, gt=0, description="Only when the source states it (or its exchange rate).")
+    share_of_consumption: float | None = Field(None, gt=0, le=1)
+    quote: str | None = None
+    source: str | None = None
+
+
+class Intervention(Record):
+    """One arm. Several arms are several interventions against a shared or separate control."""
+
+    id: str = Field(pattern=r"^[a-z0-9_-]+$")
+    type: str = Field(json_schema_extra=_terms("interventions"), description="Taxonomy term; the family is derived.")
+    label: str | None = None
+    conditionality: Literal["none", "not_monitored", "monitored_enforced"] | None = None
+    recipient: Literal["mother", "father", "household", "child", "other"] | None = None
+    value: Value | None = None
+    frequency: str | None = None
+    duration_months: float | None = Field(None, gt=0)
+    components: list[str] = Field(default_factory=list, description="Other taxonomy types combined in this arm.")
+    description: str | None = None
+
+
+class Programme(Record):
+    name: str = Field(description="As the country calls it, e.g. 'Bono de Desarrollo Humano'.")
+    countries: list[str] = Field(min_length=1, description="ISO 3166-1 alpha-3 codes.")
+    setting: Literal["rural", "urban", "mixed"] | None = None
+    implementer: Literal["government", "ngo", "academic", "private", "multilateral", "mixed"] | None = None
+    start_year: int | None = None
+    end_year: int | None = None
+    scale: Literal["pilot", "regional", "national"] | None = None
+
+
+class Design(Record):
+    type: str = Field(json_schema_extra=_terms("designs"))
+    unit: str | None = Field(None, description="Unit of assignment, e.g. village, household.")
+    clusters: int | None = None
+    follow_up_months: float | None = None
+    notes: str | None = None
+
+
+class Population(Record):
+    age_min: float | None = None
+    age_max: float | None = None
+    sex: Literal["all", "girls", "boys"] = "all"
+    n_treatment: int | None = None
+    n_control: int | None = None
+    n_total: int | None = None
+    n_clusters: int | None = None
+    baseline_prevalence: float | None = Field(None, description="Control-group child-labour prevalence (proportion 0-1).")
+    description: str | None = None
+
+
+class RiskOfBias(Record):
+    tool: Literal["rob2", "robins_i", "clear"]
+    overall: str = Field(json_schema_extra=_terms("judgement"))
+    domains: dict[str, str] = Field(default_factory=dict)
+    reason: str | None = Field(None, description="One line: why this judgement.")
+    source: str | None = Field(None, description="Source id or URL (e.g. the CLEAR profile).")
+    quote: str | None = None
+
+
+class Coding(Record):
+    status: Literal["mapped", "headline", "coded"]
+    coder: str
+    date: dt.date
+    second_coder: str | None = None
+    reconciled: bool | None = None
+    notes: str | None = None
+
+
+class Subgroup(Record):
+    sex: Literal["all", "girls", "boys"] = "all"
+    age_min: float | None = None
+    age_max: float | None = None
+    label: str | None = Field(None, description="Other subgroup, e.g. 'working at baseline'.")
+
+
+class Reported(Record):
+    """What the source reports, exactly as reported (1 = treatment, 2 = control)."""
+
+    form: Literal["coefficient", "means_sds", "counts", "proportions", "odds_ratio", "risk_ratio", "correlation"]
+    estimate: float | None = None
+    unit: Literal[
+        "percentage_points", "proportion", "hours_per_week", "hours_per_day", "sd",
+        "percent_relative", "odds_ratio", "risk_ratio", "correlation", "other",
+    ] | None = None
+    unit_note: str | None = Field(None, description="Unit ambiguity as found in the source.")
+    se: float | None = None
+    t: float | None = None
+    p: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_level: float = 0.95
+    df: float | None = None
+    significance: str | None = Field(None, description="Only stars/thresholds reported, e.g. 'p<0.05', 'n.s.'.")
+    m1: float | None = None
+    sd1: float | None = None
+    n1: float | None = None
+    m2: float | None = None
+    sd2: float | None = None
+    n2: float | None = None
+    ai: float | None = None
+    bi: float | None = None
+    ci: float | None = None
+    di: float | None = None
+    p1: float | None = None
+    p2: float | None = None
+    r: float | None = None
+    n: float | None = None
+    se_clustered: bool | None = None
+    avg_cluster_size: float | None = None
+    icc: float | None = None
+    icc_note: str | None = Field(None, description="Where the ICC comes from, or the stated assumption.")
+
+
+class Provenance(Record):
+    source: str = Field(description="Id of an entry in `sources`.")
+    location: str | None = Field(None, description="Table, column, page.")
+    quote: str = Field(description="Short verbatim quote or table cell (under 40 words).")
+    coder: str | None = None
+    date: dt.date | None = None
+
+
+class Effect(Record):
+    id: str = Field(pattern=r"^[a-z0-9_-]+$")
+    intervention: str = Field(description="Id of an entry in `interventions`.")
+    outcome: str = Field(json_schema_extra=_terms("outcomes"))
+    outcome_definition: str | None = Field(None, description="The study's own definition, in words.")
+    sdg871: str = Field("unclear", json_schema_extra=_terms("sdg871_coverage"))
+    subgroup: Subgroup = Field(default_factory=Subgroup)
+    follow_up_months: float | None = None
+    primary: bool = Field(False, description="One per study and outcome: full sample, longest follow-up, main spec.")
+    comparison: str | None = Field(None, description="Control condition, if not the pure control.")
+    reported: Reported
+    provenance: Provenance
+
+
+class Study(Record):
+    """One evaluation report of one programme (versions of it are listed, not separate studies)."""
+
+    id: str = Field(pattern=ID_PATTERN, description="Equals the file name, e.g. schady-2006-bdh.")
+    title: str
+    authors: list[str] = Field(min_length=1, description="'Family, Given' per author.")
+    year: int
+    publication_type: Literal["journal_article", "working_paper", "report", "thesis", "other"]
+    venue: str | None = None
+    doi: str | None = None
+    url: str | None = None
+    language: str = "en"
+    versions: list[Version] = Field(default_factory=list)
+    links: list[str] = Field(default_factory=list, description="Ids of studies of the same programme/data.")
+    not_duplicates: list[str] = Field(default_factory=list, description="Ids checked and found not to be duplicates.")
+    programme: Programme
+    interventions: list[Intervention] = Field(min_length=1)
+    design: Design
+    population: Population = Field(default_factory=Population)
+    risk_of_bias: RiskOfBias | None = None
+    coding: Coding
+    sources: list[Source] = Field(min_length=1)
+    effects: list[Effect] = Field(default_factory=list)
+    abstract: str | None = None
+    notes: str | None = None
+
+
+def json_schema() -> dict:
+    """The JSON Schema of a study file (committed as ``schema/study.schema.json``)."""
+    schema = Study.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Child-labour evidence: study file"
+    return schema
+
+
+def json_schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
