@@ -24,6 +24,7 @@ app = typer.Typer(
 
 # Modules that contribute commands; each defines ``register(app: typer.Typer) -> None``.
 COMMAND_MODULES = [
+    "evidence.cli.ingest_cmds",
     "evidence.cli.catalog_cmds",
     "evidence.cli.escalc_cmd",
     "evidence.cli.meta_cmd",

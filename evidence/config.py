@@ -1,0 +1,32 @@
+"""Where things live and the few thresholds users may want to change.
+
+Every path can be overridden by an environment variable so tests, benchmarks and other deployments
+(e.g. PostgreSQL by URL) need no code change.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+#: Study files (one YAML file per study).
+STUDIES_DIR = Path(os.environ.get("EVIDENCE_STUDIES_DIR", REPO_ROOT / "studies"))
+
+#: The embedded catalogue shipped with the repository (rebuilt by ``evidence build``).
+CATALOG_PATH = Path(os.environ.get("EVIDENCE_CATALOG_PATH", Path(__file__).resolve().parent / "catalog.db"))
+
+#: SQLAlchemy URL of the catalogue; defaults to the embedded SQLite file (opened read-only by the app).
+#: Point it at PostgreSQL with e.g. ``postgresql+psycopg://user@host/evidence``.
+CATALOG_URL = os.environ.get("EVIDENCE_CATALOG_URL")
+
+#: Duplicate detection: pairs scoring at least this (0-100, rapidfuzz token_set_ratio on normalised
+#: titles, combined with author and year agreement) are reported as likely duplicates.
+DEDUP_THRESHOLD = float(os.environ.get("EVIDENCE_DEDUP_THRESHOLD", 88))
+
+#: Years apart within which two records can still be versions of one study.
+DEDUP_YEAR_WINDOW = 1
+
+#: Default random seed for every sampler and every export.
+SEED = 2026
