@@ -1,0 +1,201 @@
+"""``evidence meta``: meta-analyse any table of effects, or a cell of the catalogue.
+
+Frequentist estimators come from ``evidence.meta.frequentist`` (metafor's numbers), ``--method bayes``
+from the exact engine (``evidence.meta.exact``). Neither imports pymc, so the command answers fast.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+import typer
+
+from evidence.errors import MetaAnalysisError
+
+METHODS = ["REML", "DL", "PM", "ML", "SJ", "HE", "EB", "HS", "FE", "bayes"]
+
+
+def design_matrix(df: pd.DataFrame, formula: str) -> tuple[pd.DataFrame, list[str]]:
+    """Moderator matrix for ``"x1 + x2"`` (R-style: a text column becomes dummies for all but its
+    first level, named column+level as metafor does). Rows with a missing moderator are dropped."""
+    terms = [t.strip() for t in formula.split("+") if t.strip()]
+    missing = [t for t in terms if t not in df.columns]
+    if missing:
+        raise MetaAnalysisError(f"--mods: no column {', '.join(missing)} in the data (columns: {', '.join(df.columns)})")
+    keep = df[terms].notna().all(axis=1)
+    sub = df.loc[keep, terms]
+    cols: dict[str, np.ndarray] = {}
+    for term in terms:
+        x = sub[term]
+        if pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x):
+            cols[term] = x.to_numpy(dtype=float)
+        else:
+            levels = sorted(x.astype(str).unique())
+            for level in levels[1:]:
+                cols[f"{term}{level}"] = (x.astype(str) == level).to_numpy(dtype=float)
+    return pd.DataFrame(cols, index=sub.index), list(cols)
+
+
+def _num(x):
+    if x is None:
+        return None
+    x = float(x)
+    return None if math.isnan(x) else x
+
+
+def frequentist_json(yi, vi, method: str, knha: bool, mods: pd.DataFrame | None) -> dict:
+    from evidence.meta.frequentist import rma, tau2_ci_qprofile
+
+    fit = rma(yi, vi, method=method, knha=knha, mods=mods)
+    out = {
+        "k": fit.k, "method": method, "knha": knha,
+        "estimate": fit.estimate, "se": fit.se, "ci_lb": fit.ci_lb, "ci_ub": fit.ci_ub,
+        "tau2": fit.tau2, "tau2_ci_lb": None, "tau2_ci_ub": None,
+        "i2": fit.I2, "h2": fit.H2, "q": fit.QE, "q_p": fit.QEp,
+        "pi_lb": fit.pi_lb, "pi_ub": fit.pi_ub,
+    }
+    if method != "FE" and mods is None and fit.k >= 2:
+        ci = tau2_ci_qprofile(yi, vi)
+        out["tau2_ci_lb"], out["tau2_ci_ub"] = ci["lb"], ci["ub"]
+    if mods is not None:
+        out["coefficients"] = {name: {"estimate": c["estimate"], "se": c["se"]} for name, c in fit.coefficients.items()}
+    return {k: (_num(v) if isinstance(v, (float, np.floating)) else v) for k, v in out.items()}
+
+
+def three_level_json(yi, vi, cluster, inner) -> dict:
+    from evidence.meta.multilevel import rma_mv_three_level
+
+    fit = rma_mv_three_level(yi, vi, cluster, inner)
+    return {
+        "k": int(len(yi)), "method": "REML", "estimate": fit.estimate, "se": fit.se,
+        "ci_lb": fit.ci_lb, "ci_ub": fit.ci_ub, "sigma2": list(fit.sigma2),
+    }
+
+
+def bayes_json(result) -> dict:
+    mu, tau, new = result.mu, result.tau, result.theta_new
+    out = {
+        "k": result.k, "method": "bayes", "prior_tau": result.spec.get("tau_prior"),
+        "mu": {"mean": mu.mean, "sd": mu.sd, "q025": mu.q025, "q50": mu.q50, "q975": mu.q975,
+               "p_below_0": result.p_below_0},
+        "tau": {"mean": tau.mean, "q025": tau.q025, "q50": tau.q50, "q975": tau.q975},
+        "theta_new": {"q025": new.q025, "q50": new.q50, "q975": new.q975},
+    }
+    if result.coefficients:
+        out["coefficients"] = {n: {"estimate": s.mean, "sd": s.sd, "q025": s.q025, "q975": s.q975}
+                               for n, s in result.coefficients.items()}
+    return out
+
+
+def _print_summary(res: dict) -> None:
+    def f(x):
+        return "NA" if x is None else f"{x:.4f}"
+
+    if res["method"] == "bayes":
+        mu, tau, new = res["mu"], res["tau"], res["theta_new"]
+        typer.echo(f"Bayesian random-effects meta-analysis (exact), k = {res['k']}, prior on tau: {res['prior_tau']}")
+        typer.echo(f"  mu     mean {f(mu['mean'])}  sd {f(mu['sd'])}  95% CrI [{f(mu['q025'])}, {f(mu['q975'])}]  P(mu<0) = {f(mu['p_below_0'])}")
+        typer.echo(f"  tau    median {f(tau['q50'])}  95% CrI [{f(tau['q025'])}, {f(tau['q975'])}]")
+        typer.echo(f"  new programme: 95% predictive interval [{f(new['q025'])}, {f(new['q975'])}]")
+    else:
+        typer.echo(f"Random-effects meta-analysis ({res['method']}{', Knapp-Hartung' if res.get('knha') else ''}), k = {res['k']}")
+        typer.echo(f"  estimate {f(res['estimate'])}  se {f(res['se'])}  95% CI [{f(res['ci_lb'])}, {f(res['ci_ub'])}]")
+        if "sigma2" in res:
+            typer.echo(f"  sigma2 (between, within clusters): {', '.join(f(s) for s in res['sigma2'])}")
+        else:
+            typer.echo(f"  tau2 {f(res['tau2'])} [{f(res['tau2_ci_lb'])}, {f(res['tau2_ci_ub'])}]  I2 {f(res['i2'])}%  H2 {f(res['h2'])}")
+            typer.echo(f"  Q = {f(res['q'])}, p = {f(res['q_p'])}; 95% prediction interval [{f(res['pi_lb'])}, {f(res['pi_ub'])}]")
+    for name, c in res.get("coefficients", {}).items():
+        spread = c.get("se", c.get("sd"))
+        typer.echo(f"  {name:<20} {f(c['estimate'])}  ({'se' if 'se' in c else 'sd'} {f(spread)})")
+
+
+def _catalog_effects(intervention, outcome, region, country, design, sex, exclude_high_rob, exclude_imputed):
+    from evidence.catalog.queries import Filters, effects
+
+    filters = Filters(
+        interventions=(intervention,), outcomes=(outcome,),
+        regions=tuple(region or ()), countries=tuple(country or ()), designs=tuple(design or ()),
+        sex=sex, exclude_high_rob=exclude_high_rob, exclude_imputed=exclude_imputed,
+        primary_only=True, has_variance=True,
+    )
+    df = effects(filters)
+    if df.empty:
+        raise MetaAnalysisError(f"no primary effects with a variance for {intervention} x {outcome} with these filters")
+    return df, df["yi"].to_numpy(float), df["vi"].to_numpy(float), df["citation"].tolist()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("meta")
+    def meta(
+        csv: Optional[Path] = typer.Option(None, "--csv", help="CSV with one effect per row.", exists=True, dir_okay=False),
+        yi: str = typer.Option("yi", "--yi", help="Column with the effect sizes."),
+        vi: str = typer.Option("vi", "--vi", help="Column with the sampling variances."),
+        method: str = typer.Option("REML", "--method", help=f"One of {', '.join(METHODS)}."),
+        knha: bool = typer.Option(False, "--knha", help="Knapp-Hartung (HKSJ) adjustment."),
+        prior_tau: str = typer.Option("halfnormal:0.5", "--prior-tau", help="bayes: halfnormal:0.5 | halfcauchy:1 | halft:3:0.5 | lognormal:-1.5:1 | uniform:0:5"),
+        prior_mu: str = typer.Option("flat", "--prior-mu", help="bayes: flat | normal:MEAN:SD"),
+        mods: Optional[str] = typer.Option(None, "--mods", help='Moderators, e.g. "x1 + x2".'),
+        cluster: Optional[str] = typer.Option(None, "--cluster", help="Three-level model: the cluster (study) column."),
+        inner: Optional[str] = typer.Option(None, "--inner", help="Three-level model: the effect-within-cluster column."),
+        intervention: Optional[str] = typer.Option(None, "--intervention", help="Catalogue: intervention type."),
+        outcome: Optional[str] = typer.Option(None, "--outcome", help="Catalogue: outcome."),
+        region: Optional[list[str]] = typer.Option(None, "--region"),
+        country: Optional[list[str]] = typer.Option(None, "--country"),
+        design: Optional[list[str]] = typer.Option(None, "--design"),
+        sex: Optional[str] = typer.Option(None, "--sex", help="girls | boys | all"),
+        exclude_high_rob: bool = typer.Option(False, "--exclude-high-rob"),
+        exclude_imputed: bool = typer.Option(False, "--exclude-imputed"),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    ):
+        """Pool effects (yi, vi) with a frequentist estimator or the exact Bayesian model."""
+        if method not in METHODS:
+            raise MetaAnalysisError(f"unknown --method {method!r} (choose from {', '.join(METHODS)})")
+        if (csv is None) == (intervention is None):
+            raise MetaAnalysisError("give either --csv FILE or --intervention TYPE --outcome OUTCOME")
+        if csv is not None:
+            df = pd.read_csv(csv)
+            for col in (yi, vi):
+                if col not in df.columns:
+                    raise MetaAnalysisError(f"{csv}: no column {col!r} (columns: {', '.join(df.columns)})")
+            labels = None
+        else:
+            if outcome is None:
+                raise MetaAnalysisError("--intervention needs --outcome")
+            df, _, _, labels = _catalog_effects(intervention, outcome, region, country, design, sex,
+                                                exclude_high_rob, exclude_imputed)
+            yi, vi = "yi", "vi"
+        X = names = None
+        if mods:
+            X, names = design_matrix(df, mods)
+            df = df.loc[X.index]
+        y = df[yi].to_numpy(dtype=float)
+        v = df[vi].to_numpy(dtype=float)
+
+        if cluster or inner:
+            if not (cluster and inner):
+                raise MetaAnalysisError("--cluster and --inner go together")
+            res = three_level_json(y, v, df[cluster].to_numpy(), df[inner].to_numpy())
+        elif method == "bayes":
+            from evidence.meta import exact
+
+            if X is not None:
+                Xi = np.column_stack([np.ones(len(y)), X.to_numpy(float)])
+                result = exact.regression(y, v, Xi, ["intercept", *names], tau_prior=prior_tau, labels=labels)
+            else:
+                result = exact.posterior(y, v, tau_prior=prior_tau, mu_prior=prior_mu, labels=labels)
+            res = bayes_json(result)
+        else:
+            res = frequentist_json(y, v, method, knha, X)
+            if "coefficients" in res:
+                coefs = res["coefficients"]
+                res["coefficients"] = {("intercept" if n in ("intrcpt", "intercept") else n): c for n, c in coefs.items()}
+        if as_json:
+            typer.echo(json.dumps(res))
+        else:
+            _print_summary(res)

@@ -1,0 +1,527 @@
+"""Effect sizes and their sampling variances, from raw data or from what a paper reports.
+
+``escalc`` reproduces metafor's ``escalc()`` (default settings: ``add=1/2, to="only0"``,
+``vtype="LS"``) for the measures this project uses, so numbers can be checked against R. The
+conversion helpers implement the coding guide's "Metrics" rules, and ``effect_from_reported`` turns
+one coded result (a dict) into an :class:`EffectSize` that records every conversion it applied.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+from scipy import special, stats
+
+from evidence.errors import EffectSizeError
+
+#: measure -> required metafor arguments ("bi|n1i": either)
+MEASURES: dict[str, tuple[str, ...]] = {
+    "RR": ("ai", "ci", "bi|n1i", "di|n2i"), "OR": ("ai", "ci", "bi|n1i", "di|n2i"),
+    "RD": ("ai", "ci", "bi|n1i", "di|n2i"),
+    "SMD": ("m1i", "m2i", "sd1i", "sd2i", "n1i", "n2i"), "SMDH": ("m1i", "m2i", "sd1i", "sd2i", "n1i", "n2i"),
+    "MD": ("m1i", "m2i", "sd1i", "sd2i", "n1i", "n2i"), "ROM": ("m1i", "m2i", "sd1i", "sd2i", "n1i", "n2i"),
+    "PLO": ("xi", "ni|mi"), "PR": ("xi", "ni|mi"), "COR": ("ri", "ni"), "ZCOR": ("ri", "ni"),
+}
+ARGUMENTS = ("ai", "bi", "ci", "di", "n1i", "n2i", "m1i", "m2i", "sd1i", "sd2i", "xi", "mi", "ni", "ri")
+
+
+def _arr(name: str, value: Any) -> np.ndarray:
+    try:
+        return np.atleast_1d(np.asarray(value, dtype=float))
+    except (TypeError, ValueError) as exc:
+        raise EffectSizeError(f"argument '{name}' is not numeric: {exc}") from None
+
+
+def _check(name: str, x: np.ndarray, bad: np.ndarray, what: str) -> None:
+    """Raise naming the argument and the first offending (0-based) row; NaN rows never fail."""
+    rows = np.flatnonzero(bad & ~np.isnan(x))
+    if rows.size:
+        r = int(rows[0])
+        raise EffectSizeError(f"{name} must be {what}: row {r} (0-based) has {name}={x[r]:g}"
+                              + (f" ({rows.size} rows in all)" if rows.size > 1 else ""))
+
+
+def _cmi(m: np.ndarray) -> np.ndarray:
+    """Hedges' exact small-sample correction J(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2)), as metafor."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.exp(special.gammaln(m / 2) - np.log(np.sqrt(m / 2)) - special.gammaln((m - 1) / 2))
+    return np.where(m > 1, out, np.nan)
+
+
+def escalc(measure: str, *, add: float = 0.5, to: str = "only0", **cols: Any) -> tuple[np.ndarray, np.ndarray]:
+    """metafor-compatible effect sizes ``(yi, vi)`` (1-d float arrays) from raw columns.
+
+    Use it when a study reports a 2x2 table, group means/SDs, a single proportion or a correlation.
+    Argument names are metafor's (ai, bi, ci, di, n1i, n2i, m1i, m2i, sd1i, sd2i, xi, mi, ni, ri);
+    measures RR/OR (log scale), RD, SMD (Hedges' g, exact gamma correction, vtype="LS"), SMDH, MD,
+    ROM, PLO, PR, COR, ZCOR. For tables and proportions, ``add`` is added to every cell of a row with
+    a zero cell (metafor's ``to="only0"``; also "all", "if0all", "none"). NaN inputs give NaN outputs,
+    as do non-finite results (metafor's NA); invalid values raise :class:`EffectSizeError`.
+    """
+    measure = str(measure).upper()
+    if measure not in MEASURES:
+        raise EffectSizeError(f"unknown measure '{measure}'; choose one of {', '.join(MEASURES)}")
+    unknown = sorted(set(cols) - set(ARGUMENTS))
+    if unknown:
+        raise EffectSizeError(f"unknown argument(s) {', '.join(unknown)}; metafor names are {', '.join(ARGUMENTS)}")
+    if to not in ("only0", "all", "if0all", "none"):
+        raise EffectSizeError(f"unknown to='{to}'")
+    for req in MEASURES[measure]:
+        if not any(cols.get(a) is not None for a in req.split("|")):
+            raise EffectSizeError(f"measure {measure} needs argument {' or '.join(req.split('|'))}")
+    given = {k: _arr(k, v) for k, v in cols.items() if v is not None}
+    try:
+        arrays = dict(zip(given, np.broadcast_arrays(*given.values())))
+    except ValueError:
+        raise EffectSizeError("argument vectors are not all of the same length") from None
+    a = {k: v.astype(float, copy=True) for k, v in arrays.items()}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        yi, vi = _compute(measure, a, add, to)
+    bad = ~np.isfinite(yi) | ~np.isfinite(vi)
+    yi, vi = np.where(np.isfinite(yi), yi, np.nan), np.where(bad, np.nan, vi)
+    return yi, vi
+
+
+def _cells(a: dict, names: tuple[str, str], add: float, to: str) -> list[np.ndarray]:
+    """Continuity correction over a set of cell arrays, metafor-style."""
+    cells = [a[n] for n in names]
+    zero = np.zeros(cells[0].shape, bool)
+    for c in cells:
+        zero |= c == 0
+    if to == "all" or (to == "if0all" and zero.any()):
+        return [c + add for c in cells]
+    if to == "only0":
+        return [np.where(zero, c + add, c) for c in cells]
+    return cells
+
+
+def _compute(measure: str, a: dict, add: float, to: str) -> tuple[np.ndarray, np.ndarray]:
+    if measure in ("RR", "OR", "RD"):
+        for g, (ev, ne, n) in {1: ("ai", "bi", "n1i"), 2: ("ci", "di", "n2i")}.items():
+            if ne not in a:
+                _check(n, a[n], a[n] < 1, ">= 1")
+                _check(ev, a[ev], a[ev] > a[n], f"<= {n}")
+                a[ne] = a[n] - a[ev]
+        for k in ("ai", "bi", "ci", "di"):
+            _check(k, a[k], a[k] < 0, "a non-negative count")
+        ai, bi, ci, di = _cells(a, ("ai", "bi", "ci", "di"), add, to)
+        n1, n2 = ai + bi, ci + di
+        p1, p2 = ai / n1, ci / n2
+        if measure == "RR":
+            return np.log(p1) - np.log(p2), 1 / ai - 1 / n1 + 1 / ci - 1 / n2
+        if measure == "OR":
+            return np.log(p1 / (1 - p1)) - np.log(p2 / (1 - p2)), 1 / ai + 1 / bi + 1 / ci + 1 / di
+        return p1 - p2, p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+    if measure in ("SMD", "SMDH", "MD", "ROM"):
+        for k in ("sd1i", "sd2i"):
+            _check(k, a[k], a[k] <= 0, "> 0")
+        for k in ("n1i", "n2i"):
+            _check(k, a[k], a[k] < 1, ">= 1")
+        m1, m2, s1, s2, n1, n2 = (a[k] for k in ("m1i", "m2i", "sd1i", "sd2i", "n1i", "n2i"))
+        mi = n1 + n2 - 2
+        if measure == "MD":
+            return m1 - m2, s1**2 / n1 + s2**2 / n2
+        if measure == "ROM":
+            return np.log(m1 / m2), s1**2 / (n1 * m1**2) + s2**2 / (n2 * m2**2)
+        cmi = _cmi(mi)
+        if measure == "SMD":
+            yi = cmi * (m1 - m2) / np.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / mi)
+            return yi, 1 / n1 + 1 / n2 + yi**2 / (2 * (n1 + n2))
+        yi = cmi * (m1 - m2) / np.sqrt((s1**2 + s2**2) / 2)  # SMDH (Bonett 2009), metafor's variance
+        vi = (yi**2 * (s1**4 / (n1 - 1) + s2**4 / (n2 - 1)) / (2 * (s1**2 + s2**2) ** 2)
+              + (s1**2 / (n1 - 1) + s2**2 / (n2 - 1)) / ((s1**2 + s2**2) / 2))
+        return yi, cmi**2 * vi
+    if measure in ("PLO", "PR"):
+        if "mi" not in a:
+            _check("ni", a["ni"], a["ni"] < 1, ">= 1")
+            _check("xi", a["xi"], a["xi"] > a["ni"], "<= ni")
+            a["mi"] = a["ni"] - a["xi"]
+        for k in ("xi", "mi"):
+            _check(k, a[k], a[k] < 0, "a non-negative count")
+        xi, mi = _cells(a, ("xi", "mi"), add, to)
+        p = xi / (xi + mi)
+        if measure == "PR":
+            return p, p * (1 - p) / (xi + mi)
+        return np.log(p / (1 - p)), 1 / xi + 1 / mi
+    ri, ni = a["ri"], a["ni"]  # COR, ZCOR
+    _check("ri", ri, np.abs(ri) > 1, "between -1 and 1")
+    _check("ni", ni, ni < 1, ">= 1")
+    if measure == "COR":
+        yi, vi = ri.copy(), (1 - ri**2) ** 2 / (ni - 1)
+    else:
+        yi, vi = np.arctanh(ri), 1 / (ni - 3)
+    return yi, np.where(ni <= 4, np.nan, vi)  # metafor: no variance when ni <= 4
+
+
+# --------------------------------------------------------------------------- reported forms
+
+def _num(x):
+    a = np.asarray(x, dtype=float)
+    return float(a) if a.ndim == 0 else a
+
+
+def _z(level: float, df: float | None = None) -> float:
+    if not 0 < level < 1:
+        raise EffectSizeError(f"confidence level must be in (0, 1), got {level}")
+    q = 1 - (1 - level) / 2
+    if df is None:
+        return float(stats.norm.ppf(q))
+    if not df > 0:
+        raise EffectSizeError(f"df must be > 0, got {df}")
+    return float(stats.t.ppf(q, df))
+
+
+def _positive_se(se, what: str):
+    if np.any(~(np.asarray(se) > 0) & ~np.isnan(np.asarray(se, float))):
+        raise EffectSizeError(f"SE from {what} is not positive and finite (estimate 0 or statistic inconsistent)")
+    if np.any(np.isinf(np.asarray(se, float))):
+        raise EffectSizeError(f"SE from {what} is infinite (statistic 0 or p = 1)")
+    return _num(se)
+
+
+def se_from_t(b, t):
+    """SE = |b / t|: when a coefficient is reported with its t (or z) statistic."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _positive_se(np.abs(np.asarray(b, float) / np.asarray(t, float)), "t")
+
+
+def se_from_p(b, p):
+    """SE = |b| / z(1 - p/2): when an exact two-sided p-value is reported (normal approximation)."""
+    p = np.asarray(p, float)
+    if np.any((p <= 0) | (p > 1)):
+        raise EffectSizeError(f"p must be in (0, 1], got {p}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _positive_se(np.abs(np.asarray(b, float)) / stats.norm.ppf(1 - p / 2), "p")
+
+
+def se_from_ci(lower, upper, level: float = 0.95, df: float | None = None, log_scale: bool = False):
+    """SE = (upper - lower) / (2 q): from a confidence interval; q is the normal quantile, or the t
+    quantile when the source used ``df``; ``log_scale=True`` for ratios (OR, RR), giving the SE of the log."""
+    lo, hi = np.asarray(lower, float), np.asarray(upper, float)
+    if np.any(lo > hi):
+        raise EffectSizeError(f"CI lower bound {lower} exceeds upper bound {upper}")
+    if log_scale:
+        if np.any((lo <= 0) | (hi <= 0)):
+            raise EffectSizeError(f"CI of a ratio must be positive, got ({lower}, {upper})")
+        lo, hi = np.log(lo), np.log(hi)
+    return _positive_se((hi - lo) / (2 * _z(level, df)), "CI")
+
+
+class ImputedSE(NamedTuple):
+    se: float
+    imputed: bool
+
+
+def parse_threshold(significance: str | float) -> float | None:
+    """The p threshold in "p<0.05", "p < .1", "0.01"; None for "n.s." (not significant: no SE)."""
+    if isinstance(significance, (int, float)):
+        return float(significance)
+    s = str(significance).strip().lower().replace(" ", "")
+    if s in ("n.s.", "ns", "n.s", "notsignificant"):
+        return None
+    m = re.fullmatch(r"(?:p)?[<≤]=?(0?\.\d+|1(?:\.0*)?)", s) or re.fullmatch(r"(0?\.\d+)", s)
+    if not m:
+        raise EffectSizeError(f"cannot read significance '{significance}' (expected e.g. 'p<0.05' or 'n.s.')")
+    return float(m.group(1))
+
+
+def se_from_significance(b, threshold: str | float) -> ImputedSE:
+    """Conservative SE from significance stars only: p < a -> SE = |b| / z(1 - a/2) (e.g. |b|/1.96 for
+    0.05), the largest SE consistent with the claim. Always flagged ``imputed=True``."""
+    a = parse_threshold(threshold)
+    if a is None:
+        raise EffectSizeError("'n.s.' gives no SE: a non-significant result bounds the SE from below only")
+    if not 0 < a < 1:
+        raise EffectSizeError(f"significance threshold must be in (0, 1), got {a}")
+    return ImputedSE(_positive_se(abs(float(b)) / stats.norm.ppf(1 - a / 2), "significance"), True)
+
+
+def design_effect(avg_cluster_size, icc):
+    """Design effect 1 + (m - 1) ICC: inflates variances that ignored cluster sampling."""
+    m, r = np.asarray(avg_cluster_size, float), np.asarray(icc, float)
+    if np.any(m < 1) or np.any((r < 0) | (r > 1)):
+        raise EffectSizeError(f"need avg_cluster_size >= 1 and 0 <= icc <= 1, got {avg_cluster_size}, {icc}")
+    return _num(1 + (m - 1) * r)
+
+
+def apply_design_effect(vi, deff):
+    """Variance corrected for clustering: vi * deff (the SE grows by sqrt(deff))."""
+    if np.any(np.asarray(deff, float) < 1):
+        raise EffectSizeError(f"design effect must be >= 1, got {deff}")
+    return _num(np.asarray(vi, float) * np.asarray(deff, float))
+
+
+def hours_per_day_to_week(x, days: float = 7):
+    """Hours per day -> hours per week (x days). Linear, so use it on the SE too."""
+    return _num(np.asarray(x, float) * days)
+
+
+def hours_per_week_to_day(x, days: float = 7):
+    """Hours per week -> hours per day (inverse of :func:`hours_per_day_to_week`; also for the SE)."""
+    return _num(np.asarray(x, float) / days)
+
+
+def pp_from_proportion_diff(x):
+    """A difference of proportions (e.g. an LPM coefficient of -0.03) in percentage points (x100);
+    linear, so use it on the SE too."""
+    return _num(np.asarray(x, float) * 100)
+
+
+def pp_diff_from_proportions(p1, p2, n1=None, n2=None) -> tuple[float, float | None]:
+    """Percentage-point difference p1 - p2 (treated - control) with binomial variance (None without n)."""
+    for name, p in (("p1", p1), ("p2", p2)):
+        if not 0 <= p <= 1:
+            raise EffectSizeError(f"{name} must be a proportion in [0, 1], got {p}")
+    if n1 is None or n2 is None:
+        return 100 * (p1 - p2), None
+    if n1 < 1 or n2 < 1:
+        raise EffectSizeError(f"n1 and n2 must be >= 1, got {n1}, {n2}")
+    return 100 * (p1 - p2), 1e4 * (p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+
+
+def _p_treated(pp: float, control_prevalence: float) -> float:
+    p2 = control_prevalence
+    p1 = p2 + pp / 100
+    if not (0 < p2 < 1 and 0 < p1 < 1):
+        raise EffectSizeError(f"prevalences must be in (0, 1): control {p2}, treated {p1:g}")
+    return p1
+
+
+def logor_from_pp(pp, control_prevalence, se=None) -> tuple[float, float | None]:
+    """Log odds ratio (and delta-method SE) from a percentage-point difference, given the control
+    group's prevalence as a proportion (treated prevalence = control + pp/100)."""
+    p1, p2 = _p_treated(pp, control_prevalence), control_prevalence
+    y = math.log(p1 / (1 - p1)) - math.log(p2 / (1 - p2))
+    return y, None if se is None else se / 100 / (p1 * (1 - p1))
+
+
+def logrr_from_pp(pp, control_prevalence, se=None) -> tuple[float, float | None]:
+    """Log risk ratio (and delta-method SE) from a percentage-point difference and control prevalence."""
+    p1, p2 = _p_treated(pp, control_prevalence), control_prevalence
+    return math.log(p1 / p2), None if se is None else se / 100 / p1
+
+
+def smd_from_logor(logor, var):
+    """Logit method (Chinn 2000): d = ln(OR) sqrt(3)/pi, v = var 3/pi^2; for cross-outcome comparisons."""
+    return _num(np.asarray(logor, float) * math.sqrt(3) / math.pi), _num(np.asarray(var, float) * 3 / math.pi**2)
+
+
+def logor_from_smd(d, var):
+    """Inverse of :func:`smd_from_logor`: ln(OR) = d pi/sqrt(3), var pi^2/3."""
+    return _num(np.asarray(d, float) * math.pi / math.sqrt(3)), _num(np.asarray(var, float) * math.pi**2 / 3)
+
+
+def hedges_g(m1, m2, sd1, sd2, n1, n2) -> tuple[float, float]:
+    """Hedges' g (treated 1 minus control 2) and its large-sample variance, exactly as metafor's SMD."""
+    yi, vi = escalc("SMD", m1i=m1, m2i=m2, sd1i=sd1, sd2i=sd2, n1i=n1, n2i=n2)
+    return float(yi[0]), float(vi[0])
+
+
+def fisher_z(r, n) -> tuple[float, float]:
+    """Fisher's z = atanh(r) with variance 1/(n - 3), as metafor's ZCOR."""
+    yi, vi = escalc("ZCOR", ri=r, ni=n)
+    return float(yi[0]), float(vi[0])
+
+
+# --------------------------------------------------------------------------- one reported result
+
+@dataclass
+class EffectSize:
+    """One coded result on an analysable scale. ``vi`` is None for a headline estimate (no usable
+    variance) and for relative % changes; ``notes`` lists every conversion applied, in order;
+    ``alternatives`` maps other metafor measures (e.g. "OR", "RR", "MD") to ``(yi, vi)``."""
+
+    yi: float
+    vi: float | None
+    se: float | None
+    measure: str
+    metric: str
+    variance_imputed: bool = False
+    notes: list[str] = field(default_factory=list)
+    alternatives: dict[str, tuple[float, float | None]] = field(default_factory=dict)
+
+
+# unit -> (measure, metric, multiplier to the metric, note)
+_LINEAR = {
+    "percentage_points": ("RD", "percentage_points", 1.0, None),
+    "proportion": ("RD", "percentage_points", 100.0, "proportion x100 -> percentage points (SE x100)"),
+    "hours_per_week": ("MD", "hours_per_week", 1.0, None),
+    "hours_per_day": ("MD", "hours_per_week", 7.0, "hours per day x 7 -> hours per week (SE x7)"),
+    "sd": ("SMD", "sd", 1.0, None),
+    "other": ("MD", "other", 1.0, None),
+}
+_RATIO = {"odds_ratio": ("OR", "log_odds_ratio"), "risk_ratio": ("RR", "log_risk_ratio")}
+_FORMS = ("coefficient", "means_sds", "counts", "proportions", "odds_ratio", "risk_ratio", "correlation")
+
+
+def _variance(r: dict, b: float, ratio: bool = False) -> tuple[float | None, bool, str]:
+    """(SE, imputed, note) on the scale of ``b`` (log scale for ratios) by priority se > CI > t > p >
+    significance threshold; SE None when nothing usable is reported."""
+    est = r.get("estimate")
+    if r.get("se") is not None:
+        if not r["se"] > 0:
+            raise EffectSizeError(f"se must be > 0, got {r['se']}")
+        if ratio:
+            return r["se"] / est, False, "SE of the ratio taken to the log scale (delta method: SE/ratio)"
+        return float(r["se"]), False, "SE as reported"
+    lo, hi = r.get("ci_low"), r.get("ci_high")
+    if (lo is None) != (hi is None):
+        raise EffectSizeError("only one confidence limit given (ci_low/ci_high)")
+    if lo is not None:
+        if lo > hi:
+            raise EffectSizeError(f"ci_low {lo} > ci_high {hi}")
+        if est is not None and not lo <= est <= hi:
+            raise EffectSizeError(f"estimate {est} lies outside its CI ({lo}, {hi})")
+        level, df = r.get("ci_level") or 0.95, r.get("df")
+        se = se_from_ci(lo, hi, level, df, log_scale=ratio)
+        how = f"t quantile, df={df:g}" if df is not None else "normal quantile"
+        return se, False, f"SE from {level * 100:g}% CI ({how}{', log scale' if ratio else ''})"
+    if r.get("t") is not None:
+        return se_from_t(b, r["t"]), False, "SE from t"
+    if r.get("p") is not None:
+        return se_from_p(b, r["p"]), False, "SE from exact p"
+    if r.get("significance") is not None:
+        a = parse_threshold(r["significance"])
+        if a is None:
+            return None, False, "reported only as not significant (n.s.): no variance imputed"
+        return se_from_significance(b, a).se, True, f"SE imputed from p<{a:g} (conservative)"
+    return None, False, "no SE, CI, t or p reported: headline estimate without variance"
+
+
+def _need(r: dict, form: str, *keys: str) -> list:
+    missing = [k for k in keys if r.get(k) is None]
+    if missing:
+        raise EffectSizeError(f"form '{form}' needs {', '.join(missing)}")
+    return [r[k] for k in keys]
+
+
+def _pp_alternatives(pp: float, se: float | None, p2: float | None) -> dict:
+    if p2 is None or not 0 < p2 < 1 or not 0 < p2 + pp / 100 < 1:
+        return {}
+    out = {}
+    for name, f in (("OR", logor_from_pp), ("RR", logrr_from_pp)):
+        y, s = f(pp, p2, se)
+        out[name] = (y, None if s is None else s**2)
+    return out
+
+
+def _infer_form(r: dict) -> str:
+    for form, key in (("counts", "ai"), ("means_sds", "m1"), ("proportions", "p1"), ("correlation", "r")):
+        if r.get(key) is not None:
+            return form
+    if r.get("unit") in _RATIO:
+        return r["unit"]
+    return "coefficient"
+
+
+def effect_from_reported(reported: dict) -> EffectSize:
+    """Turn one coded result into an :class:`EffectSize`, following the coding guide's Metrics rules.
+
+    Keys (all optional): form, estimate, unit, se, t, p, ci_low, ci_high, ci_level, df, significance,
+    m1, sd1, n1, m2, sd2, n2, ai, bi, ci, di, p1, p2, r, n, se_clustered, avg_cluster_size, icc
+    (group 1 = treatment, 2 = control). Raises :class:`EffectSizeError` on inconsistent input.
+    """
+    r = {k: v for k, v in reported.items() if v is not None}
+    notes: list[str] = []
+    form = r.get("form")
+    if form is None:
+        form = _infer_form(r)
+        notes.append(f"form inferred as '{form}'")
+    if form not in _FORMS:
+        raise EffectSizeError(f"unknown form '{form}'; expected one of {', '.join(_FORMS)}")
+    unit = r.get("unit")
+    alt: dict = {}
+    imputed, se = False, None
+    if form == "counts":
+        ai, ci = _need(r, form, "ai", "ci")
+        cols = {"ai": ai, "ci": ci, "bi": r.get("bi"), "di": r.get("di"), "n1i": r.get("n1"), "n2i": r.get("n2")}
+        yi, vi = (float(x[0]) for x in escalc("RD", **cols))
+        yi, vi = 100 * yi, 1e4 * vi
+        measure, metric = "RD", "percentage_points"
+        notes.append("risk difference from 2x2 counts (metafor escalc RD, LS variance) x100 -> percentage points")
+        if 0 in [v for v in cols.values() if v is not None]:
+            notes.append("a cell is zero: 1/2 added to each cell (metafor to='only0')")
+        alt = {m: tuple(float(x[0]) for x in escalc(m, **cols)) for m in ("OR", "RR")}
+    elif form == "means_sds":
+        m1, sd1, n1, m2, sd2, n2 = _need(r, form, "m1", "sd1", "n1", "m2", "sd2", "n2")
+        yi, vi = hedges_g(m1, m2, sd1, sd2, n1, n2)
+        measure, metric = "SMD", "sd"
+        notes.append("Hedges' g from means and SDs (exact small-sample correction, metafor LS variance)")
+        k = 7.0 if unit == "hours_per_day" else 1.0
+        md, vmd = escalc("MD", m1i=m1, m2i=m2, sd1i=sd1, sd2i=sd2, n1i=n1, n2i=n2)
+        alt["MD"] = (k * float(md[0]), k * k * float(vmd[0]))
+        if k == 7.0:
+            notes.append("alternative MD: hours per day x 7 -> hours per week")
+    elif form == "proportions":
+        p1, p2 = _need(r, form, "p1", "p2")
+        yi, vi = pp_diff_from_proportions(p1, p2, r.get("n1"), r.get("n2"))
+        measure, metric = "RD", "percentage_points"
+        notes.append("difference of proportions x100 -> percentage points")
+        if vi is not None:
+            notes.append("binomial variance p(1-p)/n per group")
+        else:
+            s, imputed, note = _variance({**r, "estimate": p1 - p2}, p1 - p2)
+            k = 1.0 if unit == "percentage_points" else 100.0
+            vi = None if s is None else (k * s) ** 2
+            notes.append(note + ("" if s is None or k == 1 else " (in proportion units, x100)"))
+        alt = _pp_alternatives(yi, None if vi is None else math.sqrt(vi), p2)
+    elif form == "correlation" or unit == "correlation":
+        rho = r.get("r", r.get("estimate"))
+        if rho is None:
+            raise EffectSizeError("form 'correlation' needs r (or estimate)")
+        if not -1 < rho < 1:
+            raise EffectSizeError(f"correlation must be in (-1, 1), got {rho}")
+        measure, metric = "ZCOR", "fisher_z"
+        if r.get("n") is not None:
+            yi, vi = fisher_z(rho, r["n"])
+            notes.append("Fisher z from r and n (variance 1/(n-3))")
+            vi = None if math.isnan(vi) else vi
+        else:
+            s, imputed, note = _variance({**r, "estimate": rho}, rho)
+            yi = math.atanh(rho)
+            vi = None if s is None else (s / (1 - rho**2)) ** 2
+            notes += ["Fisher z = atanh(r)", note + ("" if s is None else "; SE/(1-r^2) (delta method)")]
+    elif form in _RATIO or unit in _RATIO:
+        kind = form if form in _RATIO else unit
+        (est,) = _need(r, form, "estimate")
+        if not est > 0:
+            raise EffectSizeError(f"a ratio must be > 0, got {est}")
+        measure, metric = _RATIO[kind]
+        yi = math.log(est)
+        s, imputed, note = _variance(r, yi, ratio=True)
+        vi = None if s is None else s**2
+        notes += [f"{kind.replace('_', ' ')} -> log scale", note]
+    else:  # coefficient
+        (est,) = _need(r, form, "estimate")
+        if unit == "percent_relative":
+            notes.append("relative % change (base unknown): cannot be converted or pooled; kept as reported")
+            return EffectSize(float(est), None, None, "relative_percent", "percent_relative", False, notes)
+        if unit is None:
+            notes.append("unit not reported: kept as reported ('other')")
+        measure, metric, k, note = _LINEAR.get(unit or "other", (None,) * 4)
+        if measure is None:
+            raise EffectSizeError(f"unknown unit '{unit}'")
+        if note:
+            notes.append(note)
+        s, imputed, vnote = _variance(r, est)
+        notes.append(vnote)
+        yi, vi = k * est, None if s is None else (k * s) ** 2
+        if metric == "percentage_points":
+            alt = _pp_alternatives(yi, None if vi is None else math.sqrt(vi), r.get("p2"))
+    if vi is not None and r.get("se_clustered") is False:
+        m, icc = r.get("avg_cluster_size"), r.get("icc")
+        if m is not None and icc is not None:
+            deff = design_effect(m, icc)
+            vi = apply_design_effect(vi, deff)
+            alt = {k: (y, None if v is None else apply_design_effect(v, deff)) for k, (y, v) in alt.items()}
+            notes.append(f"design effect 1+(m-1)ICC={deff:.4g} applied (m={m:g}, ICC assumed {icc:g})")
+        else:
+            notes.append("SE not adjusted for clustering (no cluster size and ICC to compute a design effect)")
+    if alt:
+        notes.append(f"alternatives on other scales: {', '.join(alt)}")
+    return EffectSize(float(yi), None if vi is None else float(vi), None if vi is None else math.sqrt(vi),
+                      measure, metric, imputed, notes, alt)
