@@ -82,9 +82,21 @@ def _design(mods, mod_names, k: int) -> tuple[np.ndarray, list[str], np.ndarray]
     """Intercept + moderators; returns (X, names, keep) where keep drops rows with missing moderators."""
     if mods is None:
         return np.ones((k, 1)), ["intercept"], np.ones(k, dtype=bool)
-    if hasattr(mods, "columns"):  # pandas DataFrame
-        names = [str(c) for c in mods.columns] if mod_names is None else list(mod_names)
-        M = mods.apply(lambda s: s.astype(float)).to_numpy(dtype=float)
+    if hasattr(mods, "columns"):  # pandas DataFrame: text columns become R-style treatment dummies
+        cols, names = [], []
+        for c in mods.columns:
+            s = mods[c]
+            try:
+                cols.append(np.asarray(s, dtype=float))
+                names.append(str(c))
+            except (TypeError, ValueError):
+                levels = sorted(str(x) for x in s.dropna().unique())
+                for lev in levels[1:]:  # first (alphabetical) level is the reference, as R's factor()
+                    cols.append(np.where(s.isna(), np.nan, (s.astype(str) == lev).astype(float)))
+                    names.append(f"{c}{lev}")
+        if mod_names is not None:
+            names = list(mod_names)
+        M = np.column_stack(cols) if cols else np.empty((k, 0))
     else:
         M = np.asarray(mods, dtype=float)
         if M.ndim == 1:
