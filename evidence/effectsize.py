@@ -217,16 +217,23 @@ class ImputedSE(NamedTuple):
 
 
 def parse_threshold(significance: str | float) -> float | None:
-    """The p threshold in "p<0.05", "p < .1", "0.01"; None for "n.s." (not significant: no SE)."""
+    """The p threshold in "p<0.05", "p < .1", "0.01"; None for "n.s." (not significant) and for
+    "significant (level not stated)": neither gives a usable SE."""
     if isinstance(significance, (int, float)):
         return float(significance)
     s = str(significance).strip().lower().replace(" ", "")
-    if s in ("n.s.", "ns", "n.s", "notsignificant"):
+    if s in ("n.s.", "ns", "n.s", "notsignificant") or level_unstated(significance):
         return None
     m = re.fullmatch(r"(?:p)?[<≤]=?(0?\.\d+|1(?:\.0*)?)", s) or re.fullmatch(r"(0?\.\d+)", s)
     if not m:
         raise EffectSizeError(f"cannot read significance '{significance}' (expected e.g. 'p<0.05' or 'n.s.')")
     return float(m.group(1))
+
+
+def level_unstated(significance) -> bool:
+    """True for wording such as "significant (level not stated)": a claim without a threshold."""
+    s = str(significance).strip().lower()
+    return s.startswith("significant") and not re.search(r"p\s*[<≤]", s)
 
 
 def se_from_significance(b, threshold: str | float) -> ImputedSE:
@@ -386,6 +393,8 @@ def _variance(r: dict, b: float, ratio: bool = False) -> tuple[float | None, boo
         return se_from_p(b, r["p"]), False, "SE from exact p"
     if r.get("significance") is not None:
         a = parse_threshold(r["significance"])
+        if a is None and level_unstated(r["significance"]):
+            return None, False, "significance stated without a level: no variance imputed"
         if a is None:
             return None, False, "reported only as not significant (n.s.): no variance imputed"
         return se_from_significance(b, a).se, True, f"SE imputed from p<{a:g} (conservative)"
