@@ -58,6 +58,7 @@ class EvidenceSummary:
     plain_language: list[str]
     subgroups: list[dict]
     harms: list[str]
+    as_reported: list[str]
     references: list[dict]
     rob_table: pd.DataFrame
     methods: str
@@ -142,12 +143,13 @@ def build_summary(effects_df: pd.DataFrame, options, filters_text: list[str] | N
         outcome_label=olabel, filters=list(filters_text or []), options=options, effects=cell,
         pooled=pooled if result is not None else pooled.iloc[0:0], result=result, certainty=certainty,
         metric=ww.metric, unit_label=unit_label, insufficient_reason=ww.reason,
-        plain_language=[], subgroups=[], harms=[], references=[], rob_table=pd.DataFrame(),
+        plain_language=[], subgroups=[], harms=[], as_reported=[], references=[], rob_table=pd.DataFrame(),
         methods="", caveats=[], catalog_version=catalog_version, generated=date or dt.date.today(),
     )
     summary.plain_language = _plain_language(summary, ww)
     summary.subgroups = _subgroups(cell, options, ww)
     summary.harms = _harms(cell)
+    summary.as_reported = _as_reported(cell)
     summary.references = _references(cell, studies_df)
     summary.rob_table = _rob_table(cell, rob_domains or {})
     summary.methods = _methods(summary, ww)
@@ -207,6 +209,19 @@ def _harms(cell: pd.DataFrame) -> list[str]:
     bad = cell[cell["harmful"].fillna(False).astype(bool)]
     return [f"{r.citation}: {r.outcome_label} changed by {fmt(r.estimate)} {r.unit or ''} in the unwanted direction"
             f" ({r.quote!s})" for r in bad.itertuples()]
+
+
+def _as_reported(cell: pd.DataFrame) -> list[str]:
+    """Every effect of the cell as the source reports it (the harvest, in words), with its quote."""
+    out = []
+    for r in cell.sort_values(["citation", "effect_id"]).itertuples():
+        sub = r.subgroup_sex if isinstance(r.subgroup_sex, str) and r.subgroup_sex != "all" else ""
+        sig = f", {r.significance}" if isinstance(r.significance, str) and r.significance else ""
+        var = "" if pd.notna(r.vi) else " (no variance: not poolable)"
+        where = f", {r.location}" if isinstance(r.location, str) and r.location else ""
+        out.append(f"{r.citation}{' (' + sub + ')' if sub else ''}: {fmt(r.estimate)} {r.unit or ''}{sig}{var}. "
+                   f"Source: \"{r.quote}\"{where}.")
+    return out
 
 
 def _references(cell: pd.DataFrame, studies_df: pd.DataFrame | None) -> list[dict]:

@@ -111,6 +111,8 @@ def _sections(summary: EvidenceSummary) -> list[tuple[str, list[str]]]:
     if summary.subgroups:
         sections.append(("Girls, boys and age groups", [
             f"{g['label']}: {g['text']}" for g in summary.subgroups]))
+    if summary.as_reported:
+        sections.append(("Results as reported by each study", summary.as_reported))
     sections.append(("Harms", summary.harms or ["No coded effect in this selection increases child labour."]))
     if summary.certainty:
         sections.append(("Certainty of the evidence: footnotes", summary.certainty.footnotes()))

@@ -1,0 +1,147 @@
+"""Evidence summaries: every format parsed back; every number equals the engine's for the selection."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from evidence.catalog import queries
+from evidence.catalog.build import build_catalog
+from evidence.cli.main import app
+from evidence.meta import exact
+from evidence.summary import render, summarise
+from evidence.summary.certainty import Override
+from evidence.summary.content import fmt
+from evidence.views.analysis import WhatWorksOptions, tau_prior_for
+
+from summary_fixture import write_studies
+
+OPTIONS = WhatWorksOptions(intervention="conditional_cash_transfer", outcome="economic_activity")
+DATE = dt.date(2026, 11, 26)
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory):
+    folder = write_studies(tmp_path_factory.mktemp("studies"))
+    out = tmp_path_factory.mktemp("cat") / "catalog.db"
+    build_catalog(folder, out, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def engine(catalog):
+    return queries.connect(catalog)
+
+
+@pytest.fixture(scope="module")
+def summary(engine):
+    return summarise(OPTIONS, queries.Filters(), engine=engine, date=DATE)
+
+
+@pytest.fixture(scope="module")
+def expected(engine):
+    """The exact engine's answer for the same selection, computed independently of the summary."""
+    df = queries.effects(queries.Filters(primary_only=True), engine=engine)
+    df = df[(df.intervention == OPTIONS.intervention) & (df.outcome == OPTIONS.outcome)]
+    return exact.posterior(df.yi.to_numpy(float), df.vi.to_numpy(float), tau_prior=tau_prior_for("percentage_points"))
+
+
+def numbers(expected) -> list[str]:
+    r = expected
+    return [fmt(r.mu.q50), fmt(r.mu.q025), fmt(r.mu.q975), fmt(r.theta_new.q025), fmt(r.theta_new.q975)]
+
+
+def test_pooled_result_is_the_engines(summary, expected):
+    assert summary.result.k == 4
+    assert summary.result.mu.q50 == pytest.approx(expected.mu.q50, rel=1e-9)
+    assert summary.result.theta_new.q975 == pytest.approx(expected.theta_new.q975, rel=1e-9)
+    assert summary.certainty.rating in ("high", "moderate", "low", "very low")
+    assert summary.harms and "fixture-d" not in summary.harms[0] or "Author2018" in summary.harms[0]
+    assert any(g["label"] == "Girls" for g in summary.subgroups)
+
+
+@pytest.mark.parametrize("fmt_", ["md", "html"])
+def test_text_formats_carry_every_number(summary, expected, fmt_):
+    text = render(summary, fmt_).decode()
+    for n in numbers(expected):
+        assert n in text, n
+    assert summary.certainty.rating.upper() in text
+    assert "10.0000/fixture-a-2010" in text
+    assert summary.catalog_version in text
+
+
+def test_docx_parses_back(summary, expected):
+    import docx
+
+    doc = docx.Document(io.BytesIO(render(summary, "docx")))
+    text = "\n".join(p.text for p in doc.paragraphs) + "\n".join(
+        c.text for t in doc.tables for row in t.rows for c in row.cells)
+    for n in numbers(expected):
+        assert n in text, n
+    assert len(doc.inline_shapes) == 2  # forest plot and posterior
+
+
+def test_pdf_parses_back(summary, expected):
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(render(summary, "pdf")))
+    text = "".join(page.extract_text() for page in reader.pages).replace("\n", " ")
+    for n in numbers(expected):
+        assert n in text, n
+    assert "Risk of bias" in text
+
+
+def test_xlsx_parses_back(summary, expected):
+    import openpyxl
+
+    wb = openpyxl.load_workbook(io.BytesIO(render(summary, "xlsx")))
+    assert {"Result", "Effects", "Risk of bias", "References", "Certainty"} <= set(wb.sheetnames)
+    result = {r[0]: r[1] for r in wb["Result"].iter_rows(min_row=2, values_only=True)}
+    assert result["mu_q50"] == pytest.approx(expected.mu.q50, rel=1e-12)
+    assert result["theta_new_q025"] == pytest.approx(expected.theta_new.q025, rel=1e-12)
+    effects = pd.read_excel(io.BytesIO(render(summary, "xlsx")), sheet_name="Effects")
+    assert {"study_id", "effect_id", "yi", "vi", "measure", "quote"} <= set(effects.columns)
+    rob = pd.read_excel(io.BytesIO(render(summary, "xlsx")), sheet_name="Risk of bias")
+    assert list(rob.columns)[0] == "Study" and list(rob.columns)[-1] == "Overall"
+
+
+def test_csv_is_metafor_ready(summary, expected):
+    text = render(summary, "csv").decode()
+    head = dict(line[2:].split(": ", 1) for line in text.splitlines() if line.startswith("# "))
+    assert float(head["mu_q975"]) == pytest.approx(expected.mu.q975, rel=1e-12)
+    df = pd.read_csv(io.StringIO(text), comment="#")
+    pooled = df[df.pooled]
+    assert len(pooled) == 4 and np.isfinite(pooled.yi).all() and (pooled.vi > 0).all()
+
+
+def test_override_is_shown(engine):
+    s = summarise(OPTIONS, queries.Filters(), override=Override("low", "Reviewer judges indirectness serious"), engine=engine, date=DATE)
+    text = render(s, "md").decode()
+    assert "LOW" in text and "Reviewer judges indirectness serious" in text
+
+
+def test_insufficient_selection_says_so(engine):
+    s = summarise(OPTIONS, queries.Filters(countries=("BRA",)), engine=engine, date=DATE)
+    assert s.result is None
+    for f in ("md", "html", "docx", "pdf", "xlsx", "csv"):
+        assert len(render(s, f)) > 200
+    assert "insufficient" in render(s, "md").decode().lower()
+
+
+def test_cli_writes_every_format(catalog, tmp_path, monkeypatch):
+    monkeypatch.setattr("evidence.config.CATALOG_PATH", catalog)
+    runner = CliRunner()
+    for f in ("md", "html", "docx", "pdf", "xlsx", "csv"):
+        out = tmp_path / f"s.{f}"
+        res = runner.invoke(app, ["summary", "--intervention", OPTIONS.intervention, "--outcome", OPTIONS.outcome,
+                                  "--format", f, "-o", str(out)])
+        assert res.exit_code == 0, res.output
+        assert out.stat().st_size > 1000
+    res = runner.invoke(app, ["summary", "--intervention", "x", "--outcome", "y", "--format", "odt", "-o", str(tmp_path / "x")])
+    assert res.exit_code != 0
