@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "evidence.cli.escalc_cmd",
     "evidence.cli.meta_cmd",
     "evidence.cli.summary_cmd",
+    "evidence.cli.schema_cmd",
 ]
 
 for _name in COMMAND_MODULES:
