@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from evidence.errors import EffectSizeError
 
@@ -169,10 +169,10 @@ def _z(level: float, df: float | None = None) -> float:
         raise EffectSizeError(f"confidence level must be in (0, 1), got {level}")
     q = 1 - (1 - level) / 2
     if df is None:
-        return float(stats.norm.ppf(q))
+        return float(special.ndtri(q))
     if not df > 0:
         raise EffectSizeError(f"df must be > 0, got {df}")
-    return float(stats.t.ppf(q, df))
+    return float(special.stdtrit(df, q))
 
 
 def _positive_se(se, what: str):
@@ -195,7 +195,7 @@ def se_from_p(b, p):
     if np.any((p <= 0) | (p > 1)):
         raise EffectSizeError(f"p must be in (0, 1], got {p}")
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _positive_se(np.abs(np.asarray(b, float)) / stats.norm.ppf(1 - p / 2), "p")
+        return _positive_se(np.abs(np.asarray(b, float)) / special.ndtri(1 - p / 2), "p")
 
 
 def se_from_ci(lower, upper, level: float = 0.95, df: float | None = None, log_scale: bool = False):
@@ -244,7 +244,7 @@ def se_from_significance(b, threshold: str | float) -> ImputedSE:
         raise EffectSizeError("'n.s.' gives no SE: a non-significant result bounds the SE from below only")
     if not 0 < a < 1:
         raise EffectSizeError(f"significance threshold must be in (0, 1), got {a}")
-    return ImputedSE(_positive_se(abs(float(b)) / stats.norm.ppf(1 - a / 2), "significance"), True)
+    return ImputedSE(_positive_se(abs(float(b)) / special.ndtri(1 - a / 2), "significance"), True)
 
 
 def design_effect(avg_cluster_size, icc):

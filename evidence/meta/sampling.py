@@ -112,8 +112,12 @@ def sample(
     idata = None
     if sampler == "nutpie":
         try:
+            if tune < 1:  # nuts-rs asserts a non-empty warm-up (it panics rather than raising)
+                raise ValueError("nutpie needs tune >= 1")
             idata = _nutpie_sample(pm_model, draws, tune, chains, seed, target_accept, progress)
-        except Exception as exc:  # ImportError or a compile/sampling failure: fall back, but say so
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # incl. pyo3's PanicException (a BaseException): fall back, say so
             fallback = f"nutpie failed ({type(exc).__name__}: {exc}); PyMC NUTS used instead"
             used = "pymc"
             t0 = time.perf_counter()

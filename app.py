@@ -1,0 +1,14 @@
+"""The explorer: `streamlit run app.py` (or `bash dev.sh app`). Pages live in app_pages/."""
+
+import streamlit as st
+
+st.set_page_config(page_title="Child labour evidence explorer", layout="wide")
+pages = [
+    st.Page("app_pages/gap_map.py", title="Evidence gap map", url_path="gap-map", default=True),
+    st.Page("app_pages/what_works.py", title="What works", url_path="what-works"),
+    st.Page("app_pages/studies.py", title="Studies", url_path="studies"),
+    st.Page("app_pages/where.py", title="Where", url_path="where"),
+    st.Page("app_pages/your_data.py", title="Analyse your own data", url_path="your-data"),
+    st.Page("app_pages/method.py", title="Method", url_path="method"),
+]
+st.navigation(pages).run()

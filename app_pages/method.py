@@ -1,0 +1,58 @@
+"""Page 6 — Method: the models and priors behind every number, the software versions, the catalogue
+version, and how to cite."""
+
+from importlib import metadata
+
+import pandas as pd
+import streamlit as st
+
+from evidence.meta.result import RECORDED_PACKAGES
+from evidence.views import analysis
+from evidence.views.widgets import catalogue_ready, md
+
+st.title("Method")
+info = catalogue_ready()
+st.markdown("""
+**Effect sizes.** Each study's reported estimate is kept as reported; effect sizes `yi` and sampling variances
+`vi` are derived at build time (standard error, t, exact p, confidence interval, or a stated significance
+threshold — the last imputed conservatively and flagged). Effects are pooled only within one metric.
+
+**Pooled effect (interactive).** A normal-normal random-effects model, yᵢ ~ N(θᵢ, vᵢ), θᵢ ~ N(μ, τ²), with a
+flat prior on μ and the chosen prior on τ, computed exactly by numerical integration over τ (no sampling).
+The gap map and What works use each study's primary effect for the outcome (one effect per study).
+A *new programme's* effect is the predictive distribution of θ for an unseen study (it includes τ).
+
+**Direction and certainty (gap map).** The posterior probability that the pooled effect goes in the desirable
+direction of the outcome: ≥ 95% "improves", 80–95% "probably improves", and symmetrically for worsening;
+otherwise "unclear". Cells with fewer than two poolable studies show their design mix instead.
+
+**On request.** All effects per study with a three-level model, sampled with NUTS (PyMC); sampler diagnostics
+are shown with the result. "For my context" is an exact Bayesian meta-regression on the chosen characteristics,
+reported as the predictive interval for a programme with those characteristics.
+
+**Your own data.** The same exact model, or frequentist estimators (REML, DL, PM, … with optional Knapp-Hartung)
+checked against metafor.
+""")
+st.subheader("Default priors on the between-study SD (τ)")
+st.dataframe(pd.DataFrame([{"metric": analysis.metric_label(m), "default prior": analysis.tau_prior_for(m)}
+                           for m in analysis.POOLABLE_METRICS]), hide_index=True)
+st.subheader("Versions")
+versions = []
+for name in (*RECORDED_PACKAGES, "streamlit", "altair"):
+    try:
+        versions.append({"package": name, "version": metadata.version(name)})
+    except metadata.PackageNotFoundError:
+        versions.append({"package": name, "version": "not installed"})
+st.dataframe(pd.DataFrame(versions), hide_index=True)
+counts = info.get("counts", {})
+st.write(md(f"Catalogue version {info.get('catalog_version', '?')}: {counts.get('studies', '?')} studies, "
+            f"{counts.get('effects', '?')} effects."))
+st.subheader("How to cite")
+try:
+    version = metadata.version("evidence")
+except metadata.PackageNotFoundError:
+    version = "?"
+st.code(f"Child labour evidence synthesis (software version {version}, catalogue version "
+        f"{info.get('catalog_version', '?')}). Open evidence repository on programmes that reduce child labour.",
+        language=None)
+st.caption("Cite the individual studies too: each study page lists its DOI or link.")

@@ -1,0 +1,72 @@
+"""Page 3 — Studies: a searchable table of every coded study, and one study's record with every
+effect and the source passage it was coded from."""
+
+import streamlit as st
+
+from evidence.catalog import queries
+from evidence.taxonomy import taxonomy
+from evidence.views.widgets import catalogue_ready, load_effects, load_studies, md
+
+t = taxonomy()
+st.title("Studies")
+catalogue_ready()
+studies = load_studies(())
+query = st.text_input("Search title, authors, programme, country", key="st_query")
+c1, c2, c3 = st.columns(3)
+designs = c1.multiselect("Design", sorted(studies["design"].dropna().unique()), key="st_design",
+                         format_func=lambda d: t.designs.get(d, {}).get("label", d))
+status = c2.multiselect("Coding status", sorted(studies["coding_status"].dropna().unique()), key="st_status")
+rob = c3.multiselect("Risk of bias", sorted(studies["risk_of_bias"].dropna().unique()), key="st_rob")
+
+shown = studies
+if query:
+    text = shown[["title", "authors", "citation", "country_names"]].astype(str).agg(" ".join, axis=1)
+    shown = shown[text.str.contains(query, case=False, regex=False)]
+for col, chosen in (("design", designs), ("coding_status", status), ("risk_of_bias", rob)):
+    if chosen:
+        shown = shown[shown[col].isin(chosen)]
+st.caption(md(f"{len(shown)} of {len(studies)} studies"))
+event = st.dataframe(shown[["citation", "title", "year", "country_names", "design", "interventions", "outcomes", "risk_of_bias",
+                            "coding_status", "n_effects"]], hide_index=True, on_select="rerun", selection_mode="single-row",
+                     key="st_table")
+rows = event.selection.rows if event is not None else []
+options = list(shown["id"])
+if rows:
+    st.session_state["st_study"] = options[rows[0]]
+if not options:
+    st.stop()
+if st.session_state.get("st_study") not in options:
+    st.session_state["st_study"] = options[0]
+labels = dict(zip(shown["id"], shown["citation"]))
+sid = st.selectbox("Study", options, key="st_study", format_func=lambda s: labels.get(s, s))
+
+rec = queries.study(sid)
+st.header(md(rec.get("title", sid)))
+st.write(md(f"{rec.get('citation', '')} — {', '.join(rec.get('authors') or [])} ({rec.get('year', '')})"))
+for label, key in (("DOI", "doi"), ("Link", "url")):
+    value = rec.get(key)
+    if value:
+        href = value if str(value).startswith(("http://", "https://")) else f"https://doi.org/{value}"
+        if href.startswith(("http://", "https://")):
+            st.link_button(f"{label}: {value}"[:90], href)
+cols = st.columns(2)
+with cols[0]:
+    st.subheader("Programme")
+    st.json(rec.get("programme") or {}, expanded=True)
+    st.subheader("Interventions")
+    st.json(rec.get("interventions") or [], expanded=False)
+with cols[1]:
+    st.subheader("Design and population")
+    st.json({"design": rec.get("design"), "population": rec.get("population")}, expanded=True)
+    st.subheader("Risk of bias")
+    st.json(rec.get("risk_of_bias") or {}, expanded=True)
+st.subheader("Effects, with the passage each number was coded from")
+eff = load_effects(())
+eff = eff[eff["study_id"] == sid]
+st.dataframe(eff[["effect_id", "intervention_label", "outcome_label", "subgroup_label", "primary", "estimate", "unit", "se",
+                  "significance", "metric", "yi", "vi", "variance_imputed", "harmful", "location", "quote", "source_url",
+                  "conversion_notes"]], hide_index=True,
+             column_config={"source_url": st.column_config.LinkColumn("source")})
+if rec.get("versions"):
+    st.subheader("Other versions")
+    st.dataframe(rec["versions"], hide_index=True)

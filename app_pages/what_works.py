@@ -1,0 +1,119 @@
+"""Page 2 — What works: one intervention on one outcome. Headline, pooled effect, forest plot,
+heterogeneity, funnel plot, sensitivity switches, harms, "for my context" and effect per $100.
+Interactive numbers come from the exact Bayesian engine; sampled models run only on request."""
+
+import json
+
+import streamlit as st
+
+from evidence.taxonomy import taxonomy
+from evidence.views import analysis, charts, context
+from evidence.views.downloads import summary_downloads
+from evidence.views.widgets import (catalogue_ready, chart_and_table, load_effects, load_what_works, md,
+                                    result_views, sidebar_filters)
+
+t = taxonomy()
+st.title("What works")
+catalogue_ready()
+filters = sidebar_filters()
+effects = load_effects(filters)
+
+# -- which intervention and outcome (from the gap map, a shared link, or chosen here) ------------
+qp = st.query_params
+for key, param in (("ww_intervention", "intervention"), ("ww_outcome", "outcome")):
+    if key not in st.session_state and qp.get(param):
+        st.session_state[key] = qp.get(param)
+iv_options = list(dict.fromkeys(effects["intervention"])) or list(t.interventions)
+if st.session_state.get("ww_intervention") not in iv_options:
+    st.session_state["ww_intervention"] = iv_options[0]
+c1, c2 = st.columns(2)
+iv = c1.selectbox("Intervention", iv_options, key="ww_intervention", format_func=lambda k: t.interventions.get(k, {}).get("label", k))
+oc_options = list(dict.fromkeys(effects.loc[effects["intervention"] == iv, "outcome"])) or list(t.outcomes)
+if st.session_state.get("ww_outcome") not in oc_options:
+    st.session_state["ww_outcome"] = oc_options[0]
+oc = c2.selectbox("Outcome", oc_options, key="ww_outcome", format_func=lambda k: t.outcomes.get(k, {}).get("label", k))
+st.query_params.update({"intervention": iv, "outcome": oc})
+
+# -- sensitivity switches ------------------------------------------------------------------------
+with st.expander("Sensitivity: which effects are pooled, and how", expanded=True):
+    s1, s2, s3 = st.columns(3)
+    excl_rob = s1.toggle("Exclude high risk of bias", key="ww_rob")
+    excl_imp = s1.toggle("Exclude imputed variances", key="ww_imp")
+    dependence = s2.radio("Several effects per study", ["primary", "all"], key="ww_dep",
+                          format_func={"primary": "Primary effect per study", "all": "All effects (three-level model)"}.get)
+    tau_family = s3.selectbox("Prior on tau", analysis.TAU_FAMILIES, key="ww_tau")
+    cell_studies = effects.loc[(effects["intervention"] == iv) & (effects["outcome"] == oc)]
+    study_labels = dict(zip(cell_studies["study_id"], cell_studies["citation"]))
+    leave_out = s2.multiselect("Leave studies out", list(study_labels), key="ww_leave", format_func=lambda s: study_labels.get(s, s))
+    metric_choice = None
+    base = analysis.what_works(effects, analysis.WhatWorksOptions(iv, oc))
+    if len(base.metrics) > 1:
+        metric_choice = s3.selectbox("Metric", base.metrics, key="ww_metric", format_func=analysis.metric_label)
+    scale = s3.number_input("Prior scale (0 = default for the metric)", min_value=0.0, value=0.0, step=0.5, key="ww_scale")
+
+options = analysis.WhatWorksOptions(iv, oc, metric_choice, excl_rob, excl_imp, tau_family, scale or None, dependence, tuple(leave_out))
+ww = load_what_works(filters, options)
+unit = analysis.metric_label(ww.metric)
+
+# -- headline ------------------------------------------------------------------------------------
+result = ww.result
+if dependence == "all" and ww.reason and ww.metric and ww.selected["study_id"].nunique() >= 2:
+    st.info(md(ww.reason))
+    if st.button("Run the three-level model (NUTS sampler, may take a minute)", key="ww_run3"):
+        with st.spinner("Sampling the three-level model…"):
+            from evidence.views.sampled import three_level  # lazy: PyMC is imported only here
+            st.session_state["ww_three_level"] = (options, filters, three_level(ww))
+    stored = st.session_state.get("ww_three_level")
+    if stored and stored[0] == options and stored[1] == filters:
+        result = stored[2]
+        ww.headline = analysis.headline(result, oc, iv, ww.metric, harms=ww.harms)
+if result is not None:
+    st.subheader(md(ww.headline))
+    st.caption(md(f"{result.k} effects from {ww.selected['study_id'].nunique()} studies; model {result.model}; prior on tau "
+                  f"{ww.tau_prior}; unit: {unit}. Signs as reported: negative = decrease."))
+else:
+    st.warning(md(ww.reason or "Nothing to pool."))
+    harvest = analysis.harvest_table(ww.cell)
+    if len(harvest):
+        st.subheader("Harvest plot: what each study reports")
+        chart_and_table(charts.harvest_chart(harvest), harvest, "Each bar is one effect, placed by its direction; taller bars "
+                        "= lower risk of bias; colour = design.", "ww_harvest")
+
+harmful = ww.cell[ww.cell["harmful"].fillna(False).astype(bool)]
+if len(harmful):
+    st.error(md(f"Harm flagged: {len(harmful)} effect(s) in this cell were coded as harmful."))
+    st.dataframe(harmful[["citation", "effect_id", "estimate", "unit", "quote"]], hide_index=True)
+
+if result is not None:
+    result_views(result, ww.metric, unit, "ww")
+    if st.toggle("Leave-one-out (each study left out in turn)", key="ww_loo"):
+        st.dataframe(analysis.leave_one_out(ww), hide_index=True)
+
+    st.subheader("For my context")
+    levels = context.context_levels(ww.selected)
+    mods = st.multiselect("Characteristics of your context", list(context.MODERATORS), key="ww_mods",
+                          format_func=context.MODERATORS.get)
+    chosen = {m: st.selectbox(context.MODERATORS[m], levels[m] or ["(none coded)"], key=f"ww_ctx_{m}") for m in mods}
+    if mods:
+        ctx = context.for_my_context(ww.selected, mods, chosen, ww.tau_prior, ww.metric)
+        (st.success if ctx.result is not None else st.info)(md(ctx.message))
+        if ctx.result is not None:
+            st.dataframe([{"term": k, "mean": v.mean, "2.5%": v.q025, "97.5%": v.q975} for k, v in ctx.result.coefficients.items()],
+                         hide_index=True)
+
+    st.subheader("Effect per US$100 of transfer a year")
+    per = context.per_100_dollars(ww.selected, ww.metric, ww.tau_prior)
+    st.write(md(per.message))
+    if len(per.table):
+        st.dataframe(per.table, hide_index=True)
+
+if len(ww.excluded):
+    with st.expander(f"Effects not pooled ({len(ww.excluded)}) and why"):
+        st.dataframe(ww.excluded[["citation", "effect_id", "subgroup_label", "metric", "estimate", "reason"]], hide_index=True)
+
+# -- evidence summary: the same document `evidence summary` writes ------------------------------
+st.subheader("Download the evidence summary")
+summary_downloads(filters, options)
+if result is not None:
+    st.download_button("Result (JSON)", json.dumps(result.to_dict(), indent=2), file_name="what-works-result.json",
+                       mime="application/json", key="ww_json")

@@ -1,0 +1,75 @@
+"""Page 5 — Analyse your own data: upload a CSV of effect sizes (or load an example), choose a model,
+and get the same views as What works, with the result to download."""
+
+import json
+
+import streamlit as st
+
+from evidence.errors import EvidenceError
+from evidence.meta import exact, frequentist
+from evidence.views import analysis, uploads
+from evidence.views.widgets import md, result_views
+
+st.title("Analyse your own data")
+st.markdown("Upload a CSV with columns `yi` and `vi` (effect sizes and sampling variances; or `yi` and `sei`), or raw "
+            "columns with metafor's names (`ai, bi, ci, di`; `m1i, sd1i, n1i, m2i, sd2i, n2i`; `xi, ni`; `ri, ni`). "
+            "An optional `study` or `label` column names the rows. Limit 5 MB; the file is only read as text.")
+source = st.radio("Data", ["Example", "Upload a CSV"], horizontal=True, key="yd_source")
+data = None
+try:
+    if source == "Example":
+        title = st.selectbox("Example data set", list(uploads.EXAMPLES), key="yd_example")
+        data = uploads.load_example(title)
+    else:
+        up = st.file_uploader("CSV file", type=["csv", "txt"], key="yd_file", max_upload_size=5)
+        if up is not None:
+            raw = up.getvalue()
+            head = uploads.read_table(raw)
+            choices = uploads.compatible_measures(head.columns)
+            measure = None
+            if choices and not ({"yi", "vi"} <= set(head.columns) or {"yi", "sei"} <= set(head.columns)):
+                measure = st.selectbox("Effect-size measure for the raw columns", choices, key="yd_measure")
+            data = uploads.parse_csv(raw, measure=measure, name=up.name)
+except EvidenceError as exc:
+    st.error(md(exc))
+if data is None:
+    st.stop()
+
+st.caption(md(f"{len(data.yi)} effect sizes. {data.note}"))
+with st.expander("The data as read"):
+    st.dataframe(data.table, hide_index=True)
+
+engine = st.radio("Model", ["Exact Bayesian random effects", "Frequentist random effects"], horizontal=True, key="yd_engine")
+try:
+    if engine.startswith("Exact"):
+        c1, c2 = st.columns(2)
+        family = c1.selectbox("Prior on tau", analysis.TAU_FAMILIES, key="yd_tau")
+        scale = c2.number_input("Prior scale", min_value=0.01, value=0.5, step=0.1, key="yd_scale")
+        result = exact.posterior(data.yi, data.vi, tau_prior=analysis.tau_prior_for(None, family, scale),
+                                 labels=data.labels, measure=data.measure)
+        summary = (f"Pooled effect {analysis.fmt(result.mu.mean)} (95% credible interval {analysis.fmt(result.mu.q025)} to "
+                   f"{analysis.fmt(result.mu.q975)}); a new study's true effect is expected between "
+                   f"{analysis.fmt(result.theta_new.q025)} and {analysis.fmt(result.theta_new.q975)}.")
+    else:
+        c1, c2 = st.columns(2)
+        method = c1.selectbox("Estimator of tau²", ["REML", "DL", "PM", "ML", "HE", "SJ", "EB", "HS", "FE"], key="yd_method")
+        knha = c2.toggle("Knapp-Hartung adjustment", key="yd_knha")
+        fit = frequentist.rma(data.yi, data.vi, method=method, knha=knha)
+        result = frequentist.to_meta_result(fit, labels=data.labels, measure=data.measure)
+        summary = (f"Pooled estimate {analysis.fmt(fit.estimate)} (95% confidence interval {analysis.fmt(fit.ci_lb)} to "
+                   f"{analysis.fmt(fit.ci_ub)}); 95% prediction interval {analysis.fmt(fit.pi_lb)} to {analysis.fmt(fit.pi_ub)}; "
+                   f"tau² = {fit.tau2:.4f}, Q = {fit.QE:.2f} (p = {fit.QEp:.3g}).")
+except EvidenceError as exc:
+    st.error(md(exc))
+    st.stop()
+
+st.subheader(md(summary))
+result_views(result, None, data.measure or "", "yd")
+st.subheader("Download")
+st.download_button("Result (JSON)", json.dumps(result.to_dict(), indent=2), file_name="meta-analysis-result.json",
+                   mime="application/json", key="yd_json")
+table = data.table.assign(label=data.labels)
+table["shrunken_mean"] = [s.shrunken_mean for s in result.studies]
+table["weight_percent"] = [s.weight for s in result.studies]
+st.download_button("Studies with their estimates (CSV)", table.to_csv(index=False), file_name="meta-analysis-studies.csv",
+                   mime="text/csv", key="yd_csv")

@@ -1,0 +1,384 @@
+"""The one module that reads the catalogue: connection, filters and the tables the app and exports use.
+
+Why one module: the app, the CLI, the exports and the meta-analysis all need "the effects matching
+these filters" with the same column names; keeping the joins here means a schema change touches one
+file. Filters are applied in SQL (portable SQLAlchemy expressions, so PostgreSQL works too); list
+columns (countries, regions) are assembled in pandas because string aggregation is not portable.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import weakref
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import and_, case, create_engine, func, or_, select, true
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
+
+from evidence import config
+from evidence.catalog.models import (
+    CatalogMeta, DesignRow, EffectRow as E, InterventionRow as I, PopulationRow as P, ProgrammeCountryRow as PC,
+    ProgrammeRow, ProvenanceRow, RiskOfBiasRow as R, RobDomainRow, SourceRow, StudyLinkRow, StudyRow as S,
+    VersionRow,
+)
+from evidence.errors import CatalogError
+from evidence.taxonomy import taxonomy
+
+EFFECT_COLUMNS = [
+    "study_id", "effect_id", "title", "authors", "first_author", "year", "citation", "doi", "url", "family",
+    "intervention", "intervention_id", "intervention_label", "conditionality", "usd_per_year", "programme",
+    "countries", "country_names", "regions", "design", "randomised", "outcome", "outcome_label", "outcome_group",
+    "desirable", "sdg871", "subgroup_sex", "subgroup_age_min", "subgroup_age_max", "subgroup_label", "age_min",
+    "age_max", "follow_up_months", "primary", "form", "estimate", "unit", "unit_note", "se", "p", "significance",
+    "measure", "metric", "yi", "vi", "variance_imputed", "harmful", "rob_tool", "rob_overall", "risk_of_bias",
+    "coding_status", "source_id", "source_url", "location", "quote", "conversion_notes",
+]
+STUDY_COLUMNS = [
+    "id", "citation", "title", "authors", "year", "publication_type", "venue", "doi", "url", "countries",
+    "country_names", "regions", "design", "interventions", "families", "outcomes", "coding_status",
+    "risk_of_bias", "rob_tool", "n_effects",
+]
+_TUPLES = ("families", "interventions", "outcomes", "outcome_groups", "countries", "regions", "designs",
+           "rob_levels", "coding_status")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What to keep. Empty tuples/None/False mean "no restriction"; several values in a tuple are OR-ed,
+    different fields AND-ed. Hashable (tuples only) so results can be cached per filter set.
+
+    ``sex`` matches the effect's subgroup sex (a full-sample effect of a girls-only study counts as
+    girls). ``age_min``/``age_max`` keep effects whose age band (subgroup, else population) overlaps
+    the requested band; unknown bounds are open. ``exclude_high_rob`` keeps studies without a
+    judgement; ``rob_levels`` (low/moderate/high/unclear) does not.
+    """
+
+    families: tuple[str, ...] = ()
+    interventions: tuple[str, ...] = ()
+    outcomes: tuple[str, ...] = ()
+    outcome_groups: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    designs: tuple[str, ...] = ()
+    randomised_only: bool = False
+    sex: str | None = None
+    age_min: float | None = None
+    age_max: float | None = None
+    rob_levels: tuple[str, ...] = ()
+    exclude_high_rob: bool = False
+    year_min: int | None = None
+    year_max: int | None = None
+    coding_status: tuple[str, ...] = ()
+    primary_only: bool = False
+    exclude_imputed: bool = False
+    has_variance: bool = False
+
+    def __post_init__(self):  # accept lists or a single string; canonical order keeps cache keys stable
+        for name in _TUPLES:
+            v = getattr(self, name)
+            v = () if v is None else (v,) if isinstance(v, str) else tuple(sorted(dict.fromkeys(v)))
+            object.__setattr__(self, name, v)
+        if self.sex not in (None, "all", "girls", "boys"):
+            raise CatalogError(f"sex must be all, girls or boys, not '{self.sex}'")
+
+    def effect_level(self) -> bool:
+        """True when a filter concerns effects, so a study is kept only if one of its effects matches."""
+        return bool(self.outcomes or self.outcome_groups or self.sex or self.primary_only
+                    or self.exclude_imputed or self.has_variance)
+
+
+#: engine -> SQLite file it reads, so cached results can follow rebuilds of that file
+_FILES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _resolve(url: str | Path | None) -> str:
+    url = str(url or config.CATALOG_URL or config.CATALOG_PATH)
+    return url if "://" in url else f"sqlite:///{Path(url).resolve()}"
+
+
+def _sqlite_file(url: str) -> Path | None:
+    u = make_url(url)
+    return Path(u.database) if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:") else None
+
+
+def connect(url: str | Path | None = None, read_only: bool = True) -> Engine:
+    """An engine on the catalogue: ``url`` (SQLAlchemy URL or a file path), else ``config.CATALOG_URL``,
+    else the shipped ``catalog.db``. SQLite files are opened read-only (``mode=ro``) unless
+    ``read_only=False``: the app must never write to the catalogue it ships with."""
+    url = _resolve(url)
+    path = _sqlite_file(url)
+    if path is None:
+        return create_engine(url)
+    if not path.is_file():
+        raise CatalogError(f"catalogue not found at {path}: run `evidence build` to create it")
+    if not read_only:
+        engine = create_engine(url, poolclass=NullPool)
+    else:
+        uri = path.resolve().as_uri() + "?mode=ro"
+        engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False),
+                               poolclass=NullPool)
+    _FILES[engine] = path
+    return engine
+
+
+def _stamp(key) -> tuple | None:
+    """Changes when the catalogue file is rebuilt, so cached results never outlive it."""
+    path = _sqlite_file(key) if isinstance(key, str) else _FILES.get(key)
+    if path is None or not path.exists():
+        return None
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size, st.st_ino
+
+
+def _frame(engine: Engine, stmt, columns: list[str] | None = None) -> pd.DataFrame:
+    try:
+        with engine.connect() as conn:
+            res = conn.execute(stmt)
+            return pd.DataFrame.from_records(list(res), columns=columns or list(res.keys()))
+    except DBAPIError as exc:
+        raise CatalogError(f"cannot read the catalogue ({exc.orig}); rebuild it with `evidence build`") from None
+
+
+def _effect_from():
+    """effect + its study, arm, design, programme, population, risk of bias and provenance."""
+    return (E.__table__.join(S, S.id == E.study_id)
+            .outerjoin(I, and_(I.study_id == E.study_id, I.arm_id == E.intervention_id))
+            .outerjoin(DesignRow, DesignRow.study_id == E.study_id)
+            .outerjoin(ProgrammeRow, ProgrammeRow.study_id == E.study_id)
+            .outerjoin(P, P.study_id == E.study_id)
+            .outerjoin(R, R.study_id == E.study_id)
+            .outerjoin(ProvenanceRow, and_(ProvenanceRow.study_id == E.study_id, ProvenanceRow.effect_id == E.effect_id))
+            .outerjoin(SourceRow, and_(SourceRow.study_id == E.study_id, SourceRow.source_id == ProvenanceRow.source_id)))
+
+
+def _study_conds(f: Filters) -> list:
+    c = []
+    if f.countries:
+        c.append(S.id.in_(select(PC.study_id).where(PC.iso3.in_(f.countries))))
+    if f.regions:
+        c.append(S.id.in_(select(PC.study_id).where(PC.region.in_(f.regions))))
+    if f.designs:
+        c.append(DesignRow.type.in_(f.designs))
+    if f.randomised_only:
+        c.append(DesignRow.randomised == true())
+    if f.rob_levels:
+        c.append(R.level.in_(f.rob_levels))
+    if f.exclude_high_rob:
+        c.append(or_(R.level.is_(None), R.level != "high"))
+    if f.year_min is not None:
+        c.append(S.year >= f.year_min)
+    if f.year_max is not None:
+        c.append(S.year <= f.year_max)
+    if f.coding_status:
+        c.append(S.coding_status.in_(f.coding_status))
+    return c
+
+
+def _overlap(lo, hi, f: Filters) -> list:
+    c = []
+    if f.age_min is not None:
+        c.append(or_(hi.is_(None), hi >= f.age_min))
+    if f.age_max is not None:
+        c.append(or_(lo.is_(None), lo <= f.age_max))
+    return c
+
+
+def _effect_conds(f: Filters) -> list:
+    c = _study_conds(f)
+    if f.families:
+        c.append(I.family.in_(f.families))
+    if f.interventions:
+        c.append(I.type.in_(f.interventions))
+    if f.outcomes:
+        c.append(E.outcome.in_(f.outcomes))
+    if f.outcome_groups:
+        c.append(E.outcome_group.in_(f.outcome_groups))
+    if f.sex:
+        sex = case((E.subgroup_sex != "all", E.subgroup_sex), else_=func.coalesce(P.sex, "all"))
+        c.append(sex == f.sex)
+    c += _overlap(func.coalesce(E.subgroup_age_min, P.age_min), func.coalesce(E.subgroup_age_max, P.age_max), f)
+    if f.primary_only:
+        c.append(E.is_primary == true())
+    if f.exclude_imputed:
+        c.append(E.variance_imputed != true())
+    if f.has_variance:
+        c.append(E.vi.is_not(None))
+    return c
+
+
+def _countries(engine: Engine) -> pd.DataFrame:
+    """study_id -> countries, country_names, regions (comma-separated, in coded order)."""
+    df = _frame(engine, select(PC.study_id, PC.iso3, PC.name, PC.region).order_by(PC.study_id, PC.seq))
+    join = lambda s: ", ".join(dict.fromkeys(x for x in s if x))  # noqa: E731
+    if df.empty:
+        return pd.DataFrame(columns=["countries", "country_names", "regions"], index=pd.Index([], name="study_id"))
+    return df.groupby("study_id", sort=True).agg(countries=("iso3", join), country_names=("name", join),
+                                                 regions=("region", join))
+
+
+def _key(engine: Engine | None):
+    return _resolve(None) if engine is None else engine
+
+
+@lru_cache(maxsize=32)
+def _effects_cached(key, stamp, f: Filters) -> pd.DataFrame:
+    engine = connect(key) if isinstance(key, str) else key
+    cols = [E.study_id, E.effect_id, S.title, S.authors, S.first_author, S.year, S.citation, S.doi, S.url,
+            I.family, I.type.label("intervention"), E.intervention_id, I.label.label("arm_label"), I.conditionality,
+            I.usd_per_year, ProgrammeRow.name.label("programme"), DesignRow.type.label("design"),
+            DesignRow.randomised, DesignRow.follow_up_months.label("design_follow_up"), E.outcome, E.outcome_group,
+            E.desirable, E.sdg871, E.subgroup_sex, E.subgroup_age_min, E.subgroup_age_max, E.subgroup_label,
+            P.age_min, P.age_max, E.follow_up_months, E.is_primary.label("primary"), E.form, E.estimate, E.unit,
+            E.unit_note, E.se, E.p, E.significance, E.measure, E.metric, E.yi, E.vi, E.variance_imputed,
+            R.tool.label("rob_tool"), R.overall.label("rob_overall"), R.level.label("risk_of_bias"),
+            S.coding_status, ProvenanceRow.source_id, SourceRow.url.label("source_url"), ProvenanceRow.location,
+            ProvenanceRow.quote, E.conversion_notes]
+    stmt = select(*cols).select_from(_effect_from()).where(*_effect_conds(f)).order_by(E.study_id, E.seq)
+    df = _frame(engine, stmt)
+    df = df.join(_countries(engine), on="study_id")
+    tax = taxonomy()
+    df["intervention_label"] = [a if isinstance(a, str) and a else tax.interventions.get(t, {}).get("label", t)
+                                for a, t in zip(df["arm_label"], df["intervention"])]
+    df["outcome_label"] = [tax.outcomes.get(o, {}).get("label", o) for o in df["outcome"]]
+    df["follow_up_months"] = df["follow_up_months"].astype("float64").fillna(df["design_follow_up"].astype("float64"))
+    for c in ("primary", "randomised", "variance_imputed"):
+        df[c] = df[c].astype(bool)
+    for c in ("yi", "vi", "estimate", "se", "p", "usd_per_year", "age_min", "age_max",
+              "subgroup_age_min", "subgroup_age_max"):
+        df[c] = df[c].astype("float64")
+    df["harmful"] = pd.array([None if pd.isna(y) else bool(y > 0 if d == "decrease" else y < 0)
+                              for y, d in zip(df["yi"], df["desirable"])], dtype="boolean")
+    return df[EFFECT_COLUMNS].reset_index(drop=True)
+
+
+def effects(filters: Filters | None = None, engine: Engine | None = None) -> pd.DataFrame:
+    """One row per effect matching ``filters`` (columns :data:`EFFECT_COLUMNS`), ordered by study and
+    coded order. ``harmful`` is True when the effect moves the outcome the undesirable way."""
+    key = _key(engine)
+    return _effects_cached(key, _stamp(key), filters or Filters()).copy()
+
+
+@lru_cache(maxsize=32)
+def _studies_cached(key, stamp, f: Filters) -> pd.DataFrame:
+    engine = connect(key) if isinstance(key, str) else key
+    base = S.__table__.outerjoin(DesignRow, DesignRow.study_id == S.id).outerjoin(R, R.study_id == S.id)
+    conds = _study_conds(f)
+    if f.effect_level():
+        conds.append(S.id.in_(select(E.study_id).select_from(_effect_from()).where(*_effect_conds(f)).correlate(None)))
+    else:
+        arm = []
+        if f.families:
+            arm.append(I.family.in_(f.families))
+        if f.interventions:
+            arm.append(I.type.in_(f.interventions))
+        if arm:
+            conds.append(S.id.in_(select(I.study_id).where(*arm)))
+        ages = _overlap(P.age_min, P.age_max, f)
+        if ages:
+            conds.append(or_(S.id.not_in(select(P.study_id)), S.id.in_(select(P.study_id).where(*ages))))
+    stmt = (select(S.id, S.citation, S.title, S.authors, S.year, S.publication_type, S.venue, S.doi, S.url,
+                   DesignRow.type.label("design"), S.coding_status, R.level.label("risk_of_bias"),
+                   R.tool.label("rob_tool")).select_from(base).where(*conds).order_by(S.id))
+    df = _frame(engine, stmt).join(_countries(engine), on="id")
+    arms = _frame(engine, select(I.study_id, I.type, I.family).order_by(I.study_id, I.seq))
+    outs = _frame(engine, select(E.study_id, E.outcome).order_by(E.study_id, E.seq))
+    n = _frame(engine, select(E.study_id, func.count().label("n")).select_from(_effect_from())
+               .where(*_effect_conds(f)).group_by(E.study_id))
+    join = lambda s: ", ".join(dict.fromkeys(x for x in s if x))  # noqa: E731
+    for name, frame, col in (("interventions", arms, "type"), ("families", arms, "family"), ("outcomes", outs, "outcome")):
+        df[name] = df["id"].map(frame.groupby("study_id")[col].agg(join)).fillna("")
+    df["n_effects"] = df["id"].map(dict(zip(n["study_id"], n["n"]))).fillna(0).astype(int)
+    return df.reindex(columns=STUDY_COLUMNS).reset_index(drop=True)
+
+
+def studies(filters: Filters | None = None, engine: Engine | None = None) -> pd.DataFrame:
+    """One row per study matching ``filters`` (columns :data:`STUDY_COLUMNS`), sorted by id. With
+    effect-level filters a study is kept when one of its effects matches; ``n_effects`` counts those."""
+    key = _key(engine)
+    return _studies_cached(key, _stamp(key), filters or Filters()).copy()
+
+
+def _records(conn, model, study_id: str, order) -> list[dict]:
+    rows = conn.execute(select(model.__table__).where(model.study_id == study_id).order_by(*order)).mappings()
+    return [{k: v for k, v in r.items() if k != "study_id"} for r in rows]
+
+
+def study(study_id: str, engine: Engine | None = None) -> dict:
+    """Everything about one study: its fields plus programme, countries, design, population,
+    interventions, risk of bias (with domains), sources, versions, links and effects (with provenance)."""
+    engine = engine or connect()
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(select(S.__table__).where(S.id == study_id)).mappings().one_or_none()
+            if row is None:
+                raise CatalogError(f"no study '{study_id}' in the catalogue")
+            out = dict(row)
+            one = lambda m: (_records(conn, m, study_id, [m.study_id]) or [None])[0]  # noqa: E731
+            out["programme"] = one(ProgrammeRow)
+            out["countries"] = _records(conn, PC, study_id, [PC.seq])
+            out["design"] = one(DesignRow)
+            out["population"] = one(P)
+            out["risk_of_bias"] = one(R)
+            if out["risk_of_bias"] is not None:
+                out["risk_of_bias"]["domains"] = _records(conn, RobDomainRow, study_id, [RobDomainRow.domain])
+            out["interventions"] = _records(conn, I, study_id, [I.seq])
+            out["sources"] = _records(conn, SourceRow, study_id, [SourceRow.seq])
+            out["versions"] = _records(conn, VersionRow, study_id, [VersionRow.seq])
+            out["links"] = _records(conn, StudyLinkRow, study_id, [StudyLinkRow.kind, StudyLinkRow.other_id])
+            prov = {p["effect_id"]: p for p in _records(conn, ProvenanceRow, study_id, [ProvenanceRow.effect_id])}
+            effs = _records(conn, E, study_id, [E.seq])
+    except DBAPIError as exc:
+        raise CatalogError(f"cannot read the catalogue ({exc.orig}); rebuild it with `evidence build`") from None
+    for e in effs:
+        e["primary"] = e.pop("is_primary")
+        e["provenance"] = {k: v for k, v in prov.get(e["effect_id"], {}).items() if k != "effect_id"}
+    out["effects"] = effs
+    return out
+
+
+def facets(engine: Engine | None = None) -> dict[str, list]:
+    """Distinct values present in the catalogue, for filter widgets (sorted)."""
+    engine = engine or connect()
+    spec = {"families": I.family, "interventions": I.type, "outcomes": E.outcome, "outcome_groups": E.outcome_group,
+            "countries": PC.iso3, "regions": PC.region, "designs": DesignRow.type, "rob_levels": R.level,
+            "rob_tools": R.tool, "coding_status": S.coding_status, "sex": E.subgroup_sex, "years": S.year,
+            "metrics": E.metric}
+    out = {}
+    for name, col in spec.items():
+        df = _frame(engine, select(col).where(col.is_not(None)).distinct(), ["v"])
+        out[name] = sorted(df["v"].tolist())
+    return out
+
+
+def catalog_info(engine: Engine | None = None) -> dict:
+    """Build facts (catalog_version, studies_hash, schema_version, package versions) and row counts."""
+    engine = engine or connect()
+    info = dict(_frame(engine, select(CatalogMeta.key, CatalogMeta.value).order_by(CatalogMeta.key)).values.tolist())
+    count = lambda stmt: int(_frame(engine, stmt, ["n"])["n"].iloc[0])  # noqa: E731
+    info["counts"] = {
+        "studies": count(select(func.count()).select_from(S)),
+        "effects": count(select(func.count()).select_from(E)),
+        "effects_with_variance": count(select(func.count()).select_from(E).where(E.vi.is_not(None))),
+        "effects_imputed": count(select(func.count()).select_from(E).where(E.variance_imputed == true())),
+        "interventions": count(select(func.count()).select_from(I)),
+        "sources": count(select(func.count()).select_from(SourceRow)),
+        "countries": count(select(func.count(PC.iso3.distinct()))),
+    }
+    by = _frame(engine, select(S.coding_status, func.count()).group_by(S.coding_status).order_by(S.coding_status), ["s", "n"])
+    info["counts"]["by_status"] = {s: int(n) for s, n in zip(by["s"], by["n"])}
+    return info
+
+
+def clear_cache() -> None:
+    """Forget cached query results (needed only for server databases rebuilt in place)."""
+    _effects_cached.cache_clear()
+    _studies_cached.cache_clear()
+
+
+__all__ = ["EFFECT_COLUMNS", "STUDY_COLUMNS", "Filters", "catalog_info", "clear_cache", "connect", "effects",
+           "facets", "studies", "study"]

@@ -1,0 +1,233 @@
+"""``evidence new``: start a study file from a BibTeX or RIS record, after a duplicate check.
+
+The skeleton is valid against the schema; what only a researcher can fill (programme, countries,
+intervention type, design) is ``TODO``, which ``evidence validate`` then reports by line. Status
+starts at ``mapped``: no numbers until someone reads the paper.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evidence import config
+from evidence.errors import EvidenceError
+from evidence.ingest import dedup
+from evidence.ingest.loader import load
+
+
+@dataclass
+class BibRecord:
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)  # 'Family, Given'
+    year: int | None = None
+    venue: str | None = None
+    doi: str | None = None
+    url: str | None = None
+    type: str = "other"  # a Study.publication_type
+
+
+class DuplicateFound(EvidenceError):
+    def __init__(self, candidates, threshold):
+        self.candidates = candidates
+        super().__init__("likely duplicate of an existing study (use --force if it is not):\n"
+                         + dedup.report_table(candidates, threshold))
+
+
+# --- BibTeX ---------------------------------------------------------------------------------------
+
+_ACCENTS = {"'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "c": "\u0327", "=": "\u0304"}
+
+
+def _delatex(text: str) -> str:
+    """Common LaTeX accents ({\\'e}, \\~{n}, \\c{c}) to Unicode, then drop braces and collapse spaces."""
+    text = re.sub(r"\\i\b\s?", "i", text)
+    text = re.sub(r"\\([`'^\"~=]|c(?=[\s{]))\s*\{?\s*([A-Za-z])\}?",
+                  lambda m: unicodedata.normalize("NFC", m.group(2) + _ACCENTS[m.group(1).strip()]), text)
+    text = text.replace("\\&", "&").replace("--", "\u2013")
+    return re.sub(r"\s+", " ", text.replace("{", "").replace("}", "")).strip()
+
+
+def _bib_fields(body: str) -> dict[str, str]:
+    fields, i, n = {}, 0, len(body)
+    while i < n:
+        m = re.compile(r"\s*,?\s*([A-Za-z_-]+)\s*=\s*").match(body, i)
+        if not m:
+            break
+        name, i = m.group(1).lower(), m.end()
+        if i < n and body[i] in "{\"":
+            close, depth, j = ("}" if body[i] == "{" else '"'), 0, i
+            while j < n:
+                ch = body[j]
+                if ch == "{":
+                    depth += 1
+                elif ch == "}":
+                    depth -= 1
+                if (close == "}" and depth == 0 and ch == "}") or (close == '"' and ch == '"' and j > i and depth == 0):
+                    break
+                j += 1
+            fields[name], i = body[i + 1:j], j + 1
+        else:
+            m2 = re.compile(r"[^,}\s]+").match(body, i)
+            fields[name], i = (m2.group(), m2.end()) if m2 else ("", i + 1)
+    return fields
+
+
+_BIB_TYPES = {"article": "journal_article", "techreport": "report", "report": "report", "phdthesis": "thesis",
+              "mastersthesis": "thesis", "thesis": "thesis", "unpublished": "working_paper"}
+
+
+def parse_bibtex(text: str) -> BibRecord:
+    """The first entry of a BibTeX file."""
+    m = re.search(r"@(\w+)\s*\{\s*[^,]*,(.*)\}", text, re.S)
+    if not m:
+        raise EvidenceError("no BibTeX entry found (expected '@article{key, ...}')")
+    kind, f = m.group(1).lower(), {k: _delatex(v) for k, v in _bib_fields(m.group(2)).items()}
+    ptype = _BIB_TYPES.get(kind, "other")
+    if "working paper" in " ".join(f.get(k, "") for k in ("type", "series", "number", "note", "howpublished")).lower():
+        ptype = "working_paper"
+    year = re.search(r"\d{4}", f.get("year", "") or f.get("date", ""))
+    authors = [_author(a) for a in re.split(r"\s+and\s+", f.get("author", "")) if a.strip()]
+    return BibRecord(f.get("title"), authors, int(year.group()) if year else None,
+                     f.get("journal") or f.get("booktitle") or f.get("institution") or f.get("school"),
+                     dedup.normalise_doi(f.get("doi")) and f["doi"].strip(), f.get("url"), ptype)
+
+
+def _author(name: str) -> str:
+    """'Kevin A. Gee' -> 'Gee, Kevin A.'; 'Gee, Kevin A.' stays."""
+    name = name.strip()
+    if "," in name or " " not in name:
+        return name
+    *given, family = name.split()
+    return f"{family}, {' '.join(given)}"
+
+
+# --- RIS --------------------------------------------------------------------------------------------
+
+_RIS_TYPES = {"JOUR": "journal_article", "RPRT": "report", "THES": "thesis", "UNPB": "working_paper",
+              "MANSCPT": "working_paper"}
+
+
+def parse_ris(text: str) -> BibRecord:
+    """The first record of a RIS file (TY ... ER)."""
+    tags: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        m = re.match(r"^([A-Z][A-Z0-9])  -\s?(.*)$", line)
+        if not m:
+            continue
+        if m.group(1) == "ER":
+            break
+        tags.setdefault(m.group(1), []).append(m.group(2).strip())
+    if "TY" not in tags:
+        raise EvidenceError("no RIS record found (expected a 'TY  - ' line)")
+    first = lambda *ks: next((tags[k][0] for k in ks if tags.get(k)), None)  # noqa: E731
+    ptype = _RIS_TYPES.get(tags["TY"][0], "other")
+    if "working paper" in " ".join(tags.get("T3", []) + tags.get("M3", [])).lower():
+        ptype = "working_paper"
+    year = re.search(r"\d{4}", first("PY", "Y1", "DA") or "")
+    authors = [_author(a) for a in tags.get("AU", []) + tags.get("A1", [])]
+    return BibRecord(first("TI", "T1"), authors, int(year.group()) if year else None,
+                     first("JO", "JF", "T2", "JA", "PB"), first("DO"), first("UR"), ptype)
+
+
+# --- id and skeleton ------------------------------------------------------------------------------
+
+def slugify(text: str, words: int = 3) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return "-".join(re.findall(r"[a-z0-9]+", text)[:words])
+
+
+def programme_slug(programme: str | None, title: str | None) -> str:
+    """'Red de Protección Social (RPS)' -> 'rps'; 'Progresa' -> 'progresa'; else title words."""
+    if programme:
+        acronym = re.search(r"\(([A-Za-z0-9-]{2,12})\)", programme)
+        if acronym:
+            return slugify(acronym.group(1))
+        words = re.findall(r"\w+", programme)
+        return slugify(programme) if len(words) <= 2 else "".join(w[0] for w in words if w[0].isupper()).lower() or slugify(programme)
+    skip = dedup.STOP_WORDS | {"impact", "impacts", "effect", "effects", "child", "children", "labour", "labor",
+                               "reducing", "reduce", "through", "evaluation", "evaluating", "study", "analysis",
+                               "randomized", "randomised", "experimental", "role", "new", "work", "working"}
+    content = [w for w in dedup.normalise_title(title or "").split() if w not in skip]
+    return slugify(" ".join(content), 2) or "study"
+
+
+def make_id(rec: BibRecord, programme: str | None = None) -> str:
+    first = rec.authors[0] if rec.authors else ""
+    family = first.split(",")[0] if "," in first else (first.split() or ["anon"])[-1]
+    return "-".join(x for x in (slugify(family, 3) or "anon", str(rec.year or "nd"), programme_slug(programme, rec.title)) if x)
+
+
+def _q(value) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid double-quoted YAML scalar
+
+
+def skeleton(study_id: str, rec: BibRecord, programme: str | None, coder: str, today: dt.date) -> str:
+    opt = lambda key, v, note="": f"{key}: {_q(v)}{note}\n" if v else f"# {key}:{note}\n"  # noqa: E731
+    src_kind = rec.type if rec.type in ("journal_article", "working_paper", "report", "thesis") else "other"
+    locator = (opt("    doi", rec.doi) if rec.doi else "") + (opt("    url", rec.url) if rec.url else "")
+    return f"""# yaml-language-server: $schema=../schema/study.schema.json
+# Scaffolded by `evidence new` on {today}. Fill every TODO from the source, leave unknowns out,
+# then run `evidence validate {study_id}.yaml`. See docs/study-file.md.
+id: {study_id}
+title: {_q(rec.title or "TODO")}
+authors: {_q(rec.authors or ["TODO, Given"])}   # 'Family, Given'
+year: {rec.year}
+publication_type: {rec.type}
+{opt("venue", rec.venue)}{opt("doi", rec.doi, "   # only if seen in a source")}{opt("url", rec.url)}programme:
+  name: {_q(programme or "TODO")}   # as the country calls it
+  countries: [TODO]   # ISO 3166-1 alpha-3, e.g. [MEX]
+interventions:
+  - id: arm
+    type: TODO   # a term from evidence/data/taxonomy.yaml, e.g. conditional_cash_transfer
+design:
+  type: TODO   # e.g. cluster_rct, did, rdd (evidence/data/taxonomy.yaml)
+coding:
+  status: mapped   # headline once an estimate is coded; coded once it has a variance
+  coder: {_q(coder)}
+  date: {today}
+sources:
+  - id: paper
+    kind: {src_kind}
+{locator or "    url: TODO   # where the document can be found" + chr(10)}effects: []
+# effects:
+#   - id: work
+#     intervention: arm
+#     outcome: economic_activity
+#     reported: {{form: coefficient, estimate: -0.05, unit: percentage_points, se: 0.02}}
+#     provenance: {{source: paper, location: "Table 2, col 1", quote: "verbatim text with -0.05"}}
+"""
+
+
+def existing_studies(studies_dir: Path) -> list[dict]:
+    out = []
+    for p in sorted(Path(studies_dir).glob("*.yaml")):
+        loaded = load(p)
+        if isinstance(loaded.data, dict):
+            out.append(loaded.data)
+    return out
+
+
+def new_study(rec: BibRecord, *, study_id: str | None = None, programme: str | None = None,
+              coder: str = "TODO", studies_dir: Path | None = None, force: bool = False,
+              threshold: float = config.DEDUP_THRESHOLD, today: dt.date | None = None) -> Path:
+    """Write ``<studies_dir>/<id>.yaml``; refuses likely duplicates unless ``force``."""
+    if rec.year is None:
+        raise EvidenceError("the year is unknown: give --year or a record with a year")
+    studies_dir = Path(studies_dir or config.STUDIES_DIR)
+    study_id = study_id or make_id(rec, programme)
+    target = studies_dir / f"{study_id}.yaml"
+    if target.exists():
+        raise EvidenceError(f"{target} already exists (choose another --id)")
+    probe = {"id": study_id, "title": rec.title, "authors": rec.authors, "year": rec.year, "doi": rec.doi}
+    candidates = dedup.find_duplicates([probe], threshold, against=existing_studies(studies_dir))
+    if candidates and not force:
+        raise DuplicateFound(candidates, threshold)
+    studies_dir.mkdir(parents=True, exist_ok=True)
+    target.write_text(skeleton(study_id, rec, programme, coder, today or dt.date.today()), encoding="utf-8")
+    return target

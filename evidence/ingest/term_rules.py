@@ -1,0 +1,105 @@
+"""Rules on controlled terms: taxonomy terms (with the nearest valid term as hint) and ISO3 countries.
+
+Terms are data (``evidence/data/taxonomy.yaml``), so these rules only look them up; a new term is
+added there, with its definition, not here.
+"""
+
+from __future__ import annotations
+
+import csv
+from functools import lru_cache
+
+from evidence.ingest.rules import d, effects, items, rule
+from evidence.taxonomy import DATA, countries, suggest, taxonomy
+
+
+def _did_you_mean(value, choices) -> str:
+    near = suggest(str(value), choices)
+    if near:
+        return f"did you mean '{near}'?"
+    return f"one of: {', '.join(choices)}" if len(choices) <= 8 else "see evidence/data/taxonomy.yaml"
+
+
+@rule("intervention-type", "Intervention types (and components) are taxonomy terms.")
+def _intervention_type(study, ctx):
+    terms = taxonomy().interventions
+    for i, iv in items(d(study).get("interventions")):
+        t = iv.get("type")
+        if isinstance(t, str) and t not in terms:
+            yield ctx.problem(("interventions", i, "type"), f"unknown intervention type '{t}'", _did_you_mean(t, terms))
+        comps = iv.get("components")
+        for j, c in enumerate(comps if isinstance(comps, list) else []):
+            if isinstance(c, str) and c not in terms:
+                yield ctx.problem(("interventions", i, "components", j), f"unknown intervention type '{c}'",
+                                  _did_you_mean(c, terms))
+
+
+@rule("outcome", "Effect outcomes are taxonomy terms.")
+def _outcome(study, ctx):
+    terms = taxonomy().outcomes
+    for i, e, _ in effects(study):
+        o = e.get("outcome")
+        if isinstance(o, str) and o not in terms:
+            yield ctx.problem(("effects", i, "outcome"), f"unknown outcome '{o}'", _did_you_mean(o, terms))
+
+
+@rule("design", "The design type is a taxonomy term.")
+def _design(study, ctx):
+    t = d(d(study).get("design")).get("type")
+    terms = taxonomy().designs
+    if isinstance(t, str) and t not in terms:
+        yield ctx.problem(("design", "type"), f"unknown design '{t}'", _did_you_mean(t, terms))
+
+
+@rule("sdg871", "SDG 8.7.1 coverage of each effect is a taxonomy term.")
+def _sdg871(study, ctx):
+    terms = taxonomy().sdg871_coverage
+    for i, e, _ in effects(study):
+        s = e.get("sdg871")
+        if isinstance(s, str) and s not in terms:
+            yield ctx.problem(("effects", i, "sdg871"), f"unknown SDG 8.7.1 coverage '{s}'", _did_you_mean(s, terms))
+
+
+@rule("risk-of-bias-terms", "Risk-of-bias judgements and domain names belong to the declared tool.")
+def _rob(study, ctx):
+    rob = d(d(study).get("risk_of_bias"))
+    tool = taxonomy().rob_tools.get(rob.get("tool"))
+    if not rob or tool is None:
+        return  # no assessment, or an unknown tool (a schema problem)
+    name, judgements, domains = tool["label"], tool["judgements"], tool["domains"]
+    overall = rob.get("overall")
+    if isinstance(overall, str) and overall not in judgements:
+        yield ctx.problem(("risk_of_bias", "overall"), f"'{overall}' is not a {name} judgement",
+                          _did_you_mean(overall, judgements))
+    for dom, j in d(rob.get("domains")).items():
+        if dom not in domains:
+            hint = _did_you_mean(dom, domains) if domains else f"{name} has no domains"
+            yield ctx.problem(("risk_of_bias", "domains", dom), f"'{dom}' is not a {name} domain", hint)
+        if isinstance(j, str) and j not in judgements:
+            yield ctx.problem(("risk_of_bias", "domains", dom), f"'{j}' is not a {name} judgement",
+                              _did_you_mean(j, judgements))
+
+
+@lru_cache(maxsize=1)
+def _iso2() -> dict[str, str]:
+    with (DATA / "countries.csv").open(encoding="utf-8") as fh:
+        return {r["iso2"]: r["iso3"] for r in csv.DictReader(fh) if r.get("iso2")}
+
+
+@rule("country-code", "Programme countries are ISO 3166-1 alpha-3 codes.")
+def _country(study, ctx):
+    known = countries()
+    codes = d(d(study).get("programme")).get("countries")
+    for j, c in enumerate(codes if isinstance(codes, list) else []):
+        if not isinstance(c, str) or c in known:
+            continue
+        loc = ("programme", "countries", j)
+        if c.upper() in known:
+            hint = f"use '{c.upper()}'"
+        elif len(c) == 2 and c.upper() in (iso2 := _iso2()):
+            hint = f"'{c}' is alpha-2; use '{iso2[c.upper()]}'"
+        else:
+            names = {k.name: k.iso3 for k in known.values()}
+            near = suggest(c, names)
+            hint = f"'{names[near]}' is {near}" if near else "see evidence/data/countries.csv"
+        yield ctx.problem(loc, f"'{c}' is not an ISO 3166-1 alpha-3 country code", hint)

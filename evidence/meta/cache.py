@@ -1,0 +1,111 @@
+"""Content-addressed cache of sampled fits, in memory and on disk.
+
+A fit is identified by ``MetaResult.hash`` (model name + spec + data, computed by
+:func:`evidence.meta.models.describe` *before* sampling) combined with the sampler settings and the
+versions of the sampling stack, so changing a prior, an effect, the seed or upgrading pymc refits,
+and nothing else does. On disk (``~/.cache/evidence/fits``, or ``$EVIDENCE_CACHE_DIR``) each entry
+is ``<key>.json`` (the ``MetaResult``) plus ``<key>.nc`` (the ``InferenceData`` as netCDF). No pickle:
+both formats are data, safe to share and readable by other tools.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from evidence.meta.result import MetaResult, content_hash, package_versions
+
+_MEMORY: dict[str, MetaResult] = {}
+_STACK = ("pymc", "pytensor", "bambi", "nutpie", "arviz", "numpy", "scipy")
+
+
+def cache_dir(directory=None) -> Path:
+    """The on-disk cache directory: argument, else ``$EVIDENCE_CACHE_DIR``, else ``~/.cache/evidence/fits``."""
+    if directory is not None:
+        return Path(directory)
+    env = os.environ.get("EVIDENCE_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "evidence" / "fits"
+
+
+def cache_key(kind, yi, vi, *, draws=1000, tune=1000, chains=2, seed=2026, sampler="nutpie", target_accept=0.9,
+              **model_opts) -> str:
+    """Key of a fit: ``MetaResult.hash`` + sampler settings + versions of the sampling stack."""
+    from evidence.meta.models import describe
+
+    name, spec, data = describe(kind, yi, vi, **model_opts)
+    result_hash = content_hash(name, spec, data)
+    versions = {p: v for p, v in package_versions().items() if p in _STACK}
+    settings = {"draws": draws, "tune": tune, "chains": chains, "seed": seed, "sampler": sampler,
+                "target_accept": target_accept}
+    return content_hash(result_hash, settings, versions)
+
+
+def _atomic_write(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save(result: MetaResult, key: str, directory=None) -> Path:
+    """Write ``result`` (JSON) and its ``idata`` (netCDF) under ``key``; returns the JSON path."""
+    d = cache_dir(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    if result.idata is not None:
+        _atomic_write(d / f"{key}.nc", lambda tmp: result.idata.to_netcdf(tmp))
+    path = d / f"{key}.json"
+    _atomic_write(path, lambda tmp: Path(tmp).write_text(result.to_json(indent=1)))
+    return path
+
+
+def load(key: str, directory=None) -> MetaResult | None:
+    """The cached result for ``key`` from disk, or None (also None for an unreadable entry)."""
+    import arviz as az
+
+    d = cache_dir(directory)
+    jpath, npath = d / f"{key}.json", d / f"{key}.nc"
+    if not jpath.exists():
+        return None
+    try:
+        result = MetaResult.from_json(jpath.read_text())
+        if npath.exists():
+            idata = az.from_netcdf(npath)
+            for group in idata.groups():
+                getattr(idata, group).load()  # read everything now: the file may be replaced later
+            result.idata = idata
+    except (OSError, ValueError, TypeError, json.JSONDecodeError):
+        return None
+    return result
+
+
+def cached_fit(kind, yi, vi, *, directory=None, refresh=False, **kw) -> MetaResult:
+    """``models.fit(kind, yi, vi, **kw)``, unless the same fit is cached (memory first, then disk)."""
+    from evidence.meta import models
+
+    sampler_keys = ("draws", "tune", "chains", "seed", "sampler", "target_accept")
+    settings = {k: kw[k] for k in sampler_keys if k in kw}
+    model_opts = {k: v for k, v in kw.items() if k not in sampler_keys and k not in ("measure", "log_likelihood")}
+    key = cache_key(kind, yi, vi, **settings, **model_opts)
+    mem_key = f"{cache_dir(directory).resolve()}::{key}"
+    if not refresh:
+        if mem_key in _MEMORY:
+            return _MEMORY[mem_key]
+        result = load(key, directory)
+        if result is not None:
+            _MEMORY[mem_key] = result
+            return result
+    result = models.fit(kind, yi, vi, **kw)
+    save(result, key, directory)
+    _MEMORY[mem_key] = result
+    return result
+
+
+def clear_memory() -> None:
+    """Forget the in-memory cache (the disk cache stays)."""
+    _MEMORY.clear()

@@ -1,0 +1,177 @@
+"""Altair specifications of the explorer's charts, reusable by the exports (vl-convert renders them).
+
+Every chart has a ``*_data`` twin returning the exact table it plots, so each chart can be paired
+with a table alternative. Colours are the Okabe-Ito palette (safe for colour-blind readers); where
+colour carries meaning, shape or position carries it too.
+"""
+
+from __future__ import annotations
+
+import math
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from evidence.meta.result import MetaResult
+
+OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
+             "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "grey": "#999999"}
+CATEGORY_COLOURS = {
+    "Improves (≥95% probability)": OKABE_ITO["blue"],
+    "Probably improves (80–95%)": OKABE_ITO["sky"],
+    "Unclear direction": OKABE_ITO["grey"],
+    "Probably worsens (80–95%)": OKABE_ITO["orange"],
+    "Worsens (≥95% probability)": OKABE_ITO["vermillion"],
+    "Not pooled: randomised designs": OKABE_ITO["black"],
+    "Not pooled: non-randomised designs": OKABE_ITO["yellow"],
+    "Not pooled: mixed designs": OKABE_ITO["purple"],
+}
+Z = 1.959963984540054
+
+
+# -- forest -------------------------------------------------------------------------------------
+def forest_data(result: MetaResult) -> pd.DataFrame:
+    """Each study (observed with 95% CI; shrunken with 95% CrI), then the pooled effect and the prediction interval."""
+    rows = []
+    for s in result.studies:
+        se = math.sqrt(s.vi)
+        rows.append({"row": s.label, "kind": "Study (observed)", "estimate": s.yi, "lower": s.yi - Z * se,
+                     "upper": s.yi + Z * se, "weight": s.weight})
+        if s.shrunken_mean is not None:
+            rows.append({"row": s.label, "kind": "Study (shrunken)", "estimate": s.shrunken_mean,
+                         "lower": s.shrunken_q025, "upper": s.shrunken_q975, "weight": None})
+    rows.append({"row": "Pooled effect", "kind": "Pooled", "estimate": result.mu.mean, "lower": result.mu.q025,
+                 "upper": result.mu.q975, "weight": None})
+    if result.theta_new is not None and result.theta_new.q025 is not None:
+        rows.append({"row": "New programme (prediction)", "kind": "Prediction interval", "estimate": result.theta_new.mean,
+                     "lower": result.theta_new.q025, "upper": result.theta_new.q975, "weight": None})
+    return pd.DataFrame(rows)
+
+
+def forest_chart(result: MetaResult, unit_label: str = "", title: str | None = None) -> alt.Chart:
+    d = forest_data(result)
+    order = list(dict.fromkeys(d["row"]))
+    kinds = ["Study (observed)", "Study (shrunken)", "Pooled", "Prediction interval"]
+    colours = [OKABE_ITO["black"], OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["orange"]]
+    shapes = ["square", "circle", "diamond", "triangle-up"]
+    xtitle = f"Effect ({unit_label})" if unit_label else "Effect"
+    x = alt.X("estimate:Q", title=xtitle)
+    y = alt.Y("row:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
+    offset = alt.YOffset("kind:N", sort=kinds, scale=alt.Scale(domain=kinds, paddingInner=0.3))
+    colour = alt.Color("kind:N", scale=alt.Scale(domain=kinds, range=colours), title=None, legend=alt.Legend(orient="bottom"))
+    tooltip = [alt.Tooltip("row:N", title="Row"), alt.Tooltip("kind:N", title="What"), alt.Tooltip("estimate:Q", format=".3f"),
+               alt.Tooltip("lower:Q", format=".3f", title="2.5%"), alt.Tooltip("upper:Q", format=".3f", title="97.5%")]
+    base = alt.Chart(d).encode(y=y, yOffset=offset, color=colour, tooltip=tooltip)
+    bars = base.mark_rule(strokeWidth=2).encode(x=alt.X("lower:Q", title=xtitle), x2="upper:Q")
+    points = base.mark_point(filled=True, size=70).encode(
+        x=x, shape=alt.Shape("kind:N", scale=alt.Scale(domain=kinds, range=shapes), title=None, legend=None))
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4], color=OKABE_ITO["grey"]).encode(x="x:Q")
+    chart = alt.layer(zero, bars, points).properties(height=max(160, 34 * len(order)), width="container")
+    return chart.properties(title=title) if title else chart
+
+
+# -- posterior ----------------------------------------------------------------------------------
+def posterior_data(result: MetaResult) -> pd.DataFrame:
+    """Density of the pooled effect (and of a new programme's effect) from the engine's ``densities``;
+    for a frequentist fit, the normal sampling distribution of the estimate."""
+    parts = []
+    names = {"mu": "Pooled effect", "theta_new": "New programme"}
+    for key, name in names.items():
+        dens = result.densities.get(key)
+        if dens and dens.get("x"):
+            parts.append(pd.DataFrame({"x": dens["x"], "density": dens["y"], "curve": name}))
+    if not parts and result.mu.sd:
+        x = np.linspace(result.mu.mean - 4 * result.mu.sd, result.mu.mean + 4 * result.mu.sd, 201)
+        y = np.exp(-0.5 * ((x - result.mu.mean) / result.mu.sd) ** 2) / (result.mu.sd * math.sqrt(2 * math.pi))
+        parts.append(pd.DataFrame({"x": x, "density": y, "curve": "Estimate (sampling distribution)"}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["x", "density", "curve"])
+
+
+def posterior_chart(result: MetaResult, unit_label: str = "") -> alt.Chart:
+    d = posterior_data(result)
+    curves = list(dict.fromkeys(d["curve"]))
+    colour = alt.Color("curve:N", scale=alt.Scale(domain=curves, range=[OKABE_ITO["blue"], OKABE_ITO["orange"]][: len(curves)] or None),
+                       title=None, legend=alt.Legend(orient="bottom"))
+    area = alt.Chart(d).mark_area(opacity=0.35).encode(
+        x=alt.X("x:Q", title=f"Effect ({unit_label})" if unit_label else "Effect"), y=alt.Y("density:Q", title="Density", stack=None),
+        color=colour, strokeDash=alt.StrokeDash("curve:N", legend=None))
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4], color=OKABE_ITO["grey"]).encode(x="x:Q")
+    ci = pd.DataFrame({"lower": [result.mu.q025], "upper": [result.mu.q975], "y": [0.0]})
+    band = alt.Chart(ci).mark_rule(strokeWidth=5, color=OKABE_ITO["blue"]).encode(x="lower:Q", x2="upper:Q", y="y:Q")
+    return alt.layer(area, zero, band).properties(height=220, width="container")
+
+
+# -- funnel -------------------------------------------------------------------------------------
+def funnel_data(yi, vi, estimate: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    se = np.sqrt(np.asarray(vi, dtype=float))
+    pts = pd.DataFrame({"estimate": np.asarray(yi, dtype=float), "se": se})
+    top = float(se.max()) * 1.05 if len(se) else 1.0
+    lines = pd.DataFrame({"se": [0.0, top, 0.0, top], "estimate": [estimate, estimate - Z * top, estimate, estimate + Z * top],
+                          "side": ["lower", "lower", "upper", "upper"]})
+    return pts, lines
+
+
+def funnel_chart(yi, vi, estimate: float, unit_label: str = "") -> alt.Chart:
+    pts, lines = funnel_data(yi, vi, estimate)
+    x = alt.X("estimate:Q", title=f"Effect ({unit_label})" if unit_label else "Effect")
+    y = alt.Y("se:Q", scale=alt.Scale(reverse=True), title="Standard error")
+    funnel = alt.Chart(lines).mark_line(strokeDash=[4, 4], color=OKABE_ITO["grey"]).encode(x=x, y=y, detail="side:N")
+    centre = alt.Chart(pd.DataFrame({"estimate": [estimate]})).mark_rule(color=OKABE_ITO["vermillion"]).encode(x="estimate:Q")
+    points = alt.Chart(pts).mark_point(filled=True, size=60, color=OKABE_ITO["blue"]).encode(
+        x=x, y=y, tooltip=[alt.Tooltip("estimate:Q", format=".3f"), alt.Tooltip("se:Q", format=".3f")])
+    return alt.layer(funnel, centre, points).properties(height=260, width="container")
+
+
+# -- harvest ------------------------------------------------------------------------------------
+def harvest_chart(df: pd.DataFrame) -> alt.Chart:
+    """Harvest plot of ``analysis.harvest_table``: one bar per effect in its direction column; bar height by
+    risk of bias (taller = lower risk), colour (and pattern of the label) by design."""
+    cols = ["Improves", "No clear effect", "Worsens"]
+    designs = ["randomised", "non-randomised"]
+    return alt.Chart(df).mark_bar(width=14).encode(
+        x=alt.X("effect:N", title=None, axis=alt.Axis(labels=False, ticks=False)),
+        y=alt.Y("height:Q", title="Risk of bias (3 = low, 2 = moderate, 1 = high/unclear)", scale=alt.Scale(domain=[0, 3])),
+        color=alt.Color("design:N", scale=alt.Scale(domain=designs, range=[OKABE_ITO["blue"], OKABE_ITO["orange"]]), title="Design"),
+        column=alt.Column("direction:N", sort=cols, title=None, header=alt.Header(labelFontSize=13)),
+        tooltip=["effect:N", "direction:N", "design:N", "risk_of_bias:N", alt.Tooltip("estimate:Q", format=".3f"), "unit:N"],
+    ).properties(height=180, width=170)
+
+
+# -- gap map ------------------------------------------------------------------------------------
+def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True) -> alt.Chart:
+    """Interventions (rows, grouped by family) x outcomes (columns, grouped child labour / schooling).
+
+    Bubble area = number of studies; colour and shape = direction and certainty of the pooled effect
+    (filled circle), or the design mix when not pooled (open diamond). Empty cells show only the grid.
+    """
+    d = cells_df.copy()
+    FAMILY_ORDER = {f: i for i, f in enumerate(dict.fromkeys(d["family"]))}
+    d["row"] = d["family_label"] + " · " + d["intervention_label"]
+    d["column"] = d["outcome_group_label"] + " · " + d["outcome_label"]
+    d["pooled"] = np.where(d["n_pooled"] > 0, "pooled", "not pooled")
+    rows = list(dict.fromkeys(d.sort_values("family", kind="stable", key=lambda s: s.map(FAMILY_ORDER))["row"]))
+    cols = list(dict.fromkeys(d["column"]))
+    y = alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelLimit=360, grid=True))
+    x = alt.X("column:N", sort=cols, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=260, grid=True, orient="top"))
+    grid = alt.Chart(d).mark_rect(fill="white", stroke="#DDDDDD").encode(x=x, y=y)
+    filled = d[d["n_studies"] > 0]
+    cats = [c for c in CATEGORY_COLOURS]
+    tooltip = [alt.Tooltip("intervention_label:N", title="Intervention"), alt.Tooltip("outcome_label:N", title="Outcome"),
+               alt.Tooltip("n_studies:Q", title="Studies"), alt.Tooltip("n_effects:Q", title="Effects"),
+               alt.Tooltip("category:N", title="Pooled effect"), alt.Tooltip("mean:Q", format=".2f", title="Pooled mean"),
+               alt.Tooltip("q025:Q", format=".2f", title="2.5%"), alt.Tooltip("q975:Q", format=".2f", title="97.5%"),
+               alt.Tooltip("metric:N", title="Metric"), alt.Tooltip("designs:N", title="Designs"),
+               alt.Tooltip("any_harm:N", title="Harm coded")]
+    bubbles = alt.Chart(filled).mark_point(filled=True, opacity=0.9, strokeWidth=2).encode(
+        x=x, y=y,
+        size=alt.Size("n_studies:Q", title="Studies", scale=alt.Scale(range=[60, 700], zero=False)),
+        color=alt.Color("category:N", scale=alt.Scale(domain=cats, range=[CATEGORY_COLOURS[c] for c in cats]),
+                        title="Pooled effect / design mix", legend=alt.Legend(orient="bottom", columns=2, labelLimit=280)),
+        shape=alt.Shape("pooled:N", scale=alt.Scale(domain=["pooled", "not pooled"], range=["circle", "diamond"]), title="Pooled?"),
+        tooltip=tooltip,
+    )
+    if selectable:
+        sel = alt.selection_point(name="cell", fields=["intervention", "outcome"], on="click")
+        bubbles = bubbles.add_params(sel)
+    return alt.layer(grid, bubbles).properties(width=max(420, 48 * len(cols)), height=max(300, 22 * len(rows)))

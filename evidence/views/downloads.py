@@ -1,0 +1,45 @@
+"""The What-works page's download of the evidence summary (same content as ``evidence summary``)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from evidence.summary import FORMATS, render, summarise
+from evidence.summary.certainty import LEVELS, Override
+from evidence.views import analysis
+from evidence.views.widgets import make_filters, md
+
+MIME = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf", "md": "text/markdown", "html": "text/html",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv",
+}
+LABELS = {"docx": "Word (.docx)", "pdf": "PDF", "md": "Markdown", "html": "HTML", "xlsx": "Excel (.xlsx)", "csv": "CSV"}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def summary_file(items: tuple, options: analysis.WhatWorksOptions, rating: str | None, reason: str, fmt: str) -> bytes:
+    """The rendered summary for this selection (cached: the same selection is rendered once)."""
+    override = Override(rating, reason) if rating else None
+    return render(summarise(options, make_filters(items), override=override), fmt)
+
+
+def summary_downloads(items: tuple, options: analysis.WhatWorksOptions) -> None:
+    """Format choice, an optional certainty override with its reason, and the download button."""
+    c1, c2 = st.columns(2)
+    fmt = c1.selectbox("Format", FORMATS, format_func=LABELS.get, key="dl_format")
+    with c2.expander("Override the certainty rating"):
+        rating = st.selectbox("Rating", [None, *reversed(LEVELS)], key="dl_rating",
+                              format_func=lambda r: "keep the drafted rating" if r is None else r)
+        reason = st.text_input("Reason (shown in the summary)", key="dl_reason")
+    if rating and not reason.strip():
+        st.warning("An override needs a stated reason.")
+        return
+    if st.button("Prepare the evidence summary", key="dl_prepare"):
+        with st.spinner("Rendering the summary…"):
+            st.session_state["dl_ready"] = (items, options, rating, reason, fmt)
+    if st.session_state.get("dl_ready") == (items, options, rating, reason, fmt):
+        data = summary_file(items, options, rating, reason.strip(), fmt)
+        name = f"evidence-summary-{options.intervention}-{options.outcome}.{fmt}"
+        st.download_button(f"Download {LABELS[fmt]}", data, file_name=name, mime=MIME[fmt], key="dl_button")
+        st.caption(md(f"{name}: {len(data):,} bytes; the same file `evidence summary --format {fmt}` writes."))

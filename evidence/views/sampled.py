@@ -1,0 +1,24 @@
+"""Sampled (PyMC) models run on request from the pages; imported lazily so the app never loads PyMC at start."""
+
+import streamlit as st
+
+from evidence.config import SEED
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _three_level(yi: tuple, vi: tuple, cluster: tuple, labels: tuple, tau_prior: str, measure: str | None):
+    try:
+        from evidence.meta.cache import cached_fit as run
+    except ImportError:
+        from evidence.meta.models import fit as run
+    res = run("three-level", list(yi), list(vi), cluster=list(cluster), labels=list(labels), tau_prior=tau_prior,
+              measure=measure, seed=SEED)
+    res.idata = None  # keep the cache small
+    return res
+
+
+def three_level(ww):
+    """Three-level model (effects within studies) on the What-works selection."""
+    s = ww.selected
+    return _three_level(tuple(s["yi"].astype(float)), tuple(s["vi"].astype(float)), tuple(s["study_id"]),
+                        tuple(s["label"]), ww.tau_prior, ww.metric)

@@ -1,0 +1,186 @@
+"""Streamlit pieces shared by the explorer's pages: cached catalogue access, the sidebar filters and
+the result views (posterior, forest, heterogeneity, funnel) used by "What works" and "Your data".
+
+Text from the catalogue or an upload is shown through ``st.dataframe``/Altair or escaped with
+:func:`md` before it reaches Markdown; no page passes ``unsafe_allow_html``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pandas as pd
+import streamlit as st
+
+from evidence.catalog import queries
+from evidence.meta.result import MetaResult
+from evidence.taxonomy import taxonomy
+from evidence.views import analysis, charts
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~$:])")
+
+
+def md(text) -> str:
+    """Escape Markdown (and the HTML Streamlit's Markdown would render) in text from data."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+# -- catalogue ----------------------------------------------------------------------------------
+FILTER_FIELDS = {f.name for f in dataclasses.fields(queries.Filters)}
+
+
+def make_filters(items: tuple = ()) -> queries.Filters:
+    return queries.Filters(**{k: v for k, v in items if k in FILTER_FIELDS})
+
+
+@st.cache_data(show_spinner=False)
+def load_effects(items: tuple = ()) -> pd.DataFrame:
+    return queries.effects(make_filters(items))
+
+
+@st.cache_data(show_spinner=False)
+def load_studies(items: tuple = ()) -> pd.DataFrame:
+    return queries.studies(make_filters(items))
+
+
+@st.cache_data(show_spinner=False)
+def load_info() -> dict:
+    return queries.catalog_info()
+
+
+@st.cache_data(show_spinner=False)
+def load_gap_map(items: tuple, tau_family: str = "halfnormal") -> pd.DataFrame:
+    return analysis.gap_map_cells(load_effects(items), tau_family)
+
+
+@st.cache_data(show_spinner=False)
+def load_what_works(items: tuple, options: analysis.WhatWorksOptions) -> analysis.WhatWorks:
+    return analysis.what_works(load_effects(items), options)
+
+
+def catalogue_ready() -> dict:
+    """The catalogue's info, or an explanation and a stop when it cannot be opened."""
+    try:
+        return load_info()
+    except Exception as exc:  # noqa: BLE001 - any failure to open the catalogue is shown, not raised
+        st.error(f"The catalogue could not be opened: {md(exc)}. Build it with `evidence build`.")
+        st.stop()
+
+
+def _as_list(v) -> list[str]:
+    return analysis._as_list(v)
+
+
+def _options(effects: pd.DataFrame, column: str) -> list[str]:
+    return sorted({x for v in effects[column] for x in _as_list(v)})
+
+
+def _persist(key: str, default):
+    """Filters survive page switches: widget keys are restored from a shadow copy."""
+    if key not in st.session_state:
+        st.session_state[key] = st.session_state.get("_" + key, default)
+
+
+def _save(key: str):
+    st.session_state["_" + key] = st.session_state[key]
+
+
+def sidebar_filters() -> tuple:
+    """The catalogue filters shared by the gap map and What works; returns hashable Filters items."""
+    everything = load_effects(())
+    t = taxonomy()
+    sb = st.sidebar
+    sb.header("Filters")
+    items = []
+    specs = [
+        ("regions", "Region", _options(everything, "regions"), str),
+        ("countries", "Country", _options(everything, "countries"), _country_name(everything)),
+        ("designs", "Design", sorted(set(everything["design"].dropna())), lambda d: t.designs.get(d, {}).get("label", d)),
+        ("rob_levels", "Risk of bias", [x for x in ("low", "moderate", "high", "unclear") if x in set(everything["risk_of_bias"].dropna())], str),
+        ("coding_status", "Coding status", sorted(set(everything["coding_status"].dropna())), str),
+    ]
+    for name, label, options, fmt in specs:
+        key = f"f_{name}"
+        _persist(key, [])
+        st.session_state[key] = [v for v in st.session_state[key] if v in options]
+        chosen = sb.multiselect(label, options, key=key, format_func=fmt, on_change=_save, args=(key,))
+        if chosen:
+            items.append((name, tuple(chosen)))
+    _persist("f_sex", "any")
+    sex = sb.selectbox("Sex (effect's subgroup)", ["any", "all", "girls", "boys"], key="f_sex", on_change=_save, args=("f_sex",))
+    if sex != "any":
+        items.append(("sex", sex))
+    years = pd.to_numeric(everything["year"], errors="coerce").dropna()
+    if len(years) and years.min() < years.max():
+        lo, hi = int(years.min()), int(years.max())
+        _persist("f_years", (lo, hi))
+        y = sb.slider("Publication year", lo, hi, key="f_years", on_change=_save, args=("f_years",))
+        if y[0] > lo:
+            items.append(("year_min", int(y[0])))
+        if y[1] < hi:
+            items.append(("year_max", int(y[1])))
+    _persist("f_ages", (5, 17))
+    a = sb.slider("Children's ages (overlapping)", 0, 18, key="f_ages", on_change=_save, args=("f_ages",))
+    if a != (5, 17) and tuple(a) != (0, 18):
+        items.extend([("age_min", float(a[0])), ("age_max", float(a[1]))])
+    return tuple(items)
+
+
+def _country_name(effects: pd.DataFrame):
+    names = {}
+    for codes, labels in zip(effects["countries"], effects["country_names"]):
+        for c, n in zip(_as_list(codes), _as_list(labels)):
+            names[c] = n
+    return lambda c: names.get(c, c)
+
+
+# -- result views -------------------------------------------------------------------------------
+def chart_and_table(chart, table: pd.DataFrame, caption: str, key: str) -> None:
+    """A chart with its table alternative (same numbers) in an expander."""
+    height = chart.height if isinstance(getattr(chart, "height", None), int) else "content"
+    st.altair_chart(chart, key=key, height=height)
+    st.caption(md(caption))
+    with st.expander("Table of this chart"):
+        st.dataframe(table, hide_index=True)
+
+
+def heterogeneity(result: MetaResult, metric: str | None) -> None:
+    cols = st.columns(4)
+    tau = result.tau
+    cols[0].metric("Studies (k)", result.k)
+    if tau is not None:
+        txt = analysis.fmt(tau.mean, metric) if tau.q025 is None else f"{analysis.fmt(tau.q50 if tau.q50 is not None else tau.mean, metric)}"
+        cols[1].metric("Between-study SD (tau)", txt, help="Posterior median (Bayes) or estimate (frequentist)")
+        if tau.q025 is not None:
+            cols[2].metric("tau 95% interval", f"{analysis.fmt(tau.q025, metric)} to {analysis.fmt(tau.q975, metric)}")
+    if result.i2 is not None:
+        cols[3].metric("I²", f"{result.i2:.0f}%", help="Share of the variation in estimates beyond chance")
+
+
+def result_views(result: MetaResult, metric: str | None, unit_label: str, key: str) -> None:
+    """Posterior, forest plot, heterogeneity, funnel plot and warnings of one result."""
+    if result.warnings:
+        for w in result.warnings:
+            st.warning(md(w))
+    if result.diagnostics is not None:
+        d = result.diagnostics
+        st.caption(md(f"Sampler {d.sampler}: {d.chains} chains x {d.draws} draws, {d.divergences} divergences, "
+                      f"max R-hat {d.max_rhat:.3f}, min bulk ESS {d.min_ess_bulk:.0f}."))
+    st.subheader("Forest plot")
+    chart_and_table(charts.forest_chart(result, unit_label), charts.forest_data(result),
+                    "Each study's own estimate (95% CI) and its shrunken estimate (95% CrI), the pooled effect and the "
+                    "interval where a new programme's effect is expected (prediction).", f"{key}_forest")
+    st.subheader("Heterogeneity")
+    heterogeneity(result, metric)
+    st.subheader("Pooled effect" if result.densities else "Estimate")
+    chart_and_table(charts.posterior_chart(result, unit_label), charts.posterior_data(result),
+                    "Posterior density of the pooled effect and of a new programme's effect; the bar is the 95% interval.",
+                    f"{key}_posterior")
+    st.subheader("Funnel plot")
+    yi = [s.yi for s in result.studies]
+    vi = [s.vi for s in result.studies]
+    pts, _ = charts.funnel_data(yi, vi, result.mu.mean)
+    chart_and_table(charts.funnel_chart(yi, vi, result.mu.mean, unit_label), pts.assign(label=[s.label for s in result.studies]),
+                    "Asymmetry (small studies on one side only) can signal publication bias; with few studies it is hard to judge.",
+                    f"{key}_funnel")

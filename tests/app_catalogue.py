@@ -1,0 +1,39 @@
+"""A small catalogue for the explorer's tests: the fictional fixture studies plus two variants of
+the fixture CCT study (other ids, countries and numbers), so that at least one intervention x outcome
+cell can be pooled. Everything here is invented test data."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "studies"
+VARIANTS = [  # id, country, estimate, se, usd_per_year
+    ("gamma-2012-cct", "BRA", -2.0, 1.2, 250),
+    ("kappa-2016-cct", "PHL", -6.5, 2.0, 400),
+]
+
+
+def build_test_catalogue(workdir: Path) -> Path:
+    from evidence.catalog.build import build_catalog
+
+    studies = workdir / "studies"
+    studies.mkdir(parents=True, exist_ok=True)
+    for f in FIXTURES.glob("*.yaml"):
+        shutil.copy(f, studies / f.name)
+    alpha = yaml.safe_load((FIXTURES / "alpha-2010-cct.yaml").read_text(encoding="utf-8"))
+    for sid, country, est, se, usd in VARIANTS:
+        s = dict(alpha)
+        s.update(id=sid, title=f"Fixture variant {sid}", authors=[f"{sid.split('-')[0].title()}, Test"],
+                 year=int(sid.split("-")[1]), doi=None, versions=[], links=[])
+        s = {k: v for k, v in s.items() if v not in (None, [])}
+        s["programme"] = dict(alpha["programme"], countries=[country])
+        s["interventions"] = [dict(alpha["interventions"][0], value=dict(alpha["interventions"][0]["value"], usd_per_year=usd))]
+        s["effects"] = [dict(alpha["effects"][0], reported={"form": "coefficient", "estimate": est, "unit": "percentage_points", "se": se},
+                             provenance={"source": "paper", "location": "Table 3", "quote": f"{est} ({se})"})]
+        (studies / f"{sid}.yaml").write_text(yaml.safe_dump(s, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    out = workdir / "catalog.db"
+    build_catalog(studies, out, progress=False)
+    return out

@@ -1,0 +1,96 @@
+"""A real browser (Debian chromium via Playwright) on the running explorer: What works, change a filter,
+check the headline and the forest plot. Screenshots go to test-output/browser/."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from app_catalogue import build_test_catalogue
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+OUT = REPO / "test-output" / "browser"
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (bash dev.sh test does)")
+        pytest.skip(f"{CHROMIUM} not installed")
+    db = build_test_catalogue(tmp_path_factory.mktemp("browser"))
+    port = _free_port()
+    env = dict(os.environ, EVIDENCE_CATALOG_PATH=str(db))
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
+                             "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("streamlit did not start: " + proc.stdout.read1(4000).decode(errors="replace"))
+        yield url, db
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _expected(db, regions=()) -> str:
+    from evidence import config
+    from evidence.catalog import queries
+    from evidence.meta import exact
+    from evidence.views import analysis
+
+    config.CATALOG_PATH = db
+    eff = queries.effects(queries.Filters(regions=regions))
+    c = eff[(eff.intervention == "conditional_cash_transfer") & (eff.outcome == "economic_activity") & eff.primary.astype(bool)
+            & eff.vi.notna()]
+    r = exact.posterior(c.yi.to_numpy(float), c.vi.to_numpy(float), tau_prior=analysis.tau_prior_for("percentage_points"))
+    return analysis.headline(r, "economic_activity", "conditional_cash_transfer", "percentage_points").split(";")[0]
+
+
+def test_what_works_in_a_real_browser(server):
+    from playwright.sync_api import sync_playwright
+
+    url, db = server
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        page.goto(f"{url}/what-works?intervention=conditional_cash_transfer&outcome=economic_activity")
+        page.get_by_text(_expected(db)).wait_for(timeout=60_000)
+        page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg").first.wait_for(timeout=30_000)
+        page.screenshot(path=str(OUT / "what_works_before.png"), full_page=True)
+
+        region = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").first
+        region.click()
+        page.keyboard.type("Latin America")
+        page.keyboard.press("Enter")
+        page.keyboard.press("Escape")
+        expected = _expected(db, ("Latin America & Caribbean",))
+        page.get_by_text(expected).wait_for(timeout=60_000)
+        charts = page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg")
+        charts.first.wait_for(timeout=30_000)
+        assert charts.count() >= 1
+        page.screenshot(path=str(OUT / "what_works_filtered.png"), full_page=True)
+        browser.close()

@@ -1,0 +1,131 @@
+"""Unit tests of the explorer's logic (evidence.views.analysis / uploads / charts)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evidence.meta import exact
+from evidence.meta.result import MetaResult, Summary
+from evidence.views import analysis, context, charts, uploads
+
+
+def _effects(rows):
+    base = dict(effect_id="e", citation=None, subgroup_label=None, primary=True, metric="percentage_points", randomised=True,
+                harmful=False, risk_of_bias="low", variance_imputed=False, regions="Latin America & Caribbean",
+                conditionality="monitored_enforced", subgroup_sex="all", subgroup_age_min=None, subgroup_age_max=None,
+                age_min=6.0, age_max=15.0, usd_per_year=None, significance=None, estimate=None, unit="percentage_points",
+                desirable="decrease", family="social_protection")
+    out = pd.DataFrame([{**base, **r} for r in rows])
+    out["estimate"] = out["estimate"].fillna(out["yi"])
+    out["citation"] = out["citation"].fillna(out["study_id"])
+    return out
+
+
+CCT = dict(intervention="conditional_cash_transfer", outcome="paid_work")
+ROWS = [dict(study_id="a", yi=-4.0, vi=1.0, **CCT), dict(study_id="b", yi=-2.0, vi=2.0, **CCT),
+        dict(study_id="c", yi=-6.0, vi=1.5, risk_of_bias="high", **CCT),
+        dict(study_id="c", effect_id="girls", yi=-7.0, vi=2.5, primary=False, subgroup_sex="girls", risk_of_bias="high", **CCT)]
+
+
+def test_what_works_pools_primary_effect_per_study_with_exact_engine():
+    ww = analysis.what_works(_effects(ROWS), analysis.WhatWorksOptions(**CCT))
+    ref = exact.posterior([-4.0, -2.0, -6.0], [1.0, 2.0, 1.5], tau_prior=analysis.tau_prior_for("percentage_points"))
+    assert ww.result.k == 3 and ww.result.mu.mean == pytest.approx(ref.mu.mean)
+    assert ww.excluded["reason"].tolist() == ["not the study's primary effect"]
+
+
+def test_sensitivity_switch_excludes_high_risk_of_bias_and_leave_out():
+    ww = analysis.what_works(_effects(ROWS), analysis.WhatWorksOptions(**CCT, exclude_high_rob=True))
+    assert ww.result.k == 2 and "high risk of bias" in set(ww.excluded["reason"])
+    ww = analysis.what_works(_effects(ROWS), analysis.WhatWorksOptions(**CCT, exclude_high_rob=True, leave_out=("a",)))
+    assert ww.result is None and "pooling needs at least two" in ww.reason
+
+
+def test_nothing_to_pool_gives_reason_and_harvest():
+    rows = [dict(study_id="a", yi=-4.0, vi=np.nan, significance="p<0.05", **CCT)]
+    ww = analysis.what_works(_effects(rows), analysis.WhatWorksOptions(**CCT))
+    assert ww.result is None and "nothing can be pooled" in ww.reason
+    h = analysis.harvest_table(ww.cell)
+    assert h["direction"].tolist() == ["Improves"]
+
+
+def test_gap_map_cells_pooled_and_design_mix():
+    rows = ROWS + [dict(study_id="d", yi=3.0, vi=1.0, intervention="school_feeding", outcome="enrolment", randomised=False,
+                        desirable="increase", harmful=True)]
+    cells = analysis.gap_map_cells(_effects(rows))
+    cct = cells[(cells.intervention == "conditional_cash_transfer") & (cells.outcome == "paid_work")].iloc[0]
+    ref = exact.posterior([-4.0, -2.0, -6.0], [1.0, 2.0, 1.5], tau_prior=analysis.tau_prior_for("percentage_points"))
+    assert cct.n_studies == 3 and cct.n_pooled == 3 and cct["mean"] == pytest.approx(ref.mu.mean)
+    assert cct.category == analysis.category(ref.p_below_0)
+    sf = cells[(cells.intervention == "school_feeding") & (cells.outcome == "enrolment")].iloc[0]
+    assert sf.category == "Not pooled: non-randomised designs" and bool(sf.any_harm)
+    assert (cells.n_studies == 0).sum() == len(cells) - 2  # every other taxonomy cell is visibly empty
+
+
+def _result(mean, lo, hi, plo, phi, p_below):
+    return MetaResult(model="t", k=3, measure=None, spec={}, data={}, mu=Summary(mean, None, lo, mean, hi),
+                      theta_new=Summary(mean, None, plo, mean, phi), p_below_0=p_below)
+
+
+def test_headline_wording_direction_and_harms():
+    r = _result(-4.1, -6.3, -2.0, -9.0, 1.0, 0.99)
+    h = analysis.headline(r, "paid_work", "conditional_cash_transfer", "percentage_points")
+    assert h.startswith("Conditional cash transfer reduces paid work outside the household by 4.1 percentage points "
+                        "(95% credible interval 2.0 to 6.3); a new programme can expect between −1.0 and 9.0.")
+    bad = analysis.headline(_result(2.0, 0.5, 3.5, -1.0, 5.0, 0.01), "paid_work", "conditional_cash_transfer",
+                            "percentage_points", harms=2)
+    assert "increases paid work" in bad and "unwanted direction" in bad and "Harm flagged: 2 effects" in bad
+    unsure = analysis.headline(_result(1.0, -0.5, 2.5, -3.0, 5.0, 0.2), "enrolment", "school_feeding", "percentage_points")
+    assert "includes no effect" in unsure
+    ratio = analysis.headline(_result(math.log(0.8), math.log(0.7), math.log(0.9), math.log(0.5), math.log(1.2), 0.99),
+                              "paid_work", "minimum_age_law", "log_odds_ratio")
+    assert "Minimum-age laws and bans lower" in ratio and "odds ratio 0.80" in ratio
+
+
+def test_for_my_context_messages_and_prediction():
+    rows = [dict(study_id=s, yi=y, vi=1.0, regions=r, **CCT) for s, y, r in
+            [("a", -4, "South Asia"), ("b", -3, "South Asia"), ("c", -6, "Sub-Saharan Africa"), ("d", -5, "Sub-Saharan Africa"),
+             ("e", -2, "South Asia")]]
+    ww = analysis.what_works(_effects(rows), analysis.WhatWorksOptions(**CCT))
+    none = context.for_my_context(ww.selected, ["sex"], {"sex": "all"}, ww.tau_prior, ww.metric)
+    assert none.result is None and "does not vary" in none.message
+    ctx = context.for_my_context(ww.selected, ["region"], {"region": "Sub-Saharan Africa"}, ww.tau_prior, ww.metric)
+    assert ctx.result is not None and ctx.result.theta_new is not None
+    assert analysis.fmt(ctx.result.theta_new.q025, ww.metric) in ctx.message
+
+
+def test_per_100_dollars_scales_by_transfer_value():
+    rows = [dict(study_id="a", yi=-4.0, vi=1.0, usd_per_year=200.0, **CCT), dict(study_id="b", yi=-3.0, vi=1.0, usd_per_year=300.0, **CCT)]
+    ww = analysis.what_works(_effects(rows), analysis.WhatWorksOptions(**CCT))
+    per = context.per_100_dollars(ww.selected, ww.metric, ww.tau_prior)
+    assert per.table["per_100_usd"].tolist() == pytest.approx([-2.0, -1.0])
+    assert per.result is not None and per.result.k == 2
+
+
+def test_uploads_examples_match_metafor_and_bad_files_rejected():
+    for title in uploads.EXAMPLES:
+        ds = uploads.load_example(title)
+        ref = pd.read_csv(uploads.resources.files("evidence") / "data" / "examples" / uploads.EXAMPLES[title]["file"])
+        assert ds.yi == pytest.approx(ref["yi"].to_numpy(), rel=1e-6) and ds.vi == pytest.approx(ref["vi"].to_numpy(), rel=1e-6)
+    with pytest.raises(uploads.UploadError, match="limit is 5 MB"):
+        uploads.parse_csv(b"yi,vi\n" + b"1,1\n" * (3 * 1024 * 1024))
+    with pytest.raises(uploads.UploadError, match="not numbers"):
+        uploads.parse_csv(b"yi,vi\n1,abc\n2,0.5\n")
+    with pytest.raises(uploads.UploadError, match="binary"):
+        uploads.parse_csv(b"PK\x03\x04\x00\x00")
+    with pytest.raises(uploads.UploadError, match="positive"):
+        uploads.parse_csv(b"yi,vi\n1,0\n2,0.5\n")
+    ds = uploads.parse_csv(b"study,yi,sei\n=cmd(),0.1,0.2\nB,0.3,0.1\n")
+    assert ds.labels[0].startswith("'=") and ds.vi == pytest.approx([0.04, 0.01])
+
+
+def test_charts_have_table_twins():
+    r = exact.posterior([-4.0, -2.0, -6.0], [1.0, 2.0, 1.5], tau_prior="halfnormal:5", labels=["a", "b", "c"])
+    d = charts.forest_data(r)
+    assert set(d["kind"]) == {"Study (observed)", "Study (shrunken)", "Pooled", "Prediction interval"}
+    for chart in (charts.forest_chart(r), charts.posterior_chart(r), charts.funnel_chart([-4, -2, -6], [1, 2, 1.5], r.mu.mean)):
+        assert chart.to_dict()
