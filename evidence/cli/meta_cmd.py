@@ -84,7 +84,7 @@ def bayes_json(result) -> dict:
         "mu": {"mean": mu.mean, "sd": mu.sd, "q025": mu.q025, "q50": mu.q50, "q975": mu.q975,
                "p_below_0": result.p_below_0},
         "tau": {"mean": tau.mean, "q025": tau.q025, "q50": tau.q50, "q975": tau.q975},
-        "theta_new": {"q025": new.q025, "q50": new.q50, "q975": new.q975},
+        "theta_new": {"q025": new.q025, "q50": new.q50, "q975": new.q975} if new is not None else None,
     }
     if result.coefficients:
         out["coefficients"] = {n: {"estimate": s.mean, "sd": s.sd, "q025": s.q025, "q975": s.q975}
@@ -99,9 +99,10 @@ def _print_summary(res: dict) -> None:
     if res["method"] == "bayes":
         mu, tau, new = res["mu"], res["tau"], res["theta_new"]
         typer.echo(f"Bayesian random-effects meta-analysis (exact), k = {res['k']}, prior on tau: {res['prior_tau']}")
-        typer.echo(f"  mu     mean {f(mu['mean'])}  sd {f(mu['sd'])}  95% CrI [{f(mu['q025'])}, {f(mu['q975'])}]  P(mu<0) = {f(mu['p_below_0'])}")
+        typer.echo(f"  {'intercept' if res.get('coefficients') else 'mu':<6} mean {f(mu['mean'])}  sd {f(mu['sd'])}  95% CrI [{f(mu['q025'])}, {f(mu['q975'])}]  P(mu<0) = {f(mu['p_below_0'])}")
         typer.echo(f"  tau    median {f(tau['q50'])}  95% CrI [{f(tau['q025'])}, {f(tau['q975'])}]")
-        typer.echo(f"  new programme: 95% predictive interval [{f(new['q025'])}, {f(new['q975'])}]")
+        if new is not None:
+            typer.echo(f"  new programme: 95% predictive interval [{f(new['q025'])}, {f(new['q975'])}]")
     else:
         typer.echo(f"Random-effects meta-analysis ({res['method']}{', Knapp-Hartung' if res.get('knha') else ''}), k = {res['k']}")
         typer.echo(f"  estimate {f(res['estimate'])}  se {f(res['se'])}  95% CI [{f(res['ci_lb'])}, {f(res['ci_ub'])}]")
@@ -183,10 +184,11 @@ def register(app: typer.Typer) -> None:
             res = three_level_json(y, v, df[cluster].to_numpy(), df[inner].to_numpy())
         elif method == "bayes":
             from evidence.meta import exact
+            from evidence.meta.exact_regression import regression
 
             if X is not None:
                 Xi = np.column_stack([np.ones(len(y)), X.to_numpy(float)])
-                result = exact.regression(y, v, Xi, ["intercept", *names], tau_prior=prior_tau, labels=labels)
+                result = regression(y, v, Xi, ["intercept", *names], tau_prior=prior_tau, labels=labels)
             else:
                 result = exact.posterior(y, v, tau_prior=prior_tau, mu_prior=prior_mu, labels=labels)
             res = bayes_json(result)
