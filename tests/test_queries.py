@@ -209,3 +209,20 @@ def test_cache_follows_rebuilds_with_an_explicit_engine(tmp_path):
     build_catalog(d, out, progress=False)
     assert set(effects(engine=engine)["effect_id"]) == {"cl", "drop", "hazard"}
     assert list(studies(engine=engine)["id"]) == ["delta-2015-meals", "epsilon-2019-clmrs"]
+
+
+def test_cache_follows_rebuilds_of_a_server_database(tmp_path):
+    """An engine not made by connect() (e.g. PostgreSQL): the cache is keyed by the studies hash."""
+    from sqlalchemy import create_engine
+
+    d = tmp_path / "s"
+    d.mkdir()
+    shutil.copy(OWN / "zeta-2021-works.yaml", d)
+    url = f"sqlite:///{tmp_path / 'server.db'}"
+    build_catalog(d, url, progress=False)
+    engine = create_engine(url)
+    assert list(studies(engine=engine)["id"]) == ["zeta-2021-works"]
+    shutil.copy(OWN / "beta-2006-uct.yaml", d)
+    build_catalog(d, url, progress=False)
+    assert list(studies(engine=engine)["id"]) == ["beta-2006-uct", "zeta-2021-works"]
+    assert len(effects(engine=engine)) == 3

@@ -127,12 +127,17 @@ def connect(url: str | Path | None = None, read_only: bool = True) -> Engine:
 
 
 def _stamp(key) -> tuple | None:
-    """Changes when the catalogue file is rebuilt, so cached results never outlive it."""
+    """Changes when the catalogue is rebuilt, so cached results never outlive it: the file's identity
+    for SQLite files, else (server databases) the studies hash the catalogue was built from."""
     path = _sqlite_file(key) if isinstance(key, str) else _FILES.get(key)
-    if path is None or not path.exists():
-        return None
-    st = path.stat()
-    return st.st_mtime_ns, st.st_size, st.st_ino
+    if path is not None:
+        if not path.exists():
+            return None
+        st = path.stat()
+        return st.st_mtime_ns, st.st_size, st.st_ino
+    engine = connect(key) if isinstance(key, str) else key
+    meta = _frame(engine, select(CatalogMeta.value).where(CatalogMeta.key == "studies_hash"), ["v"])
+    return tuple(meta["v"])
 
 
 def _frame(engine: Engine, stmt, columns: list[str] | None = None) -> pd.DataFrame:
@@ -258,7 +263,11 @@ def _effects_cached(key, stamp, f: Filters) -> pd.DataFrame:
 
 def effects(filters: Filters | None = None, engine: Engine | None = None) -> pd.DataFrame:
     """One row per effect matching ``filters`` (columns :data:`EFFECT_COLUMNS`), ordered by study and
-    coded order. ``harmful`` is True when the effect moves the outcome the undesirable way."""
+    coded order. ``estimate``/``se``/``p``/``significance``/``unit`` are as reported; ``yi``/``vi`` are
+    derived (``vi`` NaN for a headline estimate); ``age_min``/``age_max`` are the population's,
+    ``subgroup_*`` the effect's; ``follow_up_months`` falls back to the design's; ``risk_of_bias`` is
+    the common level (``rob_overall`` the tool's words); ``harmful`` is True when the effect moves the
+    outcome the undesirable way (NA without yi)."""
     key = _key(engine)
     return _effects_cached(key, _stamp(key), filters or Filters()).copy()
 
