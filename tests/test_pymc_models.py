@@ -174,6 +174,16 @@ def test_bambi_metareg_equals_exact(ref, metareg_fit):
         c = metareg_fit.coefficients[name]
         assert abs(c.mean - m[j]) < Z * _mcse(idata, var) + 0.01 * s[j], name
         assert abs(c.sd - s[j]) < Z * _mcse(idata, var, "sd") + 0.01 * s[j], name
+    # the exact engine's meta-regression (evidence.meta.exact_regression)
+    from evidence.meta.exact_regression import regression
+
+    ex = regression(d.yi, d.vi, X, names=["intrcpt", "weeks"], tau_prior="halfcauchy:0.5")
+    for name, var in (("intrcpt", "Intercept"), ("weeks", "weeks")):
+        c, e = metareg_fit.coefficients[name], ex.coefficients[name]
+        assert abs(c.mean - e.mean) < Z * _mcse(idata, var) + 0.01 * e.sd, name
+        for key, p in (("q025", 0.025), ("q50", 0.5), ("q975", 0.975)):
+            assert abs(getattr(c, key) - getattr(e, key)) < Z * _mcse(idata, var, p) + 0.01 * e.sd, (name, key)
+    assert abs(metareg_fit.tau.q50 - ex.tau.q50) < Z * _mcse(idata, "1|study_sigma", 0.5) + 0.01 * ex.tau.sd
     # sigma ~ 0 + offset(log_se) with bambi's log link reproduces the known standard errors exactly
     sigma = np.asarray(idata.posterior["sigma"])
     np.testing.assert_allclose(sigma, np.broadcast_to(np.sqrt(d.vi.to_numpy()), sigma.shape), rtol=1e-12)

@@ -39,7 +39,6 @@ DROP = 32.0  # the grid brackets log-density > max - DROP (neglected mass ~1e-14
 N_ZOOM = 33
 MAX_POINTS = 4097
 _SQ2PI = math.sqrt(2.0 * math.pi)
-_GREGORY = (1 / 12, -1 / 24, 19 / 720, -3 / 160, 863 / 60480)  # left-end corrections on forward differences
 
 Pairs = list[tuple[np.ndarray, np.ndarray]]  # (means, sds) of mixture components, first axis = grid
 
@@ -69,7 +68,7 @@ def mix_pdf(x, pi, M, S) -> np.ndarray:
 
 
 def _newton(fun, x, lo, hi, xtol, iters=100):
-    """Vectorised safeguarded Newton for increasing functions: fun(x) -> (f(x) - target, f'(x)).
+    """Vectorised safeguarded Newton for increasing functions: fun(x) -> (g(x) - target, g'(x)).
 
     Newton steps that leave the current bracket [lo, hi] are replaced by bisection. Stops once every
     Newton step is below ``xtol`` (the step is still applied: the error left is ~step^2/scale)."""
@@ -80,8 +79,8 @@ def _newton(fun, x, lo, hi, xtol, iters=100):
         hi = np.where(neg, hi, np.where(F > 0, x, hi))
         step = F / np.maximum(f, 1e-300)
         xn = x - step
-        x = np.where((xn >= lo) & (xn <= hi), xn, 0.5 * (lo + hi))
-        if np.abs(step).max() <= xtol:
+        x = np.where((xn >= lo) & (xn <= hi), xn, 0.5 * (lo + hi))  # NaN steps bisect too
+        if np.all(np.abs(step) <= xtol):
             break
     return x
 
@@ -96,16 +95,21 @@ def mix_quantile(p, pi, M, S) -> np.ndarray:
         Mc, Sc, pt = M[:, None], S[:, None], p.reshape(1, -1)
     else:
         Mc, Sc, pt = np.tile(M, p.size // M.shape[1]), np.tile(S, p.size // M.shape[1]), p.reshape(1, -1)
-    q = Mc + Sc * ndtri(pt)  # each component's quantile; the mixture's lies between them
+    zp = ndtri(pt)
+    q = Mc + Sc * zp  # each component's quantile; the mixture's lies between them
     lo, hi = q.min(0), q.max(0)
-    x0, pt, iS = pi @ q, pt[0], 1.0 / Sc
+    mean = pi @ Mc  # start from the moment-matched normal (near-normal mixtures: 2-3 Newton steps)
+    x0 = mean + np.sqrt(np.maximum(pi @ (Sc * Sc + Mc * Mc) - mean * mean, 0.0)) * zp[0]
+    x0, pt, iS = np.clip(x0, lo, hi), pt[0], 1.0 / Sc
     wS = pi[:, None] * iS / _SQ2PI
 
-    def fun(x):
-        u = (x - Mc) * iS
-        return pi @ ndtr(u) - pt, np.einsum("gn,gn->n", wS, np.exp(-0.5 * u * u))
+    zt = zp[0]
 
-    xtol = 1e-7 * float(pi @ Sc.min(1))
+    def fun(x):  # Newton on ndtri(F(x)) = ndtri(p): nearly linear for near-normal mixtures
+        u = (x - Mc) * iS
+        return _probit((pi @ ndtr(u), np.einsum("gn,gn->n", wS, np.exp(-0.5 * u * u))), zt, False)
+
+    xtol = 1e-5 * float(pi @ Sc.min(1))  # error after the last step ~ xtol^2 / scale
     return _newton(fun, x0, lo, hi, xtol).reshape(shape)
 
 
@@ -202,11 +206,11 @@ class TauGrid:
 
     # -- construction --------------------------------------------------------------------------
     def _build(self):
-        # 1. coarse scan (41 points), widened while the density has not yet fallen off.
+        # 1. coarse scan (31 points), widened while the density has not yet fallen off.
         a, b = {"sinh": (0.0, 60.0), "tanh": (0.0, math.asinh(40.0 * self.hi / self.c) + 0.5),
                 "logit": (-4.5, 4.5), "log": (-5.5, 6.5)}[self.kind]
         for _ in range(6):
-            z = np.linspace(a, b, 41)
+            z = np.linspace(a, b, 31)
             lh, pairs = self._eval(z)
             if not np.isfinite(lh.max()):
                 raise MetaAnalysisError("the posterior of tau is zero everywhere (check the prior and the data)")
@@ -248,10 +252,10 @@ class TauGrid:
         self.pi, tot = self._weights(self.z, self.lh)
         self.logZ = float(self.lh.max() + math.log(self.step * tot))
         self.accuracy, self.levels, self.n_points = float(err), n_levels, len(self.z)
-        self.sinc = _Sinc(self.z, self.pi, self.step, self.mirror and self.z[0] == 0.0)
+        self.sinc = self._fine_sinc
         # E[tau]: tau is odd in z, so its integrand has a kink in the mirrored extension and the
         # trapezoid error is O(step^2); Gregory's end corrections restore O(step^6).
-        self._m1 = self._mean_tau(self.z, self.lh, self.tau)
+        self._m1 = self._fine_mean
         self._m2 = float(self.pi @ self.tau**2)
         # components with negligible weight (< 1e-15 of the largest) are dropped from the mixtures
         keep = self.pi > 1e-15 * self.pi.max()
@@ -259,13 +263,25 @@ class TauGrid:
         self.pairs = [(M[keep], S[keep]) for M, S in self.pairs]
 
     def _mean_tau(self, z, lh, tau) -> float:
-        """E[tau] on a grid. tau is odd in z, so with the mirrored extension its integrand has a kink
-        at 0 and the trapezoid error is O(step^2); Gregory's end corrections restore O(step^6)."""
+        """E[tau] on a grid. tau is odd in z, so with the mirrored extension its integrand f = tau h
+        has a kink at 0 and the trapezoid error is the Euler-Maclaurin series
+        -sum B_2m/(2m)! step^2m f^(2m-1)(0); its first three terms are added back, with the even
+        derivatives of h at 0 taken from the sinc interpolant (spectrally accurate)."""
         w, tot = self._weights(z, lh)
         m = float(w @ tau)
         if self.mirror and z[0] == 0.0:
-            d = tau[:6] * np.exp(lh[:6] - lh.max()) / tot
-            m += float(sum(c * np.diff(d, i + 1)[0] for i, c in enumerate(_GREGORY)))
+            step = z[1] - z[0]
+            e = np.exp(lh - lh.max())
+            n = np.arange(1, len(z))
+            sg = np.where(n % 2 == 1, -1.0, 1.0)
+            h0 = e[0]
+            h2 = (-np.pi**2 / 3 * h0 + 2 * np.sum(e[1:] * -2 * sg / n**2)) / step**2
+            h4 = (np.pi**4 / 5 * h0 + 2 * np.sum(e[1:] * sg * (4 * np.pi**2 / n**2 - 24 / n**4))) / step**4
+            a2 = (self.c / self.hi) ** 2 if self.kind == "tanh" else 0.0
+            # odd Taylor coefficients of tau(z) at 0 (1st, 3rd, 5th derivatives)
+            t1, t3, t5 = self.c, self.c * (1 - 2 * a2), self.c * (1 - 20 * a2 + 16 * a2 * a2)
+            f1, f3, f5 = t1 * h0, t3 * h0 + 3 * t1 * h2, t5 * h0 + 10 * t3 * h2 + 5 * t1 * h4
+            m += float((step**2 / 12 * f1 - step**4 / 720 * f3 + step**6 / 30240 * f5) / (step * tot))
         return m
 
     def _crit(self, z, lh):
@@ -287,11 +303,13 @@ class TauGrid:
         zt = np.interp([0.05, 0.5, 0.95], np.cumsum(wf), zf)
         mirror = self.mirror and zc[0] == 0.0
         step = zc[1] - zc[0]
-        d = max(d, float(np.max(np.abs(_Sinc(zc, wc, step, mirror).cdf(zt) - _Sinc(zf, wf, step / 2, mirror).cdf(zt)))))
+        self._fine_sinc = _Sinc(zf, wf, step / 2, mirror)  # kept: the final grid is the fine one
+        d = max(d, float(np.max(np.abs(_Sinc(zc, wc, step, mirror).cdf(zt) - self._fine_sinc.cdf(zt)))))
+        tf = self.tau_of(zf)
+        self._fine_mean = self._mean_tau(zf, lhf, tf)
         if self.tail > 3:  # E[tau], in units of tau's posterior sd
-            tf = self.tau_of(zf)
             sd = math.sqrt(max(wf @ tf**2 - (wf @ tf) ** 2, 1e-300))
-            d = max(d, abs(self._mean_tau(zc, lhc, tf[::2]) - self._mean_tau(zf, lhf, tf)) / sd)
+            d = max(d, abs(self._mean_tau(zc, lhc, tf[::2]) - self._fine_mean) / sd)
         return d
 
     # -- tau's posterior -----------------------------------------------------------------------
@@ -315,7 +333,7 @@ class TauGrid:
         lo = np.full(p.shape, max(self.z[0] - self.step, 0.0) if self.sinc.mirror else self.z[0] - self.step)
         hi = np.full(p.shape, self.z[-1] + self.step)
         x0 = np.clip(np.interp(p, np.cumsum(self.pi) - 0.5 * self.pi, self.z), lo, hi)
-        return self.tau_of(_newton(lambda z: _shift(self.sinc.cdf_pdf(z), p), x0, lo, hi, 1e-7 * self.step))
+        return self.tau_of(_newton(lambda z: _probit(self.sinc.cdf_pdf(z), p), x0, lo, hi, 1e-5 * self.step))
 
     def tau_moments(self) -> tuple[float, float]:
         mean = self._m1 if self.tail > 2 else math.nan
@@ -376,7 +394,7 @@ class _Sinc:
         if mirror:
             w = w.copy()
             w[0] *= 2.0  # back from the half trapezoid weight to the sample value
-            nodes, w = np.r_[-nodes[:0:-1], nodes], np.r_[w[:0:-1], w]
+            nodes, w = np.concatenate((-nodes[:0:-1], nodes)), np.concatenate((w[:0:-1], w))
         keep = w > 1e-16 * w.max()  # dropping a node = a zero sample: changes the CDF by < 1e-16 each
         self.nodes, self.w = nodes[keep], w[keep]
         self.S_lo = self._S(np.zeros(1))[0] if mirror else -0.5 * np.pi * self.w.sum()
@@ -406,8 +424,12 @@ def _lcosh(x):
     return ax + np.log1p(np.exp(-2.0 * ax)) - math.log(2.0)
 
 
-def _shift(Ff, p):
-    return Ff[0] - p, Ff[1]
+def _probit(Ff, p, is_prob=True):
+    """(CDF, pdf) -> Newton pair for ndtri(CDF) = ndtri(p), nearly linear in the bulk. Where the CDF
+    under/overflows the probit saturates and the derivative is NaN, so ``_newton`` bisects."""
+    G = np.clip(ndtri(np.clip(Ff[0], 0.0, 1.0)), -37.0, 37.0)
+    dG = np.where(np.abs(G) < 37.0, Ff[1] * _SQ2PI * np.exp(0.5 * G * G), np.nan)
+    return G - (ndtri(p) if is_prob else p), dG
 
 
 def _interleave(a, b):
@@ -579,7 +601,7 @@ class ExactPosterior:
                     pi, Mq, Sq = wn, Mn, Sn
                     break
         k = self.k
-        q = mix_quantile(np.r_[np.full(k, 0.025), np.full(k, 0.975)], pi, np.hstack([Mq, Mq]), np.hstack([Sq, Sq]))
+        q = mix_quantile(np.repeat([0.025, 0.975], k), pi, np.hstack([Mq, Mq]), np.hstack([Sq, Sq]))
         weight = 100.0 * (self.pi @ (self.V[:, None] / (self.v[None, :] + (self.tau**2)[:, None])))
         return self.pi @ M, q[:k], q[k:], weight
 
@@ -614,9 +636,11 @@ class ExactPosterior:
         cols = zip(labels, self.y.tolist(), self.v.tolist(), smean.tolist(), slo.tolist(), shi.tolist(), wt.tolist())
         studies = [StudyEstimate(*c) for c in cols]
         g = self.grid
-        dens = {"mu": g.density(self.mu_pdf, qm[0], qm[-1]),
+        x = np.linspace(q[0], q[-1], 200)  # mu and theta_new in one pass: columns share the weights
+        y = mix_pdf(x, self.pi, np.c_[self.m, self.m], np.c_[sv, sp])
+        dens = {"mu": {"x": x[:, 0].tolist(), "y": y[:, 0].tolist()},
                 "tau": g.density(self.tau_pdf, g.lo, min(g.hi, float(tq[3]))),
-                "theta_new": g.density(self.predictive_pdf, qp[0], qp[-1])}
+                "theta_new": {"x": x[:, 1].tolist(), "y": y[:, 1].tolist()}}
         spec = {"tau_prior": self.tau_prior.label, "mu_prior": self.mu_prior.label, "grid": g.grid_spec()}
         data = {"labels": labels, "yi": self.y.tolist(), "vi": self.v.tolist()}
         return MetaResult(

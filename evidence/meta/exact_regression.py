@@ -126,7 +126,7 @@ class ExactRegression:
         vfit = np.einsum("ki,gij,kj->gk", self.X, self.C, self.X)
         M, S = B * fit + (1 - B) * self.y, np.sqrt((1 - B) * self.v + B * B * vfit)
         k = self.y.size
-        q = mix_quantile(np.r_[np.full(k, 0.025), np.full(k, 0.975)], pi, np.hstack([M, M]), np.hstack([S, S]))
+        q = mix_quantile(np.repeat([0.025, 0.975], k), pi, np.hstack([M, M]), np.hstack([S, S]))
         studies = [StudyEstimate(*c, None) for c in zip(labels, self.y.tolist(), self.v.tolist(), (pi @ M).tolist(),
                                                          q[:k].tolist(), q[k:].tolist())]
         spec = {"tau_prior": self.tau_prior.label, "beta_prior": self.beta_prior.label, "moderators": self.names,

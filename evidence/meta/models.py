@@ -12,7 +12,7 @@ tau is often near 0, where the centred form gives funnels and divergences.
 
 The ``log_likelihood`` group holds the per-effect *marginal* log density p(y_i | hyper-parameters)
 (random effect integrated out; for the three-level model: given the cluster effect), computed in
-:mod:`evidence.meta.loglik`, so LOO compares models at the level of "a new effect", not "a new draw
+:mod:`evidence.meta.compare`, so LOO compares models at the level of "a new effect", not "a new draw
 of a known theta_i" (which would make LOO favour whichever model over-fits theta).
 """
 
