@@ -15,12 +15,12 @@ STUDIES = [
     ("fixture-a-2010", 2010, "cluster_rct", "high", -4.0, 1.5, -5.0, 2.0, 1200),
     ("fixture-b-2012", 2012, "individual_rct", "moderate", -2.5, 1.0, -3.0, 1.4, 800),
     ("fixture-c-2015", 2015, "did", "low", -6.0, 2.5, None, None, None),
-    ("fixture-d-2018", 2018, "cluster_rct", None, 1.5, 1.2, 2.0, 1.5, 500),  # an increase: a harm
+    ("fixture-d-2018", 2018, "cluster_rct", None, 3.0, 1.2, 2.0, 1.5, 500),  # a clear increase: a harm
 ]
 
 
 def study_doc(sid, year, design, rob, est, se, g_est, g_se, n) -> dict:
-    quote = f"reduced child work by {abs(est)} percentage points (standard error {se})"
+    quote = f"{'reduced' if est < 0 else 'increased'} child work by {abs(est)} percentage points (standard error {se})"
     effects = [{
         "id": "work", "intervention": "cct", "outcome": "economic_activity", "sdg871": "economic_only",
         "primary": True,

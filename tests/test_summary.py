@@ -54,7 +54,7 @@ def expected(engine):
 
 def numbers(expected) -> list[str]:
     r = expected
-    return [fmt(r.mu.q50), fmt(r.mu.q025), fmt(r.mu.q975), fmt(r.theta_new.q025), fmt(r.theta_new.q975)]
+    return [fmt(r.mu.mean), fmt(r.mu.q025), fmt(r.mu.q975), fmt(r.theta_new.q025), fmt(r.theta_new.q975)]
 
 
 def test_pooled_result_is_the_engines(summary, expected):
@@ -62,7 +62,7 @@ def test_pooled_result_is_the_engines(summary, expected):
     assert summary.result.mu.q50 == pytest.approx(expected.mu.q50, rel=1e-9)
     assert summary.result.theta_new.q975 == pytest.approx(expected.theta_new.q975, rel=1e-9)
     assert summary.certainty.rating in ("high", "moderate", "low", "very low")
-    assert summary.harms and "fixture-d" not in summary.harms[0] or "Author2018" in summary.harms[0]
+    assert len(summary.harms) == 1 and "Fixture (2018)" in summary.harms[0]
     assert any(g["label"] == "Girls" for g in summary.subgroups)
 
 

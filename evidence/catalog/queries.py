@@ -256,9 +256,24 @@ def _effects_cached(key, stamp, f: Filters) -> pd.DataFrame:
     for c in ("yi", "vi", "estimate", "se", "p", "usd_per_year", "age_min", "age_max",
               "subgroup_age_min", "subgroup_age_max"):
         df[c] = df[c].astype("float64")
-    df["harmful"] = pd.array([None if pd.isna(y) else bool(y > 0 if d == "decrease" else y < 0)
-                              for y, d in zip(df["yi"], df["desirable"])], dtype="boolean")
+    df["harmful"] = pd.array([_harmful(y, v, d, s) for y, v, d, s in
+                              zip(df["yi"], df["vi"], df["desirable"], df["significance"])], dtype="boolean")
     return df[EFFECT_COLUMNS].reset_index(drop=True)
+
+
+def _harmful(yi, vi, desirable, significance) -> bool | None:
+    """An effect that moves the outcome the undesirable way (e.g. more child work) and is not a clear
+    null: its 95% interval excludes zero, or, without a variance, the source did not call it
+    non-significant. NA without ``yi``."""
+    if pd.isna(yi):
+        return None
+    wrong_way = yi > 0 if desirable == "decrease" else yi < 0
+    if not wrong_way:
+        return False
+    if not pd.isna(vi):
+        return bool(abs(yi) > 1.959964 * vi ** 0.5)
+    sig = str(significance or "").strip().lower().replace(" ", "")
+    return sig not in ("n.s.", "ns", "n.s", "notsignificant")
 
 
 def effects(filters: Filters | None = None, engine: Engine | None = None) -> pd.DataFrame:
@@ -267,7 +282,7 @@ def effects(filters: Filters | None = None, engine: Engine | None = None) -> pd.
     derived (``vi`` NaN for a headline estimate); ``age_min``/``age_max`` are the population's,
     ``subgroup_*`` the effect's; ``follow_up_months`` falls back to the design's; ``risk_of_bias`` is
     the common level (``rob_overall`` the tool's words); ``harmful`` is True when the effect moves the
-    outcome the undesirable way (NA without yi)."""
+    outcome the undesirable way and is not a clear null (see ``_harmful``; NA without yi)."""
     key = _key(engine)
     return _effects_cached(key, _stamp(key), filters or Filters()).copy()
 

@@ -3,21 +3,23 @@
 Model: y_i ~ N(theta_i, v_i), theta_i ~ N(mu, tau^2), a prior on tau (``evidence.meta.priors``) and
 a flat or normal prior on mu. Given tau, mu's posterior is normal in closed form, so the only
 integral left is the one over tau. As in bayesmeta's DIRECT algorithm, the tau posterior is
-discretised into a grid and every marginal becomes a finite mixture of normals:
+discretised on a grid and every marginal becomes a finite mixture of normals:
 
-* tau is mapped to an unbounded variable z (log tau, or a logit for bounded supports), where the
-  posterior density decays exponentially at both ends; the trapezoidal rule is then spectrally
-  accurate (the error falls like exp(-c/step)).
+* tau is mapped to z (``TauGrid``: tau = c sinh z, or a tanh-sinh map for bounded supports). The
+  likelihood depends on tau^2 and the priors are even in tau, so the density in z extends to an even
+  analytic function and the trapezoid rule is spectrally accurate (error ~ exp(-const/step)).
 * a coarse scan locates the mass, a zoom brackets it (density > e^-32 of the maximum), and the
-  step is halved until two successive grids give CDFs of mu, theta_new and tau that differ by
-  less than ``tol`` (stated in ``spec['grid']['accuracy']``; the reported grid is the finer one).
+  step is halved until two successive grids give CDFs of mu, theta_new and tau (and E[tau]) that
+  agree; ``spec['grid']['accuracy']`` states 10x that difference, which must be below ``tol``.
 * mu | y = sum_j pi_j N(mu_hat(tau_j), V(tau_j)); theta_new | y adds tau_j^2 to each variance;
   theta_i | y mixes N(B m + (1 - B) y_i, (1 - B) v_i + B^2 V) with B = v_i / (v_i + tau^2).
+  Quantiles: vectorised safeguarded Newton on probit(F(x)), which is nearly linear.
 * tau's CDF between grid nodes is the integral of the sinc interpolant of the grid (the function
-  whose integral the trapezoidal rule computes exactly), so tau quantiles are as accurate as the grid.
+  whose integral the trapezoid rule computes exactly), so tau quantiles are as accurate as the grid.
 
 Whether the posterior is proper and which moments exist is decided analytically from the prior's
-tail order (``TauPrior.tail_order``): moments that do not exist are reported as NaN with a warning.
+tail order (``TauPrior.tail_order``): an improper posterior raises ``MetaAnalysisError``; moments
+that do not exist are reported as NaN with a warning (quantiles always exist).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from evidence.meta.result import MetaResult, StudyEstimate, Summary, package_ver
 
 DROP = 32.0  # the grid brackets log-density > max - DROP (neglected mass ~1e-14)
 N_ZOOM = 33
+SAFETY = 10.0  # stated accuracy = SAFETY x |grid - grid with half the step|
 MAX_POINTS = 4097
 _SQ2PI = math.sqrt(2.0 * math.pi)
 
@@ -79,8 +82,10 @@ def _newton(fun, x, lo, hi, xtol, iters=100):
         hi = np.where(neg, hi, np.where(F > 0, x, hi))
         step = F / np.maximum(f, 1e-300)
         xn = x - step
-        x = np.where((xn >= lo) & (xn <= hi), xn, 0.5 * (lo + hi))  # NaN steps bisect too
-        if np.all(np.abs(step) <= xtol):
+        small = np.abs(step) <= xtol
+        stuck = small & (np.abs(F) > 1e-4)  # a tiny step far from the target (probit units): bisect
+        x = np.where((xn >= lo) & (xn <= hi) & ~stuck, xn, 0.5 * (lo + hi))  # NaN steps bisect too
+        if np.all(small & ~stuck):
             break
     return x
 
@@ -100,7 +105,7 @@ def mix_quantile(p, pi, M, S) -> np.ndarray:
     lo, hi = q.min(0), q.max(0)
     mean = pi @ Mc  # start from the moment-matched normal (near-normal mixtures: 2-3 Newton steps)
     x0 = mean + np.sqrt(np.maximum(pi @ (Sc * Sc + Mc * Mc) - mean * mean, 0.0)) * zp[0]
-    x0, pt, iS = np.clip(x0, lo, hi), pt[0], 1.0 / Sc
+    x0, pt, iS = np.minimum(np.maximum(x0, lo), hi), pt[0], 1.0 / Sc
     wS = pi[:, None] * iS / _SQ2PI
 
     zt = zp[0]
@@ -111,17 +116,6 @@ def mix_quantile(p, pi, M, S) -> np.ndarray:
 
     xtol = 1e-5 * float(pi @ Sc.min(1))  # error after the last step ~ xtol^2 / scale
     return _newton(fun, x0, lo, hi, xtol).reshape(shape)
-
-
-def mix_summary(pi, M, S, finite_mean=True, finite_var=True, probs=(0.025, 0.5, 0.975)) -> list[Summary]:
-    """Summaries of each column of a mixture (M, S of shape (G,) -> one Summary, (G, n) -> n)."""
-    M2, S2 = (M[:, None], S[:, None]) if M.ndim == 1 else (M, S)
-    n = M2.shape[1]
-    q = mix_quantile(np.repeat(np.asarray(probs)[:, None], n, 1), pi, M2, S2)
-    mean = pi @ M2 if finite_mean else np.full(n, np.nan)
-    var = pi @ (S2**2 + M2**2) - (pi @ M2) ** 2 if finite_var else np.full(n, np.nan)
-    return [Summary(float(mean[i]), float(np.sqrt(max(var[i], 0.0)) if finite_var else np.nan),
-                    float(q[0, i]), float(q[1, i]), float(q[2, i])) for i in range(n)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -232,6 +226,9 @@ class TauGrid:
             lh, pairs = self._eval(z)
             crit = self._crit(z, lh)
         # 3. halve the step until two successive grids agree.
+        # The reported grid is the coarser of the first pair that agrees: its error is estimated as
+        # SAFETY x the difference from the grid with half the step (spectral convergence makes the
+        # finer grid's own error negligible, and the factor covers points other than the tested ones).
         level, n_levels = (z, lh, pairs), 1
         while True:
             zc, lhc, pc = level
@@ -240,22 +237,22 @@ class TauGrid:
             pf = [(_interleave(Mc, Mm), _interleave(Sc, Sm)) for (Mc, Sc), (Mm, Sm) in zip(pc, pm)]
             fine = (_interleave(zc, zm), _interleave(lhc, lhm), pf)
             n_levels += 1
-            err = self._discrepancy(level, fine)
-            level = fine
-            if err < self.tol or len(fine[0]) >= MAX_POINTS:
+            err = SAFETY * self._discrepancy(level, fine)
+            if err < self.tol:
+                self._cache = self._cache[0]
                 break
-        if err >= self.tol:
-            self.warnings.append(f"accuracy target {self.tol:g} not reached (achieved {err:.2g})")
+            level = fine
+            self._cache = self._cache[1]
+            if len(fine[0]) >= MAX_POINTS:
+                self.warnings.append(f"accuracy target {self.tol:g} not reached (achieved {err:.2g})")
+                break
         self.z, self.lh, self.pairs = level
         self.tau = self.tau_of(self.z)
         self.step = float(self.z[1] - self.z[0])
         self.pi, tot = self._weights(self.z, self.lh)
         self.logZ = float(self.lh.max() + math.log(self.step * tot))
         self.accuracy, self.levels, self.n_points = float(err), n_levels, len(self.z)
-        self.sinc = self._fine_sinc
-        # E[tau]: tau is odd in z, so its integrand has a kink in the mirrored extension and the
-        # trapezoid error is O(step^2); Gregory's end corrections restore O(step^6).
-        self._m1 = self._fine_mean
+        self.sinc, self._m1 = self._cache
         self._m2 = float(self.pi @ self.tau**2)
         # components with negligible weight (< 1e-15 of the largest) are dropped from the mixtures
         keep = self.pi > 1e-15 * self.pi.max()
@@ -297,19 +294,23 @@ class TauGrid:
         wc, wf = self._weights(zc, lhc)[0], self._weights(zf, lhf)[0]
         j = int(np.argmax(wf))
         d = 0.0
+        c = np.array([-2.0, -1.0, 0.0, 1.0, 2.0]).reshape((5,) + (1,) * (pf[0][0].ndim - 1))
         for (Mc, Sc), (Mf, Sf) in zip(pc, pf):
-            x = Mf[j] + Sf[j] * np.array([-2.0, 0.0, 2.0]).reshape((3,) + (1,) * (Mf.ndim - 1))
+            # test points: the dominant component's bulk and the whole mixture's (mean +- 1, 2 sd)
+            mean = wf @ Mf
+            sd = np.sqrt(np.maximum(wf @ (Sf * Sf + Mf * Mf) - mean * mean, 0.0))
+            x = np.concatenate((Mf[j] + Sf[j] * c[::2], mean + sd * c))
             d = max(d, float(np.max(np.abs(mix_cdf(x, wc, Mc, Sc) - mix_cdf(x, wf, Mf, Sf)))))
         zt = np.interp([0.05, 0.5, 0.95], np.cumsum(wf), zf)
         mirror = self.mirror and zc[0] == 0.0
         step = zc[1] - zc[0]
-        self._fine_sinc = _Sinc(zf, wf, step / 2, mirror)  # kept: the final grid is the fine one
-        d = max(d, float(np.max(np.abs(_Sinc(zc, wc, step, mirror).cdf(zt) - self._fine_sinc.cdf(zt)))))
+        sc, sf = _Sinc(zc, wc, step, mirror), _Sinc(zf, wf, step / 2, mirror)
+        d = max(d, float(np.max(np.abs(sc.cdf(zt) - sf.cdf(zt)))))
         tf = self.tau_of(zf)
-        self._fine_mean = self._mean_tau(zf, lhf, tf)
+        mc, mf = self._mean_tau(zc, lhc, tf[::2]), self._mean_tau(zf, lhf, tf)
         if self.tail > 3:  # E[tau], in units of tau's posterior sd
-            sd = math.sqrt(max(wf @ tf**2 - (wf @ tf) ** 2, 1e-300))
-            d = max(d, abs(self._mean_tau(zc, lhc, tf[::2]) - self._fine_mean) / sd)
+            d = max(d, abs(mc - mf) / math.sqrt(max(wf @ tf**2 - (wf @ tf) ** 2, 1e-300)))
+        self._cache = (sc, mc), (sf, mf)  # reused for the reported grid
         return d
 
     # -- tau's posterior -----------------------------------------------------------------------
@@ -332,7 +333,8 @@ class TauGrid:
         p = np.atleast_1d(np.asarray(p, float))
         lo = np.full(p.shape, max(self.z[0] - self.step, 0.0) if self.sinc.mirror else self.z[0] - self.step)
         hi = np.full(p.shape, self.z[-1] + self.step)
-        x0 = np.clip(np.interp(p, np.cumsum(self.pi) - 0.5 * self.pi, self.z), lo, hi)
+        edges = np.concatenate(([max(self.z[0] - self.step / 2, lo[0] if p.size else 0.0)], self.z + self.step / 2))
+        x0 = np.clip(np.interp(p, np.concatenate(([0.0], np.cumsum(self.pi))), edges), lo, hi)
         return self.tau_of(_newton(lambda z: _probit(self.sinc.cdf_pdf(z), p), x0, lo, hi, 1e-5 * self.step))
 
     def tau_moments(self) -> tuple[float, float]:
@@ -340,16 +342,13 @@ class TauGrid:
         sd = math.sqrt(max(self._m2 - mean**2, 0.0)) if self.tail > 3 else math.nan
         return mean, sd
 
-    def tau_summary(self) -> Summary:
-        mean, sd = self.tau_moments()
-        q = self.tau_quantile([0.025, 0.5, 0.975])
-        return Summary(mean, sd, float(q[0]), float(q[1]), float(q[2]))
-
     def grid_spec(self) -> dict:
         zmap = {"sinh": "asinh(tau/%g)" % self.c, "tanh": "asinh(%g/%g atanh(tau/%g))" % (self.hi, self.c, self.hi),
                 "logit": "asinh(atanh(2 (tau - %g)/%g - 1))" % (self.lo, self.hi - self.lo),
                 "log": "asinh(log((tau - %g)/%g))" % (self.lo, self.c)}[self.kind]
-        return {"method": f"adaptive trapezoid grid over z = {zmap}, step halved until successive grids agree",
+        return {"method": f"adaptive trapezoid grid over z = {zmap}; the step is halved until two successive "
+                          "grids agree; 'accuracy' = 10 x their max difference in the CDFs of mu, theta_new "
+                          "and tau and in E[tau] (in sds of tau); the coarser grid is reported",
                 "points": self.n_points, "levels": self.levels, "tol": self.tol,
                 "accuracy": self.accuracy, "tau_range": [float(self.tau[0]), float(self.tau[-1])]}
 
@@ -427,7 +426,7 @@ def _lcosh(x):
 def _probit(Ff, p, is_prob=True):
     """(CDF, pdf) -> Newton pair for ndtri(CDF) = ndtri(p), nearly linear in the bulk. Where the CDF
     under/overflows the probit saturates and the derivative is NaN, so ``_newton`` bisects."""
-    G = np.clip(ndtri(np.clip(Ff[0], 0.0, 1.0)), -37.0, 37.0)
+    G = np.minimum(np.maximum(ndtri(np.minimum(np.maximum(Ff[0], 0.0), 1.0)), -37.0), 37.0)
     dG = np.where(np.abs(G) < 37.0, Ff[1] * _SQ2PI * np.exp(0.5 * G * G), np.nan)
     return G - (ndtri(p) if is_prob else p), dG
 
@@ -580,9 +579,16 @@ class ExactPosterior:
 
     # -- studies -------------------------------------------------------------------------------
     def shrunken(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Posterior mean, 2.5% and 97.5% quantiles of each theta_i, and each study's % weight in E[mu|y].
+        """Posterior mean, 2.5% and 97.5% quantiles of each theta_i, and each study's % weight in E[mu|y]."""
+        mean, weight, (pi, M, S) = self._shrunken_parts()
+        k = self.k
+        q = mix_quantile(np.repeat([0.025, 0.975], k), pi, np.hstack([M, M]), np.hstack([S, S]))
+        return mean, q[:k], q[k:], weight
 
-        For large k x grid the quantiles use a Gauss rule for the tau posterior (``TauGrid.compressed``)
+    def _shrunken_parts(self):
+        """Study means and weights, and the mixture (weights, means, sds) for the study quantiles.
+
+        For large k x grid that mixture uses a Gauss rule for the tau posterior (``TauGrid.compressed``)
         when it reproduces the full grid's study means, sds and mu CDF to within ``tol``."""
         M, S = self._study_components(self.pi, self.tau, self.m, self.V)
         pi, Mq, Sq = self.pi, M, S
@@ -600,10 +606,8 @@ class ExactPosterior:
                 if err < self.grid.tol:
                     pi, Mq, Sq = wn, Mn, Sn
                     break
-        k = self.k
-        q = mix_quantile(np.repeat([0.025, 0.975], k), pi, np.hstack([Mq, Mq]), np.hstack([Sq, Sq]))
         weight = 100.0 * (self.pi @ (self.V[:, None] / (self.v[None, :] + (self.tau**2)[:, None])))
-        return self.pi @ M, q[:k], q[k:], weight
+        return self.pi @ M, weight, (pi, Mq, Sq)
 
     def _study_components(self, pi, tau, m, V):
         """theta_i | tau, y ~ N(B m + (1 - B) y_i, (1 - B) v_i + B^2 V), B = v_i / (v_i + tau^2)."""
@@ -621,7 +625,17 @@ class ExactPosterior:
         _, _, labels = check_effects(self.y, self.v, labels)
         P = np.array([0.001, 0.025, 0.5, 0.975, 0.999])
         sv, sp = np.sqrt(self.V), self._pred_sd()
-        q = mix_quantile(np.repeat(P[:, None], 2, 1), self.pi, np.c_[self.m, self.m], np.c_[sv, sp])
+        M2, S2 = np.stack((self.m, self.m), 1), np.stack((sv, sp), 1)  # columns: mu, theta_new
+        smean, wt, (piq, Mq, Sq) = self._shrunken_parts()
+        k = self.k
+        if piq is self.pi:  # one solve for mu, theta_new and the studies (same mixture weights)
+            qa = mix_quantile(np.concatenate((P, P, np.repeat([0.025, 0.975], k))), self.pi,
+                              np.hstack([np.repeat(M2, 5, 1), Mq, Mq]), np.hstack([np.repeat(S2, 5, 1), Sq, Sq]))
+            q, slo, shi = qa[:10].reshape(2, 5).T, qa[10:10 + k], qa[10 + k:]
+        else:
+            q = mix_quantile(np.repeat(P[:, None], 2, 1), self.pi, M2, S2)
+            qs = mix_quantile(np.repeat([0.025, 0.975], k), piq, np.hstack([Mq, Mq]), np.hstack([Sq, Sq]))
+            slo, shi = qs[:k], qs[k:]
         qm, qp = q[:, 0], q[:, 1]
         mean = float(self.pi @ self.m)
         mu = Summary(mean if self.mu_finite[0] else math.nan,
@@ -632,12 +646,11 @@ class ExactPosterior:
                        *map(float, qp[1:4]))
         tq = self.tau_quantile([0.025, 0.5, 0.975, 0.999])
         tau = Summary(*self.grid.tau_moments(), *map(float, tq[:3]))
-        smean, slo, shi, wt = self.shrunken()
         cols = zip(labels, self.y.tolist(), self.v.tolist(), smean.tolist(), slo.tolist(), shi.tolist(), wt.tolist())
         studies = [StudyEstimate(*c) for c in cols]
         g = self.grid
         x = np.linspace(q[0], q[-1], 200)  # mu and theta_new in one pass: columns share the weights
-        y = mix_pdf(x, self.pi, np.c_[self.m, self.m], np.c_[sv, sp])
+        y = mix_pdf(x, self.pi, M2, S2)
         dens = {"mu": {"x": x[:, 0].tolist(), "y": y[:, 0].tolist()},
                 "tau": g.density(self.tau_pdf, g.lo, min(g.hi, float(tq[3]))),
                 "theta_new": {"x": x[:, 1].tolist(), "y": y[:, 1].tolist()}}

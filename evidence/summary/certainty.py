@@ -77,8 +77,10 @@ class Certainty:
     mid: float | None = None
 
     def footnotes(self) -> list[str]:
-        out = [f"{d.domain}: downgraded {d.steps} level{'s' if d.steps > 1 else ''}: {d.reason}" for d in self.downgrades]
-        out += self.notes
+        """Start first, then each downgrade with its reason, then the domains assessed without one."""
+        out = self.notes[:1]
+        out += [f"{d.domain}: downgraded {d.steps} level{'s' if d.steps > 1 else ''}: {d.reason}" for d in self.downgrades]
+        out += self.notes[1:]
         if self.override:
             out.append(f"Rating overridden by the reviewer from '{self.drafted}' to '{self.override.rating}': {self.override.reason}")
         return out

@@ -85,7 +85,7 @@ class EvidenceSummary:
             return rows
         r = self.result
         rows += [
-            ("Pooled effect (posterior median)", fmt(r.mu.q50)),
+            ("Pooled effect (posterior mean)", fmt(r.mu.mean)),
             ("95% credible interval", f"{fmt(r.mu.q025)} to {fmt(r.mu.q975)}"),
             ("95% prediction interval (new programme)", f"{fmt(r.theta_new.q025)} to {fmt(r.theta_new.q975)}"),
             ("Heterogeneity (tau, median)", f"{fmt(r.tau.q50)} (95% CrI {fmt(r.tau.q025)} to {fmt(r.tau.q975)})"),
@@ -207,8 +207,8 @@ def _harms(cell: pd.DataFrame) -> list[str]:
     if cell.empty:
         return []
     bad = cell[cell["harmful"].fillna(False).astype(bool)]
-    return [f"{r.citation}: {r.outcome_label} changed by {fmt(r.estimate)} {r.unit or ''} in the unwanted direction"
-            f" ({r.quote!s})" for r in bad.itertuples()]
+    return [f"{r.citation}: {r.outcome_label.lower()} changed by {_as_written(r.estimate)} {_unit(r.unit)} in the unwanted "
+            f"direction ({r.programme}). Source: \"{r.quote!s}\"" for r in bad.itertuples()]
 
 
 def _as_reported(cell: pd.DataFrame) -> list[str]:
@@ -219,9 +219,20 @@ def _as_reported(cell: pd.DataFrame) -> list[str]:
         sig = f", {r.significance}" if isinstance(r.significance, str) and r.significance else ""
         var = "" if pd.notna(r.vi) else " (no variance: not poolable)"
         where = f", {r.location}" if isinstance(r.location, str) and r.location else ""
-        out.append(f"{r.citation}{' (' + sub + ')' if sub else ''}: {fmt(r.estimate)} {r.unit or ''}{sig}{var}. "
+        converted = (f" (= {fmt(r.yi)} {UNIT_LABELS.get(r.metric, r.metric)})"
+                     if pd.notna(r.yi) and pd.notna(r.estimate) and r.yi != r.estimate else "")
+        out.append(f"{r.citation}{' (' + sub + ')' if sub else ''}: {_as_written(r.estimate)} {_unit(r.unit)}{converted}{sig}{var}. "
                    f"Source: \"{r.quote}\"{where}.")
     return out
+
+
+def _unit(unit) -> str:
+    return str(unit).replace("_", " ") if isinstance(unit, str) else ""
+
+
+def _as_written(x) -> str:
+    """A reported number without rounding (the source's own digits), or 'no number'."""
+    return "no number" if x is None or pd.isna(x) else f"{x:g}".replace("-", "−")
 
 
 def _references(cell: pd.DataFrame, studies_df: pd.DataFrame | None) -> list[dict]:
@@ -238,6 +249,8 @@ def _references(cell: pd.DataFrame, studies_df: pd.DataFrame | None) -> list[dic
         text = f"{authors} ({row['year']}). {row['title']}."
         if isinstance(venue, str) and venue:
             text += f" {venue}."
+        if isinstance(row.get("programme"), str) and row["programme"]:
+            text += f" Programme: {row['programme']}."
         if isinstance(row["doi"], str) and row["doi"]:
             text += f" https://doi.org/{row['doi']}"
         elif isinstance(row["url"], str) and row["url"]:

@@ -52,10 +52,10 @@ def figures(summary: EvidenceSummary) -> dict[str, bytes]:
 
     from evidence.views.charts import forest_chart, posterior_chart
 
-    out = {}
-    for name, chart in (("Forest plot", forest_chart(summary.result)), ("Posterior of the pooled effect", posterior_chart(summary.result))):
-        out[name] = vlc.vegalite_to_png(chart.to_dict(), scale=2)
-    return out
+    unit = summary.unit_label
+    charts = {"Forest plot": forest_chart(summary.result, unit), "Posterior of the pooled effect": posterior_chart(summary.result, unit)}
+    # The app's charts fill their container; a document needs a fixed width.
+    return {name: vlc.vegalite_to_png(chart.properties(width=520).to_dict(), scale=2) for name, chart in charts.items()}
 
 
 def effects_table(summary: EvidenceSummary) -> pd.DataFrame:

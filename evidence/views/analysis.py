@@ -75,8 +75,12 @@ def one_per_study(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def effect_labels(df: pd.DataFrame) -> list[str]:
-    """Readable, unique labels: citation (plus subgroup / effect id when a study has several)."""
-    base = [str(c) if isinstance(c, str) and c else str(s) for c, s in zip(df.get("citation", df["study_id"]), df["study_id"])]
+    """Readable, unique labels: citation (plus country where two studies share a citation, e.g. one
+    report of two programmes; plus subgroup / effect id when a study has several)."""
+    citations = df.get("citation", df["study_id"]).fillna(df["study_id"]).astype(str)
+    shared = citations.groupby(citations).transform(lambda c: df.loc[c.index, "study_id"].nunique() > 1)
+    names = df["country_names"] if "country_names" in df else df["study_id"]
+    base = [f"{c}, {n}" if sh and isinstance(n, str) and n else c for c, sh, n in zip(citations, shared, names)]
     sub = df["subgroup_label"] if "subgroup_label" in df else pd.Series([None] * len(df), index=df.index)
     labels = [b if not isinstance(s, str) or not s else f"{b} – {s}" for b, s in zip(base, sub)]
     seen: dict[str, int] = {}
