@@ -5,7 +5,7 @@ import streamlit as st
 
 from evidence.taxonomy import taxonomy
 from evidence.views import analysis, charts
-from evidence.views.widgets import catalogue_ready, load_gap_map, md, sidebar_filters
+from evidence.views.widgets import catalogue_ready, load_effects, load_gap_map, md, sidebar_filters
 
 st.title("Evidence gap map")
 info = catalogue_ready()
@@ -22,10 +22,11 @@ filled = cells[cells["n_studies"] > 0]
 c1, c2, c3 = st.columns(3)
 c1.metric("Cells with evidence", len(filled))
 c2.metric("Cells with a pooled effect", int((filled["n_pooled"] > 0).sum()))
-c3.metric("Studies", int(filled["n_studies"].sum()) if len(filled) else 0, help="Summed over cells; a study can appear in several")
+c3.metric("Studies", load_effects(filters)["study_id"].nunique(), help="Studies with at least one coded outcome under these filters")
 
 chart = charts.gap_map_chart(cells)
-event = st.altair_chart(chart, key="gap_chart", on_select="rerun", selection_mode="cell", height=chart.height)
+event = st.altair_chart(chart, key="gap_chart", on_select="rerun", selection_mode="cell", width="content",
+                        height="content", theme=None)
 points = (event or {}).get("selection", {}).get("cell", []) if isinstance(event, dict) or hasattr(event, "get") else []
 if points:
     st.session_state["gm_intervention"] = points[0].get("intervention")

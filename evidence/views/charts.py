@@ -147,13 +147,15 @@ def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True) -> alt.Chart:
     """
     d = cells_df.copy()
     FAMILY_ORDER = {f: i for i, f in enumerate(dict.fromkeys(d["family"]))}
-    d["row"] = d["family_label"] + " · " + d["intervention_label"]
+    short = {"social_protection": "Social protection", "education": "Education",
+             "child_protection": "Child protection", "livelihoods": "Livelihoods"}
+    d["row"] = d["family"].map(short).fillna(d["family_label"]) + " · " + d["intervention_label"]
     d["column"] = d["outcome_group_label"] + " · " + d["outcome_label"]
     d["pooled"] = np.where(d["n_pooled"] > 0, "pooled", "not pooled")
     rows = list(dict.fromkeys(d.sort_values("family", kind="stable", key=lambda s: s.map(FAMILY_ORDER))["row"]))
     cols = list(dict.fromkeys(d["column"]))
     y = alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelLimit=360, grid=True))
-    x = alt.X("column:N", sort=cols, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=260, grid=True, orient="top"))
+    x = alt.X("column:N", sort=cols, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=230, grid=True, orient="top"))
     grid = alt.Chart(d).mark_rect(fill="white", stroke="#DDDDDD").encode(x=x, y=y)
     filled = d[d["n_studies"] > 0]
     cats = [c for c in CATEGORY_COLOURS]
@@ -165,13 +167,16 @@ def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True) -> alt.Chart:
                alt.Tooltip("any_harm:N", title="Harm coded")]
     bubbles = alt.Chart(filled).mark_point(filled=True, opacity=0.9, strokeWidth=2).encode(
         x=x, y=y,
-        size=alt.Size("n_studies:Q", title="Studies", scale=alt.Scale(range=[60, 700], zero=False)),
+        size=alt.Size("n_studies:Q", title="Studies", scale=alt.Scale(range=[60, 700], zero=False),
+                      legend=alt.Legend(orient="bottom")),
         color=alt.Color("category:N", scale=alt.Scale(domain=cats, range=[CATEGORY_COLOURS[c] for c in cats]),
                         title="Pooled effect / design mix", legend=alt.Legend(orient="bottom", columns=2, labelLimit=280)),
-        shape=alt.Shape("pooled:N", scale=alt.Scale(domain=["pooled", "not pooled"], range=["circle", "diamond"]), title="Pooled?"),
+        shape=alt.Shape("pooled:N", scale=alt.Scale(domain=["pooled", "not pooled"], range=["circle", "diamond"]), title="Pooled?",
+                          legend=alt.Legend(orient="bottom")),
         tooltip=tooltip,
     )
     if selectable:
         sel = alt.selection_point(name="cell", fields=["intervention", "outcome"], on="click")
         bubbles = bubbles.add_params(sel)
-    return alt.layer(grid, bubbles).properties(width=max(420, 48 * len(cols)), height=max(300, 22 * len(rows)))
+    # Step sizing: every row and column gets its own space however wide the page is.
+    return alt.layer(grid, bubbles).properties(width=alt.Step(36), height=alt.Step(24))
