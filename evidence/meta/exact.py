@@ -43,8 +43,6 @@ SAFETY = 10.0  # stated accuracy = SAFETY x |grid - grid with half the step|
 MAX_POINTS = 4097
 _SQ2PI = math.sqrt(2.0 * math.pi)
 
-Pairs = list[tuple[np.ndarray, np.ndarray]]  # (means, sds) of mixture components, first axis = grid
-
 
 # --------------------------------------------------------------------------------------------
 # mixtures of normals
@@ -66,8 +64,19 @@ def mix_cdf(x, pi, M, S) -> np.ndarray:
 
 
 def mix_pdf(x, pi, M, S) -> np.ndarray:
+    """Density of the mixture (components of total weight < 1e-10 are skipped)."""
+    keep = _major(pi)
+    pi, M, S = pi[keep], M[keep], S[keep]
     u, Sc, shape = _cols(x, M, S)
     return (pi @ (np.exp(-0.5 * u * u) / Sc).reshape(len(pi), -1)).reshape(shape) / _SQ2PI
+
+
+def _major(pi, mass=1e-10):
+    """Components to keep: dropping the lightest ones, of total weight < mass, moves the CDF by < mass."""
+    order = np.argsort(pi)
+    keep = np.ones(len(pi), bool)
+    keep[order[np.cumsum(pi[order]) < mass]] = False
+    return keep
 
 
 def _newton(fun, x, lo, hi, xtol, iters=100):
@@ -93,7 +102,7 @@ def _newton(fun, x, lo, hi, xtol, iters=100):
 def mix_quantile(p, pi, M, S) -> np.ndarray:
     """Quantiles of the mixture (p has shape (n,) when M is (G, n), any shape when M is (G,))."""
     p = np.asarray(p, float)
-    keep = pi > 1e-15 * pi.max()
+    keep = _major(pi)
     pi, M, S = pi[keep], M[keep], S[keep]
     G, shape = len(pi), p.shape
     if M.ndim == 1:
@@ -105,16 +114,14 @@ def mix_quantile(p, pi, M, S) -> np.ndarray:
     lo, hi = q.min(0), q.max(0)
     mean = pi @ Mc  # start from the moment-matched normal (near-normal mixtures: 2-3 Newton steps)
     x0 = mean + np.sqrt(np.maximum(pi @ (Sc * Sc + Mc * Mc) - mean * mean, 0.0)) * zp[0]
-    x0, pt, iS = np.minimum(np.maximum(x0, lo), hi), pt[0], 1.0 / Sc
+    x0, zt, iS = np.minimum(np.maximum(x0, lo), hi), zp[0], 1.0 / Sc
     wS = pi[:, None] * iS / _SQ2PI
-
-    zt = zp[0]
 
     def fun(x):  # Newton on ndtri(F(x)) = ndtri(p): nearly linear for near-normal mixtures
         u = (x - Mc) * iS
         return _probit((pi @ ndtr(u), np.einsum("gn,gn->n", wS, np.exp(-0.5 * u * u))), zt, False)
 
-    xtol = 1e-5 * float(pi @ Sc.min(1))  # error after the last step ~ xtol^2 / scale
+    xtol = 1e-5 * (pi @ Sc)  # per column; the error after the last step is ~ xtol^2 / scale
     return _newton(fun, x0, lo, hi, xtol).reshape(shape)
 
 
@@ -143,7 +150,9 @@ class TauGrid:
         self.bounded = math.isfinite(self.hi)
         self.kind = ("tanh" if self.bounded else "sinh") if self.lo == 0 else ("logit" if self.bounded else "log")
         self.mirror = self.kind in ("sinh", "tanh")
-        self.c = float(scale) if not self.bounded else min(float(scale), self.hi - self.lo)
+        # the map is linear below c and logarithmic above: c = the smaller of the data's and the
+        # prior's scales, so both (possibly decades apart) are resolved on one grid
+        self.c = min(float(scale), prior.scale or math.inf, self.hi - self.lo)
         self.tail = math.inf if self.bounded else prior.tail_order + k_eff  # posterior density ~ tau^-tail
         if self.tail <= 1:
             raise MetaAnalysisError(
@@ -413,10 +422,6 @@ class _Sinc:
             sn = np.where(d == 0.0, 1.0, np.sin(d) / d)
         return (self.w @ si - self.S_lo) / self.D, np.pi / self.step * (self.w @ sn) / self.D
 
-    def pdf(self, z):
-        z = np.asarray(z, float)
-        return (np.pi / self.step * (self.w @ np.sinc((z.reshape(1, -1) - self.nodes[:, None]) / self.step)) / self.D).reshape(z.shape)
-
 
 def _lcosh(x):
     ax = np.abs(x)
@@ -487,10 +492,14 @@ def check_effects(yi, vi, labels=None) -> tuple[np.ndarray, np.ndarray, list[str
     if not np.all(np.isfinite(v)) or np.any(v <= 0):
         bad = [int(i) + 1 for i in np.flatnonzero(~(np.isfinite(v) & (v > 0)))]
         raise MetaAnalysisError(f"sampling variances vi must be finite and > 0 (offending rows: {bad[:10]})")
-    labels = [f"study {i + 1}" for i in range(y.size)] if labels is None else [str(s) for s in labels]
-    if len(labels) != y.size:
-        raise MetaAnalysisError(f"{len(labels)} labels for {y.size} effects")
-    return y, v, labels
+    return y, v, study_labels(labels, y.size)
+
+
+def study_labels(labels, k: int) -> list[str]:
+    labels = [f"study {i + 1}" for i in range(k)] if labels is None else [str(s) for s in labels]
+    if len(labels) != k:
+        raise MetaAnalysisError(f"{len(labels)} labels for {k} effects")
+    return labels
 
 
 def typical_variance(v: np.ndarray, n_params: int = 1) -> float:
@@ -622,7 +631,7 @@ class ExactPosterior:
 
     # -- the result ----------------------------------------------------------------------------
     def result(self, labels=None, thresholds: Sequence[float] = (), measure: str | None = None) -> MetaResult:
-        _, _, labels = check_effects(self.y, self.v, labels)
+        labels = study_labels(labels, self.k)
         P = np.array([0.001, 0.025, 0.5, 0.975, 0.999])
         sv, sp = np.sqrt(self.V), self._pred_sd()
         M2, S2 = np.stack((self.m, self.m), 1), np.stack((sv, sp), 1)  # columns: mu, theta_new

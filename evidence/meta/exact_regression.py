@@ -13,14 +13,13 @@ effect at x0 (adding tau^2) are finite mixtures of normals over the grid.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from evidence.errors import MetaAnalysisError
 from evidence.meta.exact import (TauGrid, check_effects, fast_hash, mix_cdf, mix_pdf, mix_quantile, moment_warnings,
-                                 recorded_versions)
+                                 recorded_versions, study_labels)
 from evidence.meta.priors import MuPrior, TauPrior, parse_mu_prior, parse_tau_prior
 from evidence.meta.result import MetaResult, StudyEstimate, Summary
 
@@ -115,7 +114,7 @@ class ExactRegression:
         return 100.0 * t2 / (t2 + s2)
 
     def result(self, labels=None, thresholds: Sequence[float] = (), measure: str | None = None) -> MetaResult:
-        _, _, labels = check_effects(self.y, self.v, labels)
+        labels = study_labels(labels, self.y.size)
         g, pi = self.grid, self.pi
         coefs = mix_summary(pi, self.beta, np.sqrt(np.einsum("gii->gi", self.C)), *self.finite)
         mM, mS = self.linear_predictor(self.x0) if self.x0 is not None else (self.beta[:, 0], np.sqrt(self.C[:, 0, 0]))

@@ -67,7 +67,7 @@ def forest_chart(result: MetaResult, unit_label: str = "", title: str | None = N
     points = base.mark_point(filled=True, size=70).encode(
         x=x, shape=alt.Shape("kind:N", scale=alt.Scale(domain=kinds, range=shapes), title=None, legend=None))
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4], color=OKABE_ITO["grey"]).encode(x="x:Q")
-    chart = alt.layer(zero, bars, points).properties(height=max(160, 34 * len(order)), width="container")
+    chart = alt.layer(zero, bars, points).properties(height=alt.Step(44), width="container")
     return chart.properties(title=title) if title else chart
 
 
