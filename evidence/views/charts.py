@@ -7,6 +7,7 @@ colour carries meaning, shape or position carries it too.
 
 from __future__ import annotations
 
+import json
 import math
 
 import altair as alt
@@ -50,24 +51,30 @@ def forest_data(result: MetaResult) -> pd.DataFrame:
 
 
 def forest_chart(result: MetaResult, unit_label: str = "", title: str | None = None) -> alt.Chart:
+    """Rows top to bottom: each study (observed, then shrunken just below), the pooled effect, the
+    prediction interval. Positions are numeric (row index plus a small offset), so the chart keeps its
+    shape at any container size; the axis labels come from the row names."""
     d = forest_data(result)
     order = list(dict.fromkeys(d["row"]))
     kinds = ["Study (observed)", "Study (shrunken)", "Pooled", "Prediction interval"]
     colours = [OKABE_ITO["black"], OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["orange"]]
     shapes = ["square", "circle", "diamond", "triangle-up"]
+    d["y"] = [-order.index(r) - (0.3 if k == "Study (shrunken)" else 0.0) for r, k in zip(d["row"], d["kind"])]
+    labels = "{" + ",".join(f"'{-i}': {json.dumps(r)}" for i, r in enumerate(order)) + "}"
     xtitle = f"Effect ({unit_label})" if unit_label else "Effect"
     x = alt.X("estimate:Q", title=xtitle)
-    y = alt.Y("row:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
-    offset = alt.YOffset("kind:N", sort=kinds, scale=alt.Scale(domain=kinds, paddingInner=0.3))
+    y = alt.Y("y:Q", title=None, scale=alt.Scale(domain=[-len(order) + 0.4, 0.6], nice=False),
+              axis=alt.Axis(values=[-i for i in range(len(order))], labelExpr=f"{labels}[datum.value]",
+                            labelLimit=320, grid=False, ticks=False))
     colour = alt.Color("kind:N", scale=alt.Scale(domain=kinds, range=colours), title=None, legend=alt.Legend(orient="bottom"))
     tooltip = [alt.Tooltip("row:N", title="Row"), alt.Tooltip("kind:N", title="What"), alt.Tooltip("estimate:Q", format=".3f"),
                alt.Tooltip("lower:Q", format=".3f", title="2.5%"), alt.Tooltip("upper:Q", format=".3f", title="97.5%")]
-    base = alt.Chart(d).encode(y=y, yOffset=offset, color=colour, tooltip=tooltip)
+    base = alt.Chart(d).encode(y=y, color=colour, tooltip=tooltip)
     bars = base.mark_rule(strokeWidth=2).encode(x=alt.X("lower:Q", title=xtitle), x2="upper:Q")
     points = base.mark_point(filled=True, size=70).encode(
         x=x, shape=alt.Shape("kind:N", scale=alt.Scale(domain=kinds, range=shapes), title=None, legend=None))
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4], color=OKABE_ITO["grey"]).encode(x="x:Q")
-    chart = alt.layer(zero, bars, points).properties(height=alt.Step(44), width="container")
+    chart = alt.layer(zero, bars, points).properties(height=40 * len(order), width="container")
     return chart.properties(title=title) if title else chart
 
 

@@ -138,8 +138,10 @@ def _country_name(effects: pd.DataFrame):
 # -- result views -------------------------------------------------------------------------------
 def chart_and_table(chart, table: pd.DataFrame, caption: str, key: str) -> None:
     """A chart with its table alternative (same numbers) in an expander."""
-    height = chart.height if isinstance(getattr(chart, "height", None), int) else "content"
-    st.altair_chart(chart, key=key, height=height)
+    # Streamlit fits the whole chart (axes and legend included) into ``height``: give the plot its
+    # own height plus room for the axis title and the legend below it.
+    plot = chart.height if isinstance(getattr(chart, "height", None), int) else None
+    st.altair_chart(chart, key=key, height=plot + 110 if plot else "content")
     st.caption(md(caption))
     with st.expander("Table of this chart"):
         st.dataframe(table, hide_index=True)
