@@ -1,4 +1,4 @@
-"""Unit tests (hand-computed values) and property tests for evidence.effectsize."""
+"""Unit tests (hand-computed values) and property tests for evidence.effectsize and evidence.reported."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from evidence import effectsize as es
+from evidence import reported
 from evidence.errors import EffectSizeError
 
 FAST = settings(max_examples=100, deadline=None)
@@ -183,7 +184,7 @@ def test_metric_conversions():
 # ----------------------------------------------------------------------------- effect_from_reported
 
 def rep(**kw):
-    return es.effect_from_reported(kw)
+    return reported.effect_from_reported(kw)
 
 
 def test_proportion_coefficient_to_pp_with_design_effect():
@@ -267,7 +268,7 @@ def test_relative_percent_is_not_poolable():
 
 
 def test_form_inferred():
-    e = es.effect_from_reported({"ai": 10, "bi": 90, "ci": 20, "di": 80, "form": None, "estimate": None})
+    e = reported.effect_from_reported({"ai": 10, "bi": 90, "ci": 20, "di": 80, "form": None, "estimate": None})
     assert e.measure == "RD" and "inferred" in e.notes[0]
 
 
@@ -288,7 +289,7 @@ def test_form_inferred():
 ])
 def test_inconsistent_input_raises(kw, message):
     with pytest.raises(EffectSizeError, match=message):
-        es.effect_from_reported(kw)
+        reported.effect_from_reported(kw)
 
 
 # ----------------------------------------------------------------------------- properties

@@ -102,7 +102,7 @@ NUMBERS = ("estimate", "m1", "m2", "ai", "bi", "ci", "di", "p1", "p2", "r")
 def _effect_size(rep: dict, clustered: bool):
     """The derived effect size; all None when nothing numeric was coded yet (a mapped study's effect is
     not an error: 'unknown stays empty')."""
-    from evidence.effectsize import EffectSize, effect_from_reported  # late: scipy is slow to import
+    from evidence.reported import EffectSize, effect_from_reported  # late: scipy is slow to import
 
     if all(rep.get(k) is None for k in NUMBERS):
         return EffectSize(None, None, None, None, None, False, ["no numbers coded yet: nothing to convert"])

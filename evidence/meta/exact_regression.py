@@ -5,10 +5,11 @@ on each coefficient), and the log marginal likelihood of tau is
 
     -1/2 sum log(v_i + tau^2) - 1/2 log det(X'WX + P0) - 1/2 [sum w_i r_i^2 + (beta_hat - b0)' P0 (beta_hat - b0)]
 
-with W = diag(1/(v + tau^2)) and P0 the prior precision. The tau integral uses the same adaptive
-grid as :mod:`evidence.meta.exact` (``TauGrid``), so every coefficient's posterior, the linear
-predictor at a moderator vector x0 and the predictive distribution of a new programme's true
-effect at x0 (adding tau^2) are finite mixtures of normals over the grid.
+with W = diag(1/(v + tau^2)) and P0 the prior precision. The tau integral uses the adaptive grid
+of :mod:`evidence.meta.exact_grid` (``TauGrid``, shared with :mod:`evidence.meta.exact`), so every
+coefficient's posterior, the linear predictor at a moderator vector x0 and the predictive
+distribution of a new programme's true effect at x0 (adding tau^2) are finite mixtures of normals
+over the grid (:mod:`evidence.meta.mixture`).
 """
 
 from __future__ import annotations
@@ -18,21 +19,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from evidence.errors import MetaAnalysisError
-from evidence.meta.exact import (TauGrid, check_effects, fast_hash, mix_cdf, mix_pdf, mix_quantile, moment_warnings,
-                                 recorded_versions, study_labels)
+from evidence.meta.exact import check_effects, fast_hash, recorded_versions, study_labels
+from evidence.meta.exact_grid import TauGrid, moment_warnings
+from evidence.meta.mixture import mix_cdf, mix_pdf, mix_quantile, mix_summary
 from evidence.meta.priors import MuPrior, TauPrior, parse_mu_prior, parse_tau_prior
 from evidence.meta.result import MetaResult, StudyEstimate, Summary
-
-
-def mix_summary(pi, M, S, finite_mean=True, finite_var=True, probs=(0.025, 0.5, 0.975)) -> list[Summary]:
-    """Summaries of each column of a mixture (M, S of shape (G,) -> one Summary, (G, n) -> n)."""
-    M2, S2 = (M[:, None], S[:, None]) if M.ndim == 1 else (M, S)
-    n = M2.shape[1]
-    q = mix_quantile(np.repeat(np.asarray(probs)[:, None], n, 1), pi, M2, S2)
-    mean = pi @ M2 if finite_mean else np.full(n, np.nan)
-    var = pi @ (S2**2 + M2**2) - (pi @ M2) ** 2 if finite_var else np.full(n, np.nan)
-    return [Summary(float(mean[i]), float(np.sqrt(max(var[i], 0.0)) if finite_var else np.nan),
-                    float(q[0, i]), float(q[1, i]), float(q[2, i])) for i in range(n)]
 
 
 class ExactRegression:
