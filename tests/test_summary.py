@@ -145,3 +145,26 @@ def test_cli_writes_every_format(catalog, tmp_path, monkeypatch):
         assert out.stat().st_size > 1000
     res = runner.invoke(app, ["summary", "--intervention", "x", "--outcome", "y", "--format", "odt", "-o", str(tmp_path / "x")])
     assert res.exit_code != 0
+
+
+@pytest.mark.parametrize("fmt_", ["md", "html", "docx", "pdf", "xlsx", "csv"])
+def test_real_cell_of_the_shipped_catalogue(fmt_, tmp_path):
+    """Every format for a real, poolable cell of the shipped catalogue: unconditional cash transfers x
+    any economic activity (de Hoop et al. 2020, Malawi and Zambia, Table 6 of the article)."""
+    options = WhatWorksOptions(intervention="unconditional_cash_transfer", outcome="economic_activity")
+    s = summarise(options, queries.Filters(), date=DATE)  # the committed evidence/catalog.db
+    assert s.result is not None and s.result.k >= 2
+    df = queries.effects(queries.Filters(primary_only=True, has_variance=True))
+    cell = df[(df.intervention == options.intervention) & (df.outcome == options.outcome)].drop_duplicates("study_id")
+    engine_result = exact.posterior(cell.yi.to_numpy(float), cell.vi.to_numpy(float),
+                                    tau_prior=tau_prior_for("percentage_points"))
+    assert s.result.mu.mean == pytest.approx(engine_result.mu.mean, rel=1e-12)
+    data = render(s, fmt_)
+    if fmt_ in ("md", "html"):
+        assert fmt(engine_result.mu.mean) in data.decode()
+    elif fmt_ == "csv":
+        head = dict(line[2:].split(": ", 1) for line in data.decode().splitlines() if line.startswith("# "))
+        assert float(head["mu_mean"]) == pytest.approx(engine_result.mu.mean, rel=1e-12)
+    out = tmp_path / f"summary.{fmt_}"
+    out.write_bytes(data)
+    assert out.stat().st_size > 1000
