@@ -17,8 +17,6 @@ that do not exist are reported as NaN with a warning (quantiles always exist).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Sequence
 from functools import lru_cache
@@ -29,7 +27,7 @@ from evidence.errors import MetaAnalysisError
 from evidence.meta.exact_grid import TauGrid, moment_warnings
 from evidence.meta.mixture import mix_cdf, mix_pdf, mix_quantile
 from evidence.meta.priors import MuPrior, TauPrior, parse_mu_prior, parse_tau_prior
-from evidence.meta.result import MetaResult, StudyEstimate, Summary, package_versions
+from evidence.meta.result import MetaResult, StudyEstimate, Summary, content_hash, package_versions
 
 
 @lru_cache(maxsize=1)
@@ -40,33 +38,6 @@ def _versions_cached() -> tuple:
 def recorded_versions() -> dict[str, str]:
     """Package versions for the result (read once per process: reading metadata costs ~10 ms)."""
     return dict(_versions_cached())
-
-
-def _norm(x):
-    """``result.content_hash``'s normalisation, with a fast path for lists of floats."""
-    if isinstance(x, list) and x and all(type(v) is float for v in x):
-        return [("nan" if v != v else float(f"{v:.12g}")) for v in x]
-    if isinstance(x, list) and all(type(v) is str for v in x):
-        return x
-    if isinstance(x, np.ndarray):
-        if x.dtype.kind == "f" and x.ndim == 1 and np.isfinite(x).all():
-            return [float(f"{v:.12g}") for v in x.tolist()]
-        return _norm(x.tolist())
-    if isinstance(x, (list, tuple)):
-        return [_norm(v) for v in x]
-    if isinstance(x, dict):
-        return {str(k): _norm(v) for k, v in sorted(x.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(x, (float, np.floating)):
-        return "nan" if math.isnan(x) else float(f"{float(x):.12g}")
-    if isinstance(x, np.integer):
-        return int(x)
-    return x
-
-
-def fast_hash(*parts) -> str:
-    """Same value as ``result.content_hash`` (tested), ~30x faster on long effect lists."""
-    blob = json.dumps([_norm(p) for p in parts], sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def check_effects(yi, vi, labels=None) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -257,7 +228,7 @@ class ExactPosterior:
         data = {"labels": labels, "yi": self.y.tolist(), "vi": self.v.tolist()}
         return MetaResult(
             model="exact-normal-normal", k=self.k, measure=measure, spec=spec, data=data,
-            hash=fast_hash("exact-normal-normal", spec, {"labels": labels, "yi": self.y, "vi": self.v}),
+            hash=content_hash("exact-normal-normal", spec, {"labels": labels, "yi": self.y, "vi": self.v}),
             mu=mu, tau=tau, theta_new=pred, p_below_0=float(self.mu_cdf(0.0)),
             p_abs_above={f"{float(t):g}": self.p_abs_above(t) for t in thresholds},
             i2=self.i2_median(float(tq[1])), studies=studies, densities=dens, warnings=moment_warnings(g, self.mu_finite, self.pred_finite),

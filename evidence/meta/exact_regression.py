@@ -19,11 +19,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from evidence.errors import MetaAnalysisError
-from evidence.meta.exact import check_effects, fast_hash, recorded_versions, study_labels
+from evidence.meta.exact import check_effects, recorded_versions, study_labels
 from evidence.meta.exact_grid import TauGrid, moment_warnings
 from evidence.meta.mixture import mix_cdf, mix_pdf, mix_quantile, mix_summary
 from evidence.meta.priors import MuPrior, TauPrior, parse_mu_prior, parse_tau_prior
-from evidence.meta.result import MetaResult, StudyEstimate, Summary
+from evidence.meta.result import MetaResult, StudyEstimate, Summary, content_hash
 
 
 class ExactRegression:
@@ -138,7 +138,7 @@ class ExactRegression:
                 "moderators": {n: self.X[:, j].tolist() for j, n in enumerate(self.names)}}
         return MetaResult(
             model="exact-meta-regression", k=k, measure=measure, spec=spec, data=data,
-            hash=fast_hash("exact-meta-regression", spec, data), versions=recorded_versions(),
+            hash=content_hash("exact-meta-regression", spec, data), versions=recorded_versions(),
             mu=mu, tau=Summary(*g.tau_moments(), *map(float, tq[:3])), theta_new=pred,
             p_below_0=float(mix_cdf(0.0, pi, mM, mS)),
             p_abs_above={f"{float(t):g}": float(1 - mix_cdf(abs(t), pi, mM, mS) + mix_cdf(-abs(t), pi, mM, mS))

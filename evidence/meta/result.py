@@ -34,10 +34,29 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+def _float_block(values) -> str | None:
+    """A float sequence as one digest (rounded to 12 decimals, -0.0 = 0.0, NaN kept), or None when
+    ``values`` is not all floats. Hashing the bytes instead of a JSON list of numbers keeps hashing
+    out of the engine's time budget (k = 1,000 effects: ~0.1 ms instead of ~2 ms)."""
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind not in "fiu" or values.ndim != 1:
+            return None
+        arr = values.astype(float)
+    elif isinstance(values, (list, tuple)) and values and all(type(v) in (float, np.float64) for v in values):
+        arr = np.asarray(values, float)
+    else:
+        return None
+    arr = np.round(arr, 12) + 0.0
+    return "f64:" + hashlib.sha256(arr.tobytes()).hexdigest()
+
+
 def content_hash(*parts: Any) -> str:
-    """Stable SHA-256 of JSON-serialisable parts (arrays are rounded to 12 significant digits)."""
+    """Stable SHA-256 of JSON-serialisable parts (float arrays and lists by their rounded bytes)."""
 
     def norm(x):
+        block = _float_block(x)
+        if block is not None:
+            return block
         if isinstance(x, np.ndarray):
             return [norm(v) for v in x.tolist()]
         if isinstance(x, (list, tuple)):
