@@ -222,7 +222,8 @@ class ExactPosterior:
         x = np.linspace(q[0], q[-1], 200)  # mu and theta_new in one pass: columns share the weights
         y = mix_pdf(x, self.pi, M2, S2)
         dens = {"mu": {"x": x[:, 0].tolist(), "y": y[:, 0].tolist()},
-                "tau": g.density(self.tau_pdf, g.lo, min(g.hi, float(tq[3]))),
+                # each tau point re-evaluates the model (k terms): 80 points draw the curve smoothly
+                "tau": g.density(self.tau_pdf, g.lo, min(g.hi, float(tq[3])), n=80),
                 "theta_new": {"x": x[:, 1].tolist(), "y": y[:, 1].tolist()}}
         spec = {"tau_prior": self.tau_prior.label, "mu_prior": self.mu_prior.label, "grid": g.grid_spec()}
         data = {"labels": labels, "yi": self.y.tolist(), "vi": self.v.tolist()}

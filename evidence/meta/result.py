@@ -59,6 +59,8 @@ def content_hash(*parts: Any) -> str:
             return block
         if isinstance(x, np.ndarray):
             return [norm(v) for v in x.tolist()]
+        if isinstance(x, list) and all(type(v) is str for v in x):  # labels: already canonical
+            return x
         if isinstance(x, (list, tuple)):
             return [norm(v) for v in x]
         if isinstance(x, dict):
