@@ -193,8 +193,8 @@ def test_result_contents_and_roundtrip():
         assert s.shrunken_q025 < s.shrunken_mean < s.shrunken_q975
     for name in ("mu", "tau", "theta_new"):
         x, y = np.array(r.densities[name]["x"]), np.array(r.densities[name]["y"])
-        assert len(x) == 200 and np.all(y >= 0)
-        assert 0.99 < np.trapezoid(y, x) <= 1.0 + 1e-6
+        assert len(x) == (80 if name == "tau" else 200) and np.all(y >= 0)
+        assert 0.99 < np.trapezoid(y, x) <= 1.0 + (1e-3 if name == "tau" else 1e-6)
     s2 = 12 * np.sum(1 / BCG_V) / (np.sum(1 / BCG_V) ** 2 - np.sum(1 / BCG_V**2))
     assert r.i2 == pytest.approx(100 * r.tau.q50**2 / (r.tau.q50**2 + s2))
     assert r.hash == content_hash(r.model, r.spec, r.data)
