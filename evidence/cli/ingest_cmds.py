@@ -76,7 +76,7 @@ def new(
     title: Optional[str] = typer.Option(None, "--title"),
     author: Optional[list[str]] = typer.Option(None, "--author", help="'Family, Given'; repeat for several."),
     year: Optional[int] = typer.Option(None, "--year"),
-    coder: str = typer.Option("TODO", "--coder", help="Who codes this study."),
+    coder: str = typer.Option("FILL-IN", "--coder", help="Who codes this study."),
     out: Path = typer.Option(config.STUDIES_DIR, "--out", help="Studies directory."),
     force: bool = typer.Option(False, "--force", help="Write even if a likely duplicate exists."),
 ) -> None:
@@ -91,7 +91,7 @@ def new(
     rec.authors = list(author) if author else rec.authors
     rec.year = year or rec.year
     path = new_study(rec, study_id=study_id, programme=programme, coder=coder, studies_dir=out, force=force)
-    typer.echo(f"wrote {path}; fill the TODOs, then run: evidence validate {path}")
+    typer.echo(f"wrote {path}; fill the FILL-INs, then run: evidence validate {path}")
 
 
 def import_sheet(

@@ -1,7 +1,7 @@
 """``evidence new``: start a study file from a BibTeX or RIS record, after a duplicate check.
 
 The skeleton is valid against the schema; what only a researcher can fill (programme, countries,
-intervention type, design) is ``TODO``, which ``evidence validate`` then reports by line. Status
+intervention type, design) is ``FILL-IN``, which ``evidence validate`` then reports by line. Status
 starts at ``mapped``: no numbers until someone reads the paper.
 """
 
@@ -172,21 +172,21 @@ def skeleton(study_id: str, rec: BibRecord, programme: str | None, coder: str, t
     src_kind = rec.type if rec.type in ("journal_article", "working_paper", "report", "thesis") else "other"
     locator = (opt("    doi", rec.doi) if rec.doi else "") + (opt("    url", rec.url) if rec.url else "")
     return f"""# yaml-language-server: $schema=../schema/study.schema.json
-# Scaffolded by `evidence new` on {today}. Fill every TODO from the source, leave unknowns out,
+# Scaffolded by `evidence new` on {today}. Fill every FILL-IN from the source, leave unknowns out,
 # then run `evidence validate {study_id}.yaml`. See docs/study-file.md.
 id: {study_id}
-title: {_q(rec.title or "TODO")}
-authors: {_q(rec.authors or ["TODO, Given"])}   # 'Family, Given'
+title: {_q(rec.title or "FILL-IN")}
+authors: {_q(rec.authors or ["FILL-IN, Given"])}   # 'Family, Given'
 year: {rec.year}
 publication_type: {rec.type}
 {opt("venue", rec.venue)}{opt("doi", rec.doi, "   # only if seen in a source")}{opt("url", rec.url)}programme:
-  name: {_q(programme or "TODO")}   # as the country calls it
-  countries: [TODO]   # ISO 3166-1 alpha-3, e.g. [MEX]
+  name: {_q(programme or "FILL-IN")}   # as the country calls it
+  countries: [FILL-IN]   # ISO 3166-1 alpha-3, e.g. [MEX]
 interventions:
   - id: arm
-    type: TODO   # a term from evidence/data/taxonomy.yaml, e.g. conditional_cash_transfer
+    type: FILL-IN   # a term from evidence/data/taxonomy.yaml, e.g. conditional_cash_transfer
 design:
-  type: TODO   # e.g. cluster_rct, did, rdd (evidence/data/taxonomy.yaml)
+  type: FILL-IN   # e.g. cluster_rct, did, rdd (evidence/data/taxonomy.yaml)
 coding:
   status: mapped   # headline once an estimate is coded; coded once it has a variance
   coder: {_q(coder)}
@@ -194,7 +194,7 @@ coding:
 sources:
   - id: paper
     kind: {src_kind}
-{locator or "    url: TODO   # where the document can be found" + chr(10)}effects: []
+{locator or "    url: FILL-IN   # where the document can be found" + chr(10)}effects: []
 # effects:
 #   - id: work
 #     intervention: arm
@@ -214,7 +214,7 @@ def existing_studies(studies_dir: Path) -> list[dict]:
 
 
 def new_study(rec: BibRecord, *, study_id: str | None = None, programme: str | None = None,
-              coder: str = "TODO", studies_dir: Path | None = None, force: bool = False,
+              coder: str = "FILL-IN", studies_dir: Path | None = None, force: bool = False,
               threshold: float = config.DEDUP_THRESHOLD, today: dt.date | None = None) -> Path:
     """Write ``<studies_dir>/<id>.yaml``; refuses likely duplicates unless ``force``."""
     if rec.year is None:
