@@ -5,7 +5,7 @@ import streamlit as st
 
 from evidence.catalog import queries
 from evidence.taxonomy import taxonomy
-from evidence.views.widgets import catalogue_ready, load_effects, load_studies, md
+from evidence.views.widgets import catalogue_ready, load_effects, load_studies, md, record_table
 
 t = taxonomy()
 st.title("Studies")
@@ -42,7 +42,10 @@ sid = st.selectbox("Study", options, key="st_study", format_func=lambda s: label
 
 rec = queries.study(sid)
 st.header(md(rec.get("title", sid)))
-st.write(md(f"{rec.get('citation', '')} — {', '.join(rec.get('authors') or [])} ({rec.get('year', '')})"))
+authors = rec.get("authors") or ""
+authors = "; ".join(authors) if isinstance(authors, (list, tuple)) else str(authors)
+st.write(md(f"{authors} ({rec.get('year', '')}). {rec.get('venue') or ''}"))
+st.caption(md(f"Coding status: {rec.get('coding_status')}; coded by {rec.get('coder')} on {rec.get('coding_date')}."))
 for label, key in (("DOI", "doi"), ("Link", "url")):
     value = rec.get(key)
     if value:
@@ -52,14 +55,25 @@ for label, key in (("DOI", "doi"), ("Link", "url")):
 cols = st.columns(2)
 with cols[0]:
     st.subheader("Programme")
-    st.json(rec.get("programme") or {}, expanded=True)
+    programme = dict(rec.get("programme") or {})
+    programme["countries"] = ", ".join(f"{c.get('name', c.get('iso3'))} ({c.get('region')})" for c in rec.get("countries") or [])
+    record_table(programme)
     st.subheader("Interventions")
-    st.json(rec.get("interventions") or [], expanded=False)
+    for arm in rec.get("interventions") or []:
+        record_table({**arm, "type": t.interventions.get(arm.get("type"), {}).get("label", arm.get("type"))})
 with cols[1]:
     st.subheader("Design and population")
-    st.json({"design": rec.get("design"), "population": rec.get("population")}, expanded=True)
+    design = dict(rec.get("design") or {})
+    design["type"] = t.designs.get(design.get("type"), {}).get("label", design.get("type"))
+    record_table({**design, **{f"population {k}": v for k, v in (rec.get("population") or {}).items()}})
     st.subheader("Risk of bias")
-    st.json(rec.get("risk_of_bias") or {}, expanded=True)
+    rob = rec.get("risk_of_bias")
+    if rob:
+        record_table({k: v for k, v in rob.items() if k != "domains"})
+        if rob.get("domains"):
+            st.dataframe(rob["domains"], hide_index=True)
+    else:
+        st.write("Not assessed yet.")
 st.subheader("Effects, with the passage each number was coded from")
 eff = load_effects(())
 eff = eff[eff["study_id"] == sid]

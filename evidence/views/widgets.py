@@ -136,6 +136,16 @@ def _country_name(effects: pd.DataFrame):
 
 
 # -- result views -------------------------------------------------------------------------------
+def record_table(record: dict) -> None:
+    """A record as a two-column table of its filled fields (labels from the field names)."""
+    rows = [{"field": str(k).replace("_", " "), "value": str(v)} for k, v in record.items()
+            if v not in (None, "", [], {}) and k not in ("seq", "study_id")]
+    if rows:
+        st.dataframe(rows, hide_index=True, width="stretch")
+    else:
+        st.write("Not coded.")
+
+
 def chart_and_table(chart, table: pd.DataFrame, caption: str, key: str) -> None:
     """A chart with its table alternative (same numbers) in an expander."""
     # Streamlit fits the whole chart (axes and legend included) into ``height``: give the plot its
