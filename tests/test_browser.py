@@ -56,13 +56,11 @@ def server(tmp_path_factory):
 
 
 def _expected(db, regions=()) -> str:
-    from evidence import config
     from evidence.catalog import queries
     from evidence.meta import exact
     from evidence.views import analysis
 
-    config.CATALOG_PATH = db
-    eff = queries.effects(queries.Filters(regions=regions))
+    eff = queries.effects(queries.Filters(regions=regions), engine=queries.connect(db))  # no global state
     c = eff[(eff.intervention == "conditional_cash_transfer") & (eff.outcome == "economic_activity") & eff.primary.astype(bool)
             & eff.vi.notna()]
     r = exact.posterior(c.yi.to_numpy(float), c.vi.to_numpy(float), tau_prior=analysis.tau_prior_for("percentage_points"))
