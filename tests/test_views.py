@@ -129,3 +129,20 @@ def test_charts_have_table_twins():
     assert set(d["kind"]) == {"Study (observed)", "Study (shrunken)", "Pooled", "Prediction interval"}
     for chart in (charts.forest_chart(r), charts.posterior_chart(r), charts.funnel_chart([-4, -2, -6], [1, 2, 1.5], r.mu.mean)):
         assert chart.to_dict()
+
+
+def test_evidence_by_country_counts_studies_per_country_and_intervention():
+    from evidence.views.where import evidence_by_country
+
+    studies = pd.DataFrame([
+        {"id": "a", "countries": "MWI, ZMB", "country_names": "Malawi, Zambia", "regions": "Sub-Saharan Africa, Sub-Saharan Africa",
+         "interventions": "unconditional_cash_transfer"},
+        {"id": "b", "countries": "MWI", "country_names": "Malawi", "regions": "Sub-Saharan Africa",
+         "interventions": "school_feeding, unconditional_cash_transfer"},
+    ])
+    w = evidence_by_country(studies)
+    top = w.ranked.iloc[0]
+    assert (top["country"], top["studies"]) == ("Malawi", 2)
+    assert w.matrix.loc["Malawi", "Unconditional cash transfer"] == 2
+    assert w.matrix.loc["Zambia", "School feeding (on-site meals)"] == 0
+    assert w.by_region.loc[0, "studies"] == 2 and w.by_region.loc[0, "countries"] == 2
