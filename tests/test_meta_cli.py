@@ -124,3 +124,21 @@ def test_missing_column_is_a_clear_error(reference_dir):
 
     with pytest.raises(MetaAnalysisError, match="no column nope"):
         design_matrix(pd.DataFrame({"yi": [1.0]}), "nope")
+
+
+def test_catalogue_cell_equals_the_apps_answer():
+    """`evidence meta --intervention --outcome` pools exactly what the What-works page pools."""
+    from evidence.catalog import queries
+    from evidence.views.analysis import WhatWorksOptions, what_works
+
+    iv, oc = "unconditional_cash_transfer", "economic_activity"
+    ww = what_works(queries.effects(), WhatWorksOptions(iv, oc))
+    got = run("--intervention", iv, "--outcome", oc, "--method", "bayes")
+    assert got["k"] == ww.result.k and got["prior_tau"] == ww.result.spec["tau_prior"]
+    assert got["mu"]["mean"] == pytest.approx(ww.result.mu.mean, rel=1e-12)
+    assert got["theta_new"]["q975"] == pytest.approx(ww.result.theta_new.q975, rel=1e-12)
+
+
+def test_catalogue_cell_without_enough_studies_is_a_clear_error():
+    res = runner.invoke(app, ["meta", "--intervention", "birth_registration", "--outcome", "economic_activity", "--json"])
+    assert res.exit_code != 0

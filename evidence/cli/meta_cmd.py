@@ -117,18 +117,17 @@ def _print_summary(res: dict) -> None:
 
 
 def _catalog_effects(intervention, outcome, region, country, design, sex, exclude_high_rob, exclude_imputed):
+    """The effects the app's What-works page pools for this cell (same selection: one metric, one
+    effect per study, the sensitivity switches), so the CLI and the app give the same answer."""
     from evidence.catalog.queries import Filters, effects
+    from evidence.views.analysis import WhatWorksOptions, what_works
 
-    filters = Filters(
-        interventions=(intervention,), outcomes=(outcome,),
-        regions=tuple(region or ()), countries=tuple(country or ()), designs=tuple(design or ()),
-        sex=sex, exclude_high_rob=exclude_high_rob, exclude_imputed=exclude_imputed,
-        primary_only=True, has_variance=True,
-    )
-    df = effects(filters)
-    if df.empty:
-        raise MetaAnalysisError(f"no primary effects with a variance for {intervention} x {outcome} with these filters")
-    return df, df["yi"].to_numpy(float), df["vi"].to_numpy(float), df["citation"].tolist()
+    filters = Filters(regions=tuple(region or ()), countries=tuple(country or ()), designs=tuple(design or ()), sex=sex)
+    ww = what_works(effects(filters), WhatWorksOptions(intervention, outcome, exclude_high_rob=exclude_high_rob,
+                                                       exclude_imputed=exclude_imputed))
+    if ww.result is None:
+        raise MetaAnalysisError(f"{intervention} x {outcome}: {ww.reason}")
+    return ww
 
 
 def register(app: typer.Typer) -> None:
@@ -139,7 +138,7 @@ def register(app: typer.Typer) -> None:
         vi: str = typer.Option("vi", "--vi", help="Column with the sampling variances."),
         method: str = typer.Option("REML", "--method", help=f"One of {', '.join(METHODS)}."),
         knha: bool = typer.Option(False, "--knha", help="Knapp-Hartung (HKSJ) adjustment."),
-        prior_tau: str = typer.Option("halfnormal:0.5", "--prior-tau", help="bayes: halfnormal:0.5 | halfcauchy:1 | halft:3:0.5 | lognormal:-1.5:1 | uniform:0:5"),
+        prior_tau: Optional[str] = typer.Option(None, "--prior-tau", help="bayes: halfnormal:0.5 (default for --csv) | halfcauchy:1 | halft:3:0.5 | lognormal:-1.5:1 | uniform:0:5; on the catalogue the default is scaled to the metric, as in the app"),
         prior_mu: str = typer.Option("flat", "--prior-mu", help="bayes: flat | normal:MEAN:SD"),
         mods: Optional[str] = typer.Option(None, "--mods", help='Moderators, e.g. "x1 + x2".'),
         cluster: Optional[str] = typer.Option(None, "--cluster", help="Three-level model: the cluster (study) column."),
@@ -168,9 +167,10 @@ def register(app: typer.Typer) -> None:
         else:
             if outcome is None:
                 raise MetaAnalysisError("--intervention needs --outcome")
-            df, _, _, labels = _catalog_effects(intervention, outcome, region, country, design, sex,
-                                                exclude_high_rob, exclude_imputed)
-            yi, vi = "yi", "vi"
+            ww = _catalog_effects(intervention, outcome, region, country, design, sex, exclude_high_rob, exclude_imputed)
+            df, labels, yi, vi = ww.selected, ww.selected["label"].tolist(), "yi", "vi"
+            prior_tau = prior_tau or ww.tau_prior
+        prior_tau = prior_tau or "halfnormal:0.5"
         X = names = None
         if mods:
             X, names = design_matrix(df, mods)
