@@ -5,7 +5,7 @@ import streamlit as st
 
 from evidence.taxonomy import taxonomy
 from evidence.views import analysis, charts
-from evidence.views.widgets import catalogue_ready, load_effects, load_gap_map, md, sidebar_filters
+from evidence.views.widgets import catalogue_ready, catalogue_stamp, load_effects, load_gap_map, md, sidebar_filters
 
 st.title("Evidence gap map")
 info = catalogue_ready()
@@ -17,12 +17,13 @@ st.caption(md(f"Catalogue version {info.get('catalog_version', '?')}. Rows: inte
 filters = sidebar_filters()
 tau_family = st.sidebar.selectbox("Prior on between-study SD (tau)", analysis.TAU_FAMILIES, key="gm_tau",
                                   help="Scaled to each cell's metric; see the Method page.")
-cells = load_gap_map(filters, tau_family)
+stamp = catalogue_stamp()
+cells = load_gap_map(stamp, filters, tau_family)
 filled = cells[cells["n_studies"] > 0]
 c1, c2, c3 = st.columns(3)
 c1.metric("Cells with evidence", len(filled))
 c2.metric("Cells with a pooled effect", int((filled["n_pooled"] > 0).sum()))
-c3.metric("Studies", load_effects(filters)["study_id"].nunique(), help="Studies with at least one coded outcome under these filters")
+c3.metric("Studies", load_effects(stamp, filters)["study_id"].nunique(), help="Studies with at least one coded outcome under these filters")
 
 chart = charts.gap_map_chart(cells)
 event = st.altair_chart(chart, key="gap_chart", on_select="rerun", selection_mode="cell", width="content",

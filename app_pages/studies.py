@@ -5,12 +5,15 @@ import streamlit as st
 
 from evidence.catalog import queries
 from evidence.taxonomy import taxonomy
-from evidence.views.widgets import catalogue_ready, load_effects, load_studies, md, record_table
+from evidence.views.widgets import (catalogue_ready, catalogue_stamp, is_web_link, load_effects, load_programmes, load_studies, md,
+                                    record_table)
 
 t = taxonomy()
 st.title("Studies")
 catalogue_ready()
-studies = load_studies(())
+stamp = catalogue_stamp()
+studies = load_studies(stamp, ())
+studies = studies.assign(programme=studies["id"].map(load_programmes(stamp)).fillna(""))
 query = st.text_input("Search title, authors, programme, country", key="st_query")
 c1, c2, c3 = st.columns(3)
 designs = c1.multiselect("Design", sorted(studies["design"].dropna().unique()), key="st_design",
@@ -20,13 +23,13 @@ rob = c3.multiselect("Risk of bias", sorted(studies["risk_of_bias"].dropna().uni
 
 shown = studies
 if query:
-    text = shown[["title", "authors", "citation", "country_names"]].astype(str).agg(" ".join, axis=1)
+    text = shown[["title", "authors", "citation", "programme", "country_names"]].astype(str).agg(" ".join, axis=1)
     shown = shown[text.str.contains(query, case=False, regex=False)]
 for col, chosen in (("design", designs), ("coding_status", status), ("risk_of_bias", rob)):
     if chosen:
         shown = shown[shown[col].isin(chosen)]
 st.caption(md(f"{len(shown)} of {len(studies)} studies"))
-event = st.dataframe(shown[["citation", "title", "year", "country_names", "design", "interventions", "outcomes", "risk_of_bias",
+event = st.dataframe(shown[["citation", "title", "programme", "year", "country_names", "design", "interventions", "outcomes", "risk_of_bias",
                             "coding_status", "n_effects"]], hide_index=True, on_select="rerun", selection_mode="single-row",
                      key="st_table")
 rows = event.selection.rows if event is not None else []
@@ -49,8 +52,8 @@ st.caption(md(f"Coding status: {rec.get('coding_status')}; coded by {rec.get('co
 for label, key in (("DOI", "doi"), ("Link", "url")):
     value = rec.get(key)
     if value:
-        href = value if str(value).startswith(("http://", "https://")) else f"https://doi.org/{value}"
-        if href.startswith(("http://", "https://")):
+        href = str(value) if is_web_link(value) else f"https://doi.org/{value}" if key == "doi" else None
+        if href:
             st.link_button(f"{label}: {value}"[:90], href)
 cols = st.columns(2)
 with cols[0]:
@@ -75,12 +78,15 @@ with cols[1]:
     else:
         st.write("Not assessed yet.")
 st.subheader("Effects, with the passage each number was coded from")
-eff = load_effects(())
+eff = load_effects(stamp, ())
 eff = eff[eff["study_id"] == sid]
+web = eff["source_url"].map(is_web_link)
+eff = eff.assign(source_link=eff["source_url"].where(web), source=eff["source_url"].where(~web))  # links only for http(s)
 st.dataframe(eff[["effect_id", "intervention_label", "outcome_label", "subgroup_label", "primary", "estimate", "unit", "se",
-                  "significance", "metric", "yi", "vi", "variance_imputed", "harmful", "location", "quote", "source_url",
-                  "conversion_notes"]], hide_index=True,
-             column_config={"source_url": st.column_config.LinkColumn("source")})
+                  "significance", "metric", "yi", "vi", "variance_imputed", "harmful", "location", "quote", "source_link",
+                  "source", "conversion_notes"]], hide_index=True,
+             column_config={"source_link": st.column_config.LinkColumn("source link"),
+                            "source": st.column_config.TextColumn("source (not a web address)")})
 if rec.get("versions"):
     st.subheader("Other versions")
     st.dataframe(rec["versions"], hide_index=True)

@@ -9,14 +9,15 @@ import streamlit as st
 from evidence.taxonomy import taxonomy
 from evidence.views import analysis, charts, context
 from evidence.views.downloads import summary_downloads
-from evidence.views.widgets import (catalogue_ready, chart_and_table, load_effects, load_what_works, md,
+from evidence.views.widgets import (catalogue_ready, catalogue_stamp, chart_and_table, load_effects, load_what_works, md,
                                     result_views, sidebar_filters)
 
 t = taxonomy()
 st.title("What works")
 catalogue_ready()
 filters = sidebar_filters()
-effects = load_effects(filters)
+stamp = catalogue_stamp()
+effects = load_effects(stamp, filters)
 
 # -- which intervention and outcome (from the gap map, a shared link, or chosen here) ------------
 qp = st.query_params
@@ -46,13 +47,13 @@ with st.expander("Sensitivity: which effects are pooled, and how", expanded=True
     study_labels = dict(zip(cell_studies["study_id"], cell_studies["citation"]))
     leave_out = s2.multiselect("Leave studies out", list(study_labels), key="ww_leave", format_func=lambda s: study_labels.get(s, s))
     metric_choice = None
-    base = analysis.what_works(effects, analysis.WhatWorksOptions(iv, oc))
-    if len(base.metrics) > 1:
-        metric_choice = s3.selectbox("Metric", base.metrics, key="ww_metric", format_func=analysis.metric_label)
+    metrics = analysis.poolable_metrics(cell_studies)
+    if len(metrics) > 1:
+        metric_choice = s3.selectbox("Metric", metrics, key="ww_metric", format_func=analysis.metric_label)
     scale = s3.number_input("Prior scale (0 = default for the metric)", min_value=0.0, value=0.0, step=0.5, key="ww_scale")
 
 options = analysis.WhatWorksOptions(iv, oc, metric_choice, excl_rob, excl_imp, tau_family, scale or None, dependence, tuple(leave_out))
-ww = load_what_works(filters, options)
+ww = load_what_works(stamp, filters, options)
 unit = analysis.metric_label(ww.metric)
 
 # -- headline ------------------------------------------------------------------------------------
@@ -69,8 +70,12 @@ if dependence == "all" and ww.reason and ww.metric and ww.selected["study_id"].n
         ww.headline = analysis.headline(result, oc, iv, ww.metric, harms=ww.harms)
 if result is not None:
     st.subheader(md(ww.headline))
-    st.caption(md(f"{result.k} effects from {ww.selected['study_id'].nunique()} studies; model {result.model}; prior on tau "
-                  f"{ww.tau_prior}; unit: {unit}. Signs as reported: negative = decrease."))
+    n_imputed = int(ww.selected["variance_imputed"].fillna(False).astype(bool).sum())
+    imputed = ("none uses a variance imputed from a significance level" if n_imputed == 0 else
+               f"{n_imputed} of them use{'s' if n_imputed == 1 else ''} a variance imputed (conservatively) from a "
+               "stated significance level (switch 'Exclude imputed variances' to leave them out)")
+    st.caption(md(f"{result.k} effects from {ww.selected['study_id'].nunique()} studies; {imputed}; model {result.model}; "
+                  f"prior on tau {ww.tau_prior}; unit: {unit}. Signs as reported: negative = decrease."))
 else:
     st.warning(md(ww.reason or "Nothing to pool."))
     harvest = analysis.harvest_table(ww.cell)
@@ -113,7 +118,7 @@ if len(ww.excluded):
 
 # -- evidence summary: the same document `evidence summary` writes ------------------------------
 st.subheader("Download the evidence summary")
-summary_downloads(filters, options)
+summary_downloads(stamp, filters, options)
 if result is not None:
     st.download_button("Result (JSON)", json.dumps(result.to_dict(), indent=2), file_name="what-works-result.json",
                        mime="application/json", key="ww_json")

@@ -3,11 +3,11 @@
 import streamlit as st
 
 from evidence.views.where import evidence_by_country
-from evidence.views.widgets import catalogue_ready, load_studies, md
+from evidence.views.widgets import catalogue_ready, catalogue_stamp, load_studies, md
 
 st.title("Where the evidence comes from")
 catalogue_ready()
-where = evidence_by_country(load_studies(()))
+where = evidence_by_country(load_studies(catalogue_stamp(), ()))
 if where.ranked.empty:
     st.info("No study in the catalogue names a country yet.")
     st.stop()

@@ -1,6 +1,7 @@
 """Page 5 — Analyse your own data: upload a CSV of effect sizes (or load an example), choose a model,
 and get the same views as What works, with the result to download."""
 
+import hashlib
 import json
 
 import streamlit as st
@@ -9,6 +10,18 @@ from evidence.errors import EvidenceError
 from evidence.meta import exact, frequentist
 from evidence.views import analysis, uploads
 from evidence.views.widgets import md, result_views
+
+
+# The upload is decoded and read once per file (keyed on its SHA-256), not on every rerun.
+@st.cache_data(show_spinner=False, max_entries=8)
+def _read(digest: str, _raw: bytes):
+    return uploads.read_table(_raw)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _parse(digest: str, measure: str | None, name: str, _table):
+    return uploads.parse_table(_table, measure=measure, name=name)
+
 
 st.title("Analyse your own data")
 st.markdown("Upload a CSV with columns `yi` and `vi` (effect sizes and sampling variances; or `yi` and `sei`), or raw "
@@ -24,12 +37,13 @@ try:
         up = st.file_uploader("CSV file", type=["csv", "txt"], key="yd_file", max_upload_size=5)
         if up is not None:
             raw = up.getvalue()
-            head = uploads.read_table(raw)
+            digest = hashlib.sha256(raw).hexdigest()
+            head = _read(digest, raw)
             choices = uploads.compatible_measures(head.columns)
             measure = None
             if choices and not ({"yi", "vi"} <= set(head.columns) or {"yi", "sei"} <= set(head.columns)):
                 measure = st.selectbox("Effect-size measure for the raw columns", choices, key="yd_measure")
-            data = uploads.parse_csv(raw, measure=measure, name=up.name)
+            data = _parse(digest, measure, up.name, head)
 except EvidenceError as exc:
     st.error(md(exc))
 if data is None:

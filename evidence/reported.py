@@ -112,8 +112,10 @@ def effect_from_reported(reported: dict) -> EffectSize:
     """Turn one coded result into an :class:`EffectSize`, following the coding guide's Metrics rules.
 
     Keys (all optional): form, estimate, unit, se, t, p, ci_low, ci_high, ci_level, df, significance,
-    m1, sd1, n1, m2, sd2, n2, ai, bi, ci, di, p1, p2, r, n, se_clustered, avg_cluster_size, icc
-    (group 1 = treatment, 2 = control). Raises :class:`EffectSizeError` on inconsistent input.
+    m1, sd1, n1, m2, sd2, n2, ai, bi, ci, di, p1, p2, r, n, se_clustered, avg_cluster_size, icc, clustered
+    (group 1 = treatment, 2 = control; ``clustered``: the design is clustered, set by the catalogue
+    build, only adds a note when ``se_clustered`` is not coded). For ``form: proportions`` p1/p2 are
+    proportions and se/CI are in ``unit`` (percentage points, else proportion units). Raises :class:`EffectSizeError` on inconsistent input.
     """
     r = {k: v for k, v in reported.items() if v is not None}
     notes: list[str] = []
@@ -154,10 +156,14 @@ def effect_from_reported(reported: dict) -> EffectSize:
         if vi is not None:
             notes.append("binomial variance p(1-p)/n per group")
         else:
-            s, imputed, note = _variance({**r, "estimate": p1 - p2}, p1 - p2)
+            # se / CI are in the reported unit, so work in it: b = p1 - p2 as a proportion, or x100 when
+            # the unit is percentage points; t / p / significance then give an SE on the same scale
             k = 1.0 if unit == "percentage_points" else 100.0
+            b = (p1 - p2) * (100.0 / k)
+            s, imputed, note = _variance({**r, "estimate": b}, b)
             vi = None if s is None else (k * s) ** 2
-            notes.append(note + ("" if s is None or k == 1 else " (in proportion units, x100)"))
+            notes.append(note + ("" if s is None else " (in percentage points)" if k == 1
+                                 else " (in proportion units, x100)"))
         alt = _pp_alternatives(yi, None if vi is None else math.sqrt(vi), p2)
     elif form == "correlation" or unit == "correlation":
         rho = r.get("r", r.get("estimate"))
@@ -211,6 +217,8 @@ def effect_from_reported(reported: dict) -> EffectSize:
             notes.append(f"design effect 1+(m-1)ICC={deff:.4g} applied (m={m:g}, ICC assumed {icc:g})")
         else:
             notes.append("SE not adjusted for clustering (no cluster size and ICC to compute a design effect)")
+    if vi is not None and r.get("clustered") and r.get("se_clustered") is None:
+        notes.append("cluster design; whether the SE accounts for clustering is not stated")
     if alt:
         notes.append(f"alternatives on other scales: {', '.join(alt)}")
     return EffectSize(float(yi), None if vi is None else float(vi), None if vi is None else math.sqrt(vi),

@@ -12,13 +12,29 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from evidence.taxonomy import taxonomy
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"
+URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://"
+
+
+def _web_url(value: str) -> str:
+    """A web address must start with http:// or https:// (a DOI, a bare domain or a file path is not one)."""
+    if not re.match(URL_PATTERN, value):
+        raise PydanticCustomError(
+            "url_scheme", "must be a web address starting with http:// or https://, got {value} "
+                          "(put a DOI in 'doi', and write 'https://' before a bare domain)", {"value": repr(value)[:60]})
+    return value
+
+
+#: A web address (validated: http:// or https://; the JSON Schema carries the same pattern for editors).
+WebUrl = Annotated[str, AfterValidator(_web_url), Field(json_schema_extra={"pattern": URL_PATTERN})]
 
 
 def _terms(kind: str) -> dict:
@@ -42,7 +58,7 @@ class Source(Record):
 
     id: str = Field(description="Short local id, e.g. 'wp' or 'clear'.", pattern=r"^[a-z0-9_-]+$")
     kind: Literal["journal_article", "working_paper", "report", "thesis", "clearinghouse", "abstract", "registry", "slides", "other"]
-    url: str | None = None
+    url: WebUrl | None = None
     doi: str | None = None
     title: str | None = None
     note: str | None = Field(None, description="What was and was not visible in this source.")
@@ -56,7 +72,7 @@ class Version(Record):
     title: str | None = None
     venue: str | None = None
     doi: str | None = None
-    url: str | None = None
+    url: WebUrl | None = None
 
 
 class Value(Record):
@@ -211,7 +227,7 @@ class Study(Record):
     publication_type: Literal["journal_article", "working_paper", "report", "thesis", "other"]
     venue: str | None = None
     doi: str | None = None
-    url: str | None = None
+    url: WebUrl | None = None
     language: str = "en"
     versions: list[Version] = Field(default_factory=list)
     links: list[str] = Field(default_factory=list, description="Ids of studies of the same programme/data.")

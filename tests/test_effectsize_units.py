@@ -204,6 +204,41 @@ def test_clustering_notes():
     assert e.vi == 1.0 and not any("design effect" in n for n in e.notes)
 
 
+CLUSTER_NOTE = "cluster design; whether the SE accounts for clustering is not stated"
+
+
+def test_cluster_design_without_se_clustered_is_noted_not_changed():
+    plain = rep(estimate=-2.0, unit="percentage_points", se=1.0)
+    e = rep(estimate=-2.0, unit="percentage_points", se=1.0, clustered=True)
+    assert (e.yi, e.vi) == (plain.yi, plain.vi) and CLUSTER_NOTE in e.notes and CLUSTER_NOTE not in plain.notes
+    for coded in (True, False):  # the coder said whether the SE accounts for clustering: no such note
+        assert CLUSTER_NOTE not in rep(estimate=-2.0, unit="percentage_points", se=1.0, clustered=True,
+                                       se_clustered=coded).notes
+    assert CLUSTER_NOTE not in rep(estimate=-2.0, unit="percentage_points", se=1.0, clustered=False).notes
+    assert CLUSTER_NOTE not in rep(estimate=-2.0, unit="percentage_points", clustered=True).notes  # no SE at all
+
+
+@pytest.mark.parametrize("unit", ["percentage_points", "proportion", None])
+@pytest.mark.parametrize(("extra", "se"), [
+    (dict(t=2.0), 5.0),
+    (dict(p=2 * (1 - stats.norm.cdf(2.0))), 5.0),
+    (dict(significance="p<0.05"), 10 / Z975),
+])
+def test_proportions_se_from_t_p_significance_in_percentage_points(unit, extra, se):
+    """p1=.3, p2=.2: yi = 10 pp whatever the unit; an SE derived from t / p / a threshold is in pp too."""
+    e = rep(form="proportions", p1=0.3, p2=0.2, unit=unit, **extra)
+    assert e.yi == pytest.approx(10.0) and e.se == pytest.approx(se) and e.metric == "percentage_points"
+
+
+def test_proportions_se_and_ci_are_in_the_reported_unit():
+    e = rep(form="proportions", p1=0.3, p2=0.2, unit="percentage_points", se=5.0)
+    assert (e.yi, e.se) == (pytest.approx(10.0), pytest.approx(5.0))
+    e = rep(form="proportions", p1=0.3, p2=0.2, unit="proportion", se=0.05)
+    assert (e.yi, e.se) == (pytest.approx(10.0), pytest.approx(5.0))
+    e = rep(form="proportions", p1=0.3, p2=0.2, unit="percentage_points", ci_low=10 - Z975 * 5, ci_high=10 + Z975 * 5)
+    assert (e.yi, e.se) == (pytest.approx(10.0), pytest.approx(5.0))  # a pp CI around a pp difference
+
+
 @pytest.mark.parametrize(("extra", "se", "note"), [
     (dict(se=0.5, ci_low=-10.0, ci_high=10.0, t=-1.0), 0.5, "SE as reported"),
     (dict(ci_low=-2 - Z975 * 0.8, ci_high=-2 + Z975 * 0.8, t=-1.0, p=0.5), 0.8, "CI"),

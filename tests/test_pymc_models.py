@@ -24,6 +24,16 @@ SETTINGS = dict(draws=500, tune=500, chains=2, seed=2026)
 Z = 4.0  # MCSE multiples
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_fit_cache():
+    """The in-memory fit cache is process-global: start and leave this module with it empty."""
+    from evidence.meta import cache
+
+    cache.clear_memory()
+    yield
+    cache.clear_memory()
+
+
 @pytest.fixture(scope="session")
 def ref():
     if not REF.exists():
@@ -305,7 +315,7 @@ def test_cache_hit_does_not_refit(ref, tmp_path, monkeypatch):
     first = cache.cached_fit("normal", d.yi, d.vi, **kw)
     assert len(calls) == 1 and list(tmp_path.glob("*.json")) and list(tmp_path.glob("*.nc"))
     again = cache.cached_fit("normal", d.yi, d.vi, **kw)  # memory
-    assert len(calls) == 1 and again is first
+    assert len(calls) == 1 and again is not first and again.to_dict() == first.to_dict()
     cache.clear_memory()
     disk = cache.cached_fit("normal", d.yi, d.vi, **kw)  # disk
     assert len(calls) == 1
@@ -344,3 +354,42 @@ def test_robust_marginal_loglik_matches_quadrature(robust_fit, ref):
         f = lambda th: stats.norm.pdf(d.yi[i], th, math.sqrt(d.vi[i])) * stats.t.pdf(th, nu, mu, tau)
         direct = integrate.quad(f, -np.inf, np.inf, points=None, limit=200)[0]
         assert ll[0, i] == pytest.approx(math.log(direct), abs=2e-3)
+
+
+def _fake_result(measure=None):
+    from evidence.meta.result import MetaResult, Summary
+
+    return MetaResult(model="fake", k=2, measure=measure, spec={}, data={}, mu=Summary(1.0, 0.5, 0.0, 1.0, 2.0),
+                      warnings=["w"])
+
+
+def test_cache_hands_out_copies_with_the_callers_measure(tmp_path, monkeypatch):
+    """No sampling: ``models.fit`` is replaced by a stub. A caller mutating its result must not change
+    what the next caller gets; on a hit the measure is the caller's (not part of the key)."""
+    from evidence.meta import cache, models
+
+    calls = []
+    monkeypatch.setattr(models, "fit", lambda *a, **k: calls.append(k) or _fake_result(k.get("measure")))
+    yi, vi = [0.1, 0.3], [0.01, 0.02]
+    first = cache.cached_fit("normal", yi, vi, directory=tmp_path, measure="OR")
+    first.mu = None
+    first.warnings.append("mutated")
+    again = cache.cached_fit("normal", yi, vi, directory=tmp_path, measure="SMD")
+    assert len(calls) == 1
+    assert again is not first and again.mu is not None and again.warnings == ["w"] and again.measure == "SMD"
+    cache.clear_memory()
+    assert cache.cached_fit("normal", yi, vi, directory=tmp_path).measure is None  # disk hit, caller gave none
+    assert len(calls) == 1
+
+
+def test_cache_key_includes_log_likelihood(tmp_path, monkeypatch):
+    from evidence.meta import cache, models
+
+    yi, vi = [0.1, 0.3], [0.01, 0.02]
+    assert cache.cache_key("normal", yi, vi, log_likelihood=False) != cache.cache_key("normal", yi, vi)
+    assert cache.cache_key("normal", yi, vi, log_likelihood=True) == cache.cache_key("normal", yi, vi)
+    calls = []
+    monkeypatch.setattr(models, "fit", lambda *a, **k: calls.append(k) or _fake_result())
+    cache.cached_fit("normal", yi, vi, directory=tmp_path, log_likelihood=False)
+    cache.cached_fit("normal", yi, vi, directory=tmp_path)  # a fit without log-likelihood does not serve this
+    assert len(calls) == 2 and calls[0]["log_likelihood"] is False

@@ -121,6 +121,24 @@ def test_harmful_flag(engine):
     assert df["harmful"].sum() == 1
 
 
+def test_direction_column_is_the_one_rule(engine):
+    """``direction`` comes from evidence.direction; ``harmful`` is derived from it."""
+    from evidence.direction import effect_direction
+
+    df = effects(engine=engine).set_index("effect_id")
+    assert EFFECT_COLUMNS.index("direction") == EFFECT_COLUMNS.index("harmful") + 1
+    assert df["direction"].to_dict() == {
+        "work-all": "improves", "work-girls": "improves", "work-plus": "improves", "enrol": "improves",
+        "paid": "improves",  # SE imputed from p<0.05: |yi|/SE is exactly z(0.975), a clear effect
+        "hours-boys": "improves", "attend": "unclear", "cl": "worsens", "drop": "unclear",
+        "hazard": "unclear",  # headline estimate, no significance stated
+    }
+    for eid, r in df.iterrows():
+        assert r["direction"] == effect_direction(r["yi"], r["vi"], r["significance"], r["variance_imputed"],
+                                                  r["desirable"])
+        assert bool(r["harmful"]) == (r["direction"] == "worsens")
+
+
 def test_effect_values(engine):
     df = effects(engine=engine).set_index("effect_id")
     a = df.loc["work-all"]
@@ -226,3 +244,55 @@ def test_cache_follows_rebuilds_of_a_server_database(tmp_path):
     build_catalog(d, url, progress=False)
     assert list(studies(engine=engine)["id"]) == ["beta-2006-uct", "zeta-2021-works"]
     assert len(effects(engine=engine)) == 3
+
+
+def test_caches_are_keyed_on_strings_not_engines(tmp_path):
+    """A caller's engine is not kept alive by the query caches (keys are URLs), and still reads its data."""
+    import gc
+    import weakref
+
+    from sqlalchemy import create_engine
+
+    from evidence.catalog import queries
+
+    d = tmp_path / "s"
+    d.mkdir()
+    shutil.copy(OWN / "zeta-2021-works.yaml", d)
+    url = f"sqlite:///{tmp_path / 'weak.db'}"
+    build_catalog(d, url, progress=False)
+    engine = create_engine(url)
+    assert list(studies(engine=engine)["id"]) == ["zeta-2021-works"]
+    assert queries._key(engine) == url and queries._key(connect(tmp_path / "weak.db")) == url
+    ref = weakref.ref(engine)
+    engine.dispose()
+    del engine
+    gc.collect()
+    assert ref() is None  # no lru_cache entry holds the engine
+    assert list(studies(engine=connect(tmp_path / "weak.db"))["id"]) == ["zeta-2021-works"]
+
+
+def test_connect_memoises_engines_per_url_and_mode(db):
+    assert connect(db) is connect(str(db)) is connect(f"sqlite:///{db.resolve()}")
+    assert connect(db, read_only=False) is not connect(db)
+    assert connect(db, read_only=False) is connect(db, read_only=False)
+
+
+def test_server_urls_get_one_pool_and_postgres_reads_read_only(monkeypatch):
+    from evidence.catalog import queries
+
+    made = []
+
+    def fake_create_engine(url, **kw):
+        made.append((url, kw))
+        return object()
+
+    monkeypatch.setattr(queries, "create_engine", fake_create_engine)
+    monkeypatch.setattr(queries, "_ENGINES", {})
+    url = "postgresql://reader@db.example.org/evidence"
+    ro = connect(url)
+    assert connect(url) is ro and len(made) == 1  # memoised: one pool per (url, read_only)
+    assert made[0][1]["connect_args"] == {"options": "-c default_transaction_read_only=on"}
+    connect(url, read_only=False)
+    assert len(made) == 2 and "connect_args" not in made[1][1]
+    connect("mysql://reader@db.example.org/evidence")  # no portable switch: a read-only role is needed
+    assert "connect_args" not in made[2][1]

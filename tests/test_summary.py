@@ -18,6 +18,7 @@ from evidence.meta import exact
 from evidence.summary import render, summarise
 from evidence.summary.certainty import Override
 from evidence.summary.content import fmt
+from evidence.views import analysis
 from evidence.views.analysis import WhatWorksOptions, tau_prior_for
 
 from summary_fixture import write_studies
@@ -52,9 +53,54 @@ def expected(engine):
     return exact.posterior(df.yi.to_numpy(float), df.vi.to_numpy(float), tau_prior=tau_prior_for("percentage_points"))
 
 
+METRIC = "percentage_points"
+
+
 def numbers(expected) -> list[str]:
+    """The engine's numbers as the summary prints them (the app's format for the cell's metric)."""
     r = expected
-    return [fmt(r.mu.mean), fmt(r.mu.q025), fmt(r.mu.q975), fmt(r.theta_new.q025), fmt(r.theta_new.q975)]
+    return [fmt(x, METRIC) for x in (r.mu.mean, r.mu.q025, r.mu.q975, r.theta_new.q025, r.theta_new.q975)]
+
+
+def test_fmt_is_the_apps_format_and_na_aware():
+    assert fmt(None) == "NA" and fmt(float("nan"), METRIC) == "NA" and fmt(pd.NA) == "NA"
+    for x in (-4.2149, -0.04, 0.5, 12.0):
+        for m in (METRIC, "hours_per_week", "sd", None):
+            assert fmt(x, m) == analysis.fmt(x, m)
+
+
+def test_summary_shows_the_apps_numbers(summary, expected):
+    """The summary-of-findings rows use the What-works page's decimals for the metric."""
+    rows = dict(summary.sof_rows())
+    r = expected
+    assert rows["Pooled effect (posterior mean)"] == analysis.fmt(r.mu.mean, METRIC)
+    assert rows["95% credible interval"] == f"{analysis.fmt(r.mu.q025, METRIC)} to {analysis.fmt(r.mu.q975, METRIC)}"
+    assert f"{analysis.fmt(r.mu.q025, METRIC)} to {analysis.fmt(r.mu.q975, METRIC)}" in render(summary, "md").decode()
+
+
+def _girls_pooled(engine, **opts) -> dict:
+    s = summarise(WhatWorksOptions(OPTIONS.intervention, OPTIONS.outcome, **opts), queries.Filters(), engine=engine, date=DATE)
+    return next(g for g in s.subgroups if g["label"] == "Girls")
+
+
+def _girls_expected(engine, drop=()):
+    df = queries.effects(queries.Filters(sex="girls"), engine=engine)
+    df = df[(df.intervention == OPTIONS.intervention) & (df.outcome == OPTIONS.outcome) & ~df.study_id.isin(drop)]
+    return exact.posterior(df.yi.to_numpy(float), df.vi.to_numpy(float), tau_prior=tau_prior_for(METRIC))
+
+
+@pytest.mark.parametrize("drop", [(), ("fixture-b-2012",), ("fixture-a-2010",)])
+def test_subgroups_follow_the_pages_sensitivity_switches(engine, drop):
+    """Sub-group pooling uses the page's selection: studies the switches leave out are left out here too."""
+    girls = _girls_pooled(engine, leave_out=drop)
+    ref = _girls_expected(engine, drop)
+    assert girls["k"] == ref.k == 3 - len(drop)
+    assert girls["q50"] == pytest.approx(ref.mu.q50, rel=1e-9)
+
+
+def test_subgroup_not_pooled_when_the_switches_leave_one_study(engine):
+    girls = _girls_pooled(engine, leave_out=("fixture-a-2010", "fixture-b-2012"))
+    assert "not pooled" in girls["text"] and "q50" not in girls
 
 
 def test_pooled_result_is_the_engines(summary, expected):
@@ -161,7 +207,7 @@ def test_real_cell_of_the_shipped_catalogue(fmt_, tmp_path):
     assert s.result.mu.mean == pytest.approx(engine_result.mu.mean, rel=1e-12)
     data = render(s, fmt_)
     if fmt_ in ("md", "html"):
-        assert fmt(engine_result.mu.mean) in data.decode()
+        assert fmt(engine_result.mu.mean, "percentage_points") in data.decode()
     elif fmt_ == "csv":
         head = dict(line[2:].split(": ", 1) for line in data.decode().splitlines() if line.startswith("# "))
         assert float(head["mu_mean"]) == pytest.approx(engine_result.mu.mean, rel=1e-12)

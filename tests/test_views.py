@@ -53,6 +53,45 @@ def test_nothing_to_pool_gives_reason_and_harvest():
     assert h["direction"].tolist() == ["Improves"]
 
 
+def test_harvest_reads_the_direction_rule():
+    """One rule (evidence.direction): p<0.1 / p<0.5 are not clear (the old regex said they were); an SE
+    imputed from p<0.05 is (the old 1.96 check said it was not); the catalogue's column is used as is."""
+    se05 = 3.0 / 1.959963984540054
+    rows = [dict(study_id="a", yi=-4.0, vi=np.nan, significance="p<0.1", **CCT),
+            dict(study_id="b", yi=-4.0, vi=np.nan, significance="p<0.5", **CCT),
+            dict(study_id="c", yi=3.0, vi=se05**2, significance="p<0.05", variance_imputed=True, **CCT),
+            dict(study_id="d", yi=-4.0, vi=np.nan, significance="significant (level not stated)", **CCT),
+            dict(study_id="e", yi=-4.0, vi=np.nan, **CCT)]
+    df = _effects(rows)
+    assert analysis.harvest_table(df)["direction"].tolist() == [
+        "No clear effect", "No clear effect", "Worsens", "Improves", "No clear effect"]
+    df["direction"] = ["worsens", "improves", None, "unclear", "improves"]  # the catalogue column wins
+    assert analysis.harvest_table(df)["direction"].tolist() == [
+        "Worsens", "Improves", "No clear effect", "No clear effect", "Improves"]
+
+
+def test_poolable_metrics_lists_usable_metrics_in_order():
+    rows = [dict(study_id="a", yi=-0.2, vi=0.01, metric="sd", **CCT), dict(study_id="b", yi=-4.0, vi=1.0, **CCT),
+            dict(study_id="c", yi=-4.0, vi=np.nan, metric="hours_per_week", **CCT),
+            dict(study_id="d", yi=-4.0, vi=1.0, metric="other", **CCT)]
+    df = _effects(rows)
+    assert analysis.poolable_metrics(df) == ["percentage_points", "sd"]
+    assert analysis.poolable_metrics(df.iloc[0:0]) == []
+    assert analysis.what_works(df, analysis.WhatWorksOptions(**CCT)).metrics == ["percentage_points", "sd"]
+
+
+def test_headline_takes_the_desirable_direction_from_the_data():
+    r = _result(2.0, 0.5, 3.5, -1.0, 5.0, 0.01)  # an increase in paid work
+    assert "unwanted direction" in analysis.headline(r, "paid_work", "conditional_cash_transfer", "percentage_points")
+    told = analysis.headline(r, "paid_work", "conditional_cash_transfer", "percentage_points", desirable="increase")
+    assert "unwanted direction" not in told
+    rows = [dict(study_id=s, yi=y, vi=0.25, desirable="increase", **CCT) for s, y in (("a", 4.0), ("b", 3.5), ("c", 4.5))]
+    ww = analysis.what_works(_effects(rows), analysis.WhatWorksOptions(**CCT))  # the data says: increase is wanted
+    assert ww.result.mu.q025 > 0 and "unwanted direction" not in ww.headline
+    rows = [{**r, "desirable": "decrease"} for r in rows]
+    assert "unwanted direction" in analysis.what_works(_effects(rows), analysis.WhatWorksOptions(**CCT)).headline
+
+
 def test_gap_map_cells_pooled_and_design_mix():
     rows = ROWS + [dict(study_id="d", yi=3.0, vi=1.0, intervention="school_feeding", outcome="enrolment", randomised=False,
                         desirable="increase", harmful=True)]

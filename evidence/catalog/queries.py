@@ -9,6 +9,7 @@ columns (countries, regions) are assembled in pandas because string aggregation 
 from __future__ import annotations
 
 import sqlite3
+import threading
 import weakref
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,6 +27,7 @@ from evidence.catalog.models import (
     ProgrammeRow, ProvenanceRow, RiskOfBiasRow as R, RobDomainRow, SourceRow, StudyLinkRow, StudyRow as S,
     VersionRow,
 )
+from evidence.direction import effect_direction
 from evidence.errors import CatalogError
 from evidence.taxonomy import taxonomy
 
@@ -35,7 +37,7 @@ EFFECT_COLUMNS = [
     "countries", "country_names", "regions", "design", "randomised", "outcome", "outcome_label", "outcome_group",
     "desirable", "sdg871", "subgroup_sex", "subgroup_age_min", "subgroup_age_max", "subgroup_label", "age_min",
     "age_max", "follow_up_months", "primary", "form", "estimate", "unit", "unit_note", "se", "p", "significance",
-    "measure", "metric", "yi", "vi", "variance_imputed", "harmful", "rob_tool", "rob_overall", "risk_of_bias",
+    "measure", "metric", "yi", "vi", "variance_imputed", "harmful", "direction", "rob_tool", "rob_overall", "risk_of_bias",
     "coding_status", "source_id", "source_url", "location", "quote", "conversion_notes",
 ]
 STUDY_COLUMNS = [
@@ -94,6 +96,11 @@ class Filters:
 
 #: engine -> SQLite file it reads, so cached results can follow rebuilds of that file
 _FILES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: connect() memo: (resolved URL, read_only) -> engine, so a server URL gets one pool, not one per query
+_ENGINES: dict[tuple[str, bool], Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+#: cache key -> a caller's engine (not made by connect()) that reads it; weak: the caller owns the engine
+_BY_KEY: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
 def _resolve(url: str | Path | None) -> str:
@@ -106,37 +113,75 @@ def _sqlite_file(url: str) -> Path | None:
     return Path(u.database) if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:") else None
 
 
+def _server_engine(url: str, read_only: bool) -> Engine:
+    """A pooled engine on a server database. PostgreSQL read-only engines open every transaction
+    read-only (``default_transaction_read_only``); other server backends have no portable switch:
+    point read-only users (the app) at a database role that has only SELECT rights."""
+    kw = {}
+    if read_only and make_url(url).get_backend_name() == "postgresql":
+        kw["connect_args"] = {"options": "-c default_transaction_read_only=on"}
+    return create_engine(url, pool_pre_ping=True, **kw)
+
+
 def connect(url: str | Path | None = None, read_only: bool = True) -> Engine:
     """An engine on the catalogue: ``url`` (SQLAlchemy URL or a file path), else ``config.CATALOG_URL``,
     else the shipped ``catalog.db``. SQLite files are opened read-only (``mode=ro``) unless
-    ``read_only=False``: the app must never write to the catalogue it ships with."""
+    ``read_only=False``: the app must never write to the catalogue it ships with. PostgreSQL engines
+    with ``read_only`` run read-only transactions; other server databases need a read-only role.
+
+    Engines are memoised per (resolved URL, read_only): calling ``connect()`` per query reuses one pool."""
     url = _resolve(url)
     path = _sqlite_file(url)
-    if path is None:
-        return create_engine(url)
-    if not path.is_file():
+    if path is not None and not path.is_file():
         raise CatalogError(f"catalogue not found at {path}: run `evidence build` to create it")
-    if not read_only:
-        engine = create_engine(url, poolclass=NullPool)
-    else:
-        uri = path.resolve().as_uri() + "?mode=ro"
-        engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False),
-                               poolclass=NullPool)
-    _FILES[engine] = path
-    return engine
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get((url, read_only))
+        if engine is not None:
+            return engine
+        if path is None:
+            engine = _server_engine(url, read_only)
+        elif not read_only:
+            engine = create_engine(url, poolclass=NullPool)
+        else:
+            uri = path.resolve().as_uri() + "?mode=ro"
+            engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False),
+                                   poolclass=NullPool)
+        if path is not None:
+            _FILES[engine] = path
+        _ENGINES[(url, read_only)] = engine
+        return engine
 
 
-def _stamp(key) -> tuple | None:
+def _key(engine: Engine | None) -> str:
+    """The cache key of a catalogue: always a string (caches never hold engines). The resolved URL;
+    for an engine from :func:`connect` on a SQLite file, that file's URL; for any other engine its URL
+    (password masked), remembered weakly so the cached query runs on the caller's engine."""
+    if engine is None:
+        return _resolve(None)
+    path = _FILES.get(engine)
+    if path is not None:
+        return f"sqlite:///{path.resolve()}"
+    key = str(engine.url)
+    _BY_KEY[key] = engine
+    return key
+
+
+def _engine(key: str) -> Engine:
+    """The engine for a cache key: the caller's engine registered by :func:`_key`, else :func:`connect`."""
+    engine = _BY_KEY.get(key)
+    return engine if engine is not None else connect(key)
+
+
+def _stamp(key: str) -> tuple | None:
     """Changes when the catalogue is rebuilt, so cached results never outlive it: the file's identity
     for SQLite files, else (server databases) the studies hash the catalogue was built from."""
-    path = _sqlite_file(key) if isinstance(key, str) else _FILES.get(key)
+    path = _sqlite_file(key)
     if path is not None:
         if not path.exists():
             return None
         st = path.stat()
         return st.st_mtime_ns, st.st_size, st.st_ino
-    engine = connect(key) if isinstance(key, str) else key
-    meta = _frame(engine, select(CatalogMeta.value).where(CatalogMeta.key == "studies_hash"), ["v"])
+    meta = _frame(_engine(key), select(CatalogMeta.value).where(CatalogMeta.key == "studies_hash"), ["v"])
     return tuple(meta["v"])
 
 
@@ -226,13 +271,9 @@ def _countries(engine: Engine) -> pd.DataFrame:
                                                  regions=("region", join))
 
 
-def _key(engine: Engine | None):
-    return _resolve(None) if engine is None else engine
-
-
 @lru_cache(maxsize=32)
-def _effects_cached(key, stamp, f: Filters) -> pd.DataFrame:
-    engine = connect(key) if isinstance(key, str) else key
+def _effects_cached(key: str, stamp, f: Filters) -> pd.DataFrame:
+    engine = _engine(key)
     cols = [E.study_id, E.effect_id, S.title, S.authors, S.first_author, S.year, S.citation, S.doi, S.url,
             I.family, I.type.label("intervention"), E.intervention_id, I.label.label("arm_label"), I.conditionality,
             I.usd_per_year, ProgrammeRow.name.label("programme"), DesignRow.type.label("design"),
@@ -256,24 +297,11 @@ def _effects_cached(key, stamp, f: Filters) -> pd.DataFrame:
     for c in ("yi", "vi", "estimate", "se", "p", "usd_per_year", "age_min", "age_max",
               "subgroup_age_min", "subgroup_age_max"):
         df[c] = df[c].astype("float64")
-    df["harmful"] = pd.array([_harmful(y, v, d, s) for y, v, d, s in
-                              zip(df["yi"], df["vi"], df["desirable"], df["significance"])], dtype="boolean")
+    df["direction"] = pd.Series([effect_direction(y, v, s, i, d) for y, v, s, i, d in
+                                 zip(df["yi"], df["vi"], df["significance"], df["variance_imputed"], df["desirable"])],
+                                index=df.index, dtype=object)
+    df["harmful"] = pd.array([None if d is None else d == "worsens" for d in df["direction"]], dtype="boolean")
     return df[EFFECT_COLUMNS].reset_index(drop=True)
-
-
-def _harmful(yi, vi, desirable, significance) -> bool | None:
-    """An effect that moves the outcome the undesirable way (e.g. more child work) and is not a clear
-    null: its 95% interval excludes zero, or, without a variance, the source did not call it
-    non-significant. NA without ``yi``."""
-    if pd.isna(yi):
-        return None
-    wrong_way = yi > 0 if desirable == "decrease" else yi < 0
-    if not wrong_way:
-        return False
-    if not pd.isna(vi):
-        return bool(abs(yi) > 1.959964 * vi ** 0.5)
-    sig = str(significance or "").strip().lower().replace(" ", "")
-    return sig not in ("n.s.", "ns", "n.s", "notsignificant")
 
 
 def effects(filters: Filters | None = None, engine: Engine | None = None) -> pd.DataFrame:
@@ -281,15 +309,17 @@ def effects(filters: Filters | None = None, engine: Engine | None = None) -> pd.
     coded order. ``estimate``/``se``/``p``/``significance``/``unit`` are as reported; ``yi``/``vi`` are
     derived (``vi`` NaN for a headline estimate); ``age_min``/``age_max`` are the population's,
     ``subgroup_*`` the effect's; ``follow_up_months`` falls back to the design's; ``risk_of_bias`` is
-    the common level (``rob_overall`` the tool's words); ``harmful`` is True when the effect moves the
-    outcome the undesirable way and is not a clear null (see ``_harmful``; NA without yi)."""
+    the common level (``rob_overall`` the tool's words); ``direction`` is "improves" / "worsens" /
+    "unclear" (None without yi or a known desirable direction), the one rule of
+    :func:`evidence.direction.effect_direction`; ``harmful`` is ``direction == "worsens"`` (NA where
+    ``direction`` is None)."""
     key = _key(engine)
     return _effects_cached(key, _stamp(key), filters or Filters()).copy()
 
 
 @lru_cache(maxsize=32)
-def _studies_cached(key, stamp, f: Filters) -> pd.DataFrame:
-    engine = connect(key) if isinstance(key, str) else key
+def _studies_cached(key: str, stamp, f: Filters) -> pd.DataFrame:
+    engine = _engine(key)
     base = S.__table__.outerjoin(DesignRow, DesignRow.study_id == S.id).outerjoin(R, R.study_id == S.id)
     conds = _study_conds(f)
     if f.effect_level():

@@ -10,6 +10,8 @@ both formats are data, safe to share and readable by other tools.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import os
 import tempfile
@@ -30,15 +32,16 @@ def cache_dir(directory=None) -> Path:
 
 
 def cache_key(kind, yi, vi, *, draws=1000, tune=1000, chains=2, seed=2026, sampler="nutpie", target_accept=0.9,
-              **model_opts) -> str:
-    """Key of a fit: ``MetaResult.hash`` + sampler settings + versions of the sampling stack."""
+              log_likelihood=True, **model_opts) -> str:
+    """Key of a fit: ``MetaResult.hash`` + sampler settings (and whether the pointwise log-likelihood
+    was stored) + versions of the sampling stack."""
     from evidence.meta.models import describe
 
     name, spec, data = describe(kind, yi, vi, **model_opts)
     result_hash = content_hash(name, spec, data)
     versions = {p: v for p, v in package_versions().items() if p in _STACK}
     settings = {"draws": draws, "tune": tune, "chains": chains, "seed": seed, "sampler": sampler,
-                "target_accept": target_accept}
+                "target_accept": target_accept, "log_likelihood": bool(log_likelihood)}
     return content_hash(result_hash, settings, versions)
 
 
@@ -85,25 +88,36 @@ def load(key: str, directory=None) -> MetaResult | None:
 
 
 def cached_fit(kind, yi, vi, *, directory=None, refresh=False, **kw) -> MetaResult:
-    """``models.fit(kind, yi, vi, **kw)``, unless the same fit is cached (memory first, then disk)."""
+    """``models.fit(kind, yi, vi, **kw)``, unless the same fit is cached (memory first, then disk).
+
+    Returns a fresh (shallow) copy each time, so a caller changing fields never alters the cache; on a
+    hit ``measure`` is the caller's (it is a label only: not part of the key)."""
     from evidence.meta import models
 
-    sampler_keys = ("draws", "tune", "chains", "seed", "sampler", "target_accept")
+    sampler_keys = ("draws", "tune", "chains", "seed", "sampler", "target_accept", "log_likelihood")
     settings = {k: kw[k] for k in sampler_keys if k in kw}
-    model_opts = {k: v for k, v in kw.items() if k not in sampler_keys and k not in ("measure", "log_likelihood")}
+    model_opts = {k: v for k, v in kw.items() if k not in sampler_keys and k != "measure"}
     key = cache_key(kind, yi, vi, **settings, **model_opts)
     mem_key = f"{cache_dir(directory).resolve()}::{key}"
     if not refresh:
-        if mem_key in _MEMORY:
-            return _MEMORY[mem_key]
-        result = load(key, directory)
+        result = _MEMORY.get(mem_key)
+        if result is None:
+            result = load(key, directory)
+            if result is not None:
+                _MEMORY[mem_key] = result
         if result is not None:
-            _MEMORY[mem_key] = result
-            return result
+            return _handout(result, measure=kw.get("measure"))
     result = models.fit(kind, yi, vi, **kw)
     save(result, key, directory)
     _MEMORY[mem_key] = result
-    return result
+    return _handout(result)
+
+
+def _handout(result: MetaResult, **changes) -> MetaResult:
+    """A copy of a cached result (its lists and dicts copied too; ``idata`` shared: treat it as read-only)."""
+    fresh = {f.name: copy.copy(v) for f in dataclasses.fields(result)
+             if isinstance(v := getattr(result, f.name), (list, dict))}
+    return dataclasses.replace(result, **{**fresh, **changes})
 
 
 def clear_memory() -> None:

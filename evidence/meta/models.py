@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from evidence.errors import MetaAnalysisError
+from evidence.meta.exact import typical_variance
 from evidence.meta.result import MetaResult, StudyEstimate, Summary
 
 # -- priors --------------------------------------------------------------------------------------
@@ -295,12 +296,6 @@ def _study_draws(post, name):
     return a.reshape(-1, a.shape[-1])
 
 
-def typical_variance(vi) -> float:
-    """Higgins & Thompson's 'typical' within-study variance, the denominator of I^2."""
-    w = 1.0 / np.asarray(vi, dtype=float)
-    return float((w.size - 1) * w.sum() / (w.sum() ** 2 - (w**2).sum()))
-
-
 def fit(kind, yi, vi, *, tau_prior="halfnormal:0.5", mu_prior="flat", mods=None, formula=None, cluster=None,
         labels=None, measure=None, nu=None, cutpoints=None, alternative="greater", thresholds=(),
         draws=1000, tune=1000, chains=2, seed=2026, sampler="nutpie", target_accept=0.9,
@@ -374,7 +369,7 @@ def fit(kind, yi, vi, *, tau_prior="halfnormal:0.5", mu_prior="flat", mods=None,
         studies.append(StudyEstimate(lab, y, v, float(theta[:, i].mean()), float(q[0]), float(q[1])))
     i2 = None
     if kind in ("normal", "metareg", "three-level", "selection"):
-        s2 = typical_variance(vi)
+        s2 = typical_variance(np.asarray(vi, dtype=float))
         i2 = float(np.median(100 * tau_d**2 / (tau_d**2 + s2)))
     if log_likelihood:
         add_marginal_loglik(idata, kind, yi, vi, cluster=cluster, nu=nu, labels=data["labels"])

@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from evidence.config import SEED
 from evidence.meta.result import MetaResult, package_versions
 from evidence.summary.certainty import Certainty, Override, assess
 from evidence.taxonomy import taxonomy
+from evidence.views import analysis
+from evidence.views.analysis import WhatWorksOptions
 
 UNIT_LABELS = {
     "percentage_points": "percentage points",
@@ -30,24 +31,13 @@ UNIT_LABELS = {
 
 
 @dataclass
-class SummaryOptions:
-    """The same switches as the app's What-works page."""
-
-    tau_prior: str = "halfnormal:0.5"
-    exclude_high_rob: bool = False
-    exclude_imputed: bool = False
-    override: Override | None = None
-    date: dt.date | None = None  # fixed in tests; today otherwise
-
-
-@dataclass
 class EvidenceSummary:
     intervention: str
     intervention_label: str
     outcome: str
     outcome_label: str
     filters: list[str]
-    options: SummaryOptions
+    options: WhatWorksOptions
     effects: pd.DataFrame  # every effect of the selection (metafor-ready columns included)
     pooled: pd.DataFrame  # the effects that were pooled (one per study)
     result: MetaResult | None
@@ -83,12 +73,12 @@ class EvidenceSummary:
         if self.result is None:
             rows.append(("Pooled effect", f"not pooled: {self.insufficient_reason}"))
             return rows
-        r = self.result
+        r, m = self.result, self.metric
         rows += [
-            ("Pooled effect (posterior mean)", fmt(r.mu.mean)),
-            ("95% credible interval", f"{fmt(r.mu.q025)} to {fmt(r.mu.q975)}"),
-            ("95% prediction interval (new programme)", f"{fmt(r.theta_new.q025)} to {fmt(r.theta_new.q975)}"),
-            ("Heterogeneity (tau, median)", f"{fmt(r.tau.q50)} (95% CrI {fmt(r.tau.q025)} to {fmt(r.tau.q975)})"),
+            ("Pooled effect (posterior mean)", fmt(r.mu.mean, m)),
+            ("95% credible interval", f"{fmt(r.mu.q025, m)} to {fmt(r.mu.q975, m)}"),
+            ("95% prediction interval (new programme)", f"{fmt(r.theta_new.q025, m)} to {fmt(r.theta_new.q975, m)}"),
+            ("Heterogeneity (tau, median)", f"{fmt(r.tau.q50, m)} (95% CrI {fmt(r.tau.q025, m)} to {fmt(r.tau.q975, m)})"),
             ("Studies pooled", str(r.k)),
             ("Participants", participants_text(self.pooled)),
             ("Certainty of the evidence", self.certainty.rating.upper() if self.certainty else "not rated"),
@@ -96,10 +86,12 @@ class EvidenceSummary:
         return rows
 
 
-def fmt(x: float | None, digits: int = 2) -> str:
-    if x is None or (isinstance(x, float) and np.isnan(x)):
+def fmt(x: float | None, metric: str | None = None) -> str:
+    """The app's number format (``analysis.fmt``: decimals suited to the metric, proper minus sign), or
+    "NA" for a missing value, so exports show exactly what the What-works page shows."""
+    if x is None or pd.isna(x):
         return "NA"
-    return f"{x:.{digits}f}".replace("-", "−")
+    return analysis.fmt(float(x), metric)
 
 
 def participants_text(pooled: pd.DataFrame) -> str:
@@ -113,7 +105,7 @@ def participants_text(pooled: pd.DataFrame) -> str:
 
 # -- gathering ---------------------------------------------------------------------------------
 
-def build_summary(effects_df: pd.DataFrame, options, filters_text: list[str] | None = None,
+def build_summary(effects_df: pd.DataFrame, options: WhatWorksOptions, filters_text: list[str] | None = None,
                   override: Override | None = None, catalog_version: str = "unknown",
                   studies_df: pd.DataFrame | None = None, rob_domains: dict[str, dict] | None = None,
                   date: dt.date | None = None) -> EvidenceSummary:
@@ -124,10 +116,9 @@ def build_summary(effects_df: pd.DataFrame, options, filters_text: list[str] | N
     page's (``evidence.views.analysis.what_works``), so downloads and CLI exports agree with the app.
     """
     from evidence.meta.bias import egger_test
-    from evidence.views.analysis import what_works
 
     t = taxonomy()
-    ww = what_works(effects_df, options)
+    ww = analysis.what_works(effects_df, options)
     ilabel = t.interventions.get(options.intervention, {}).get("label", options.intervention)
     olabel = t.outcomes.get(options.outcome, {}).get("label", options.outcome)
     cell, pooled, result = ww.cell, ww.selected, ww.result
@@ -176,29 +167,38 @@ def _plain_language(s: EvidenceSummary, ww) -> list[str]:
     return out
 
 
-def _subgroups(cell: pd.DataFrame, options, ww) -> list[dict]:
-    """Girls/boys and age-band effects where coded: pooled when two or more studies allow, else listed."""
+def _subgroups(cell: pd.DataFrame, options: WhatWorksOptions, ww) -> list[dict]:
+    """Girls/boys and age-band effects where coded: pooled when two or more studies allow, else listed.
+
+    The pooled rows follow the What-works page's selection: the cell's effects that pass the page's
+    sensitivity switches (metric, variance, left-out studies, risk of bias, imputed variances) and are
+    usable, then one effect per study within the subgroup (its primary effect, else its first listed).
+    """
     from evidence.meta import exact
 
     out = []
     if cell.empty:
         return out
-    usable = cell[cell["vi"].notna() & (cell["metric"] == ww.metric)] if ww.metric else cell.iloc[0:0]
+    if ww.metric:
+        eligible = cell[(analysis._exclusions(cell, options, ww.metric) == "") & analysis.usable(cell)]
+    else:
+        eligible = cell.iloc[0:0]
     groups = [(f"{sex.capitalize()}", cell["subgroup_sex"] == sex) for sex in ("girls", "boys")]
     age = pd.to_numeric(cell["subgroup_age_max"], errors="coerce")
     groups += [("Children under 12", age < 12), ("Children 12 and over", pd.to_numeric(cell["subgroup_age_min"], errors="coerce") >= 12)]
     for label, mask in groups:
-        rows = cell[mask.fillna(False)]
+        rows = cell[mask.fillna(False).astype(bool)]
         if rows.empty:
             continue
-        poolable = usable[usable.index.isin(rows.index)].drop_duplicates("study_id")
+        poolable = analysis.one_per_study(eligible[eligible.index.isin(rows.index)])
         if poolable["study_id"].nunique() >= 2:
-            r = exact.posterior(poolable["yi"].to_numpy(float), poolable["vi"].to_numpy(float), tau_prior=ww.tau_prior)
-            text = (f"pooled {fmt(r.mu.q50)} {UNIT_LABELS.get(ww.metric, '')} (95% CrI {fmt(r.mu.q025)} to "
-                    f"{fmt(r.mu.q975)}; {r.k} studies)")
+            r = exact.posterior(poolable["yi"].to_numpy(float), poolable["vi"].to_numpy(float), tau_prior=ww.tau_prior,
+                                measure=ww.metric)
+            text = (f"pooled {fmt(r.mu.q50, ww.metric)} {UNIT_LABELS.get(ww.metric, '')} (95% CrI {fmt(r.mu.q025, ww.metric)} to "
+                    f"{fmt(r.mu.q975, ww.metric)}; {r.k} studies)")
             out.append({"label": label, "text": text, "k": r.k, "q50": r.mu.q50, "q025": r.mu.q025, "q975": r.mu.q975})
         else:
-            listed = "; ".join(f"{c}: {fmt(e)} {u}" for c, e, u in zip(rows["citation"], rows["estimate"], rows["unit"].fillna("")))
+            listed = "; ".join(f"{c}: {_as_written(e)} {_unit(u)}" for c, e, u in zip(rows["citation"], rows["estimate"], rows["unit"]))
             out.append({"label": label, "text": f"not pooled (too few studies); as reported: {listed}", "k": len(rows)})
     return out
 
@@ -219,7 +219,7 @@ def _as_reported(cell: pd.DataFrame) -> list[str]:
         sig = f", {r.significance}" if isinstance(r.significance, str) and r.significance else ""
         var = "" if pd.notna(r.vi) else " (no variance: not poolable)"
         where = f", {r.location}" if isinstance(r.location, str) and r.location else ""
-        converted = (f" (= {fmt(r.yi)} {UNIT_LABELS.get(r.metric, r.metric)})"
+        converted = (f" (= {fmt(r.yi, r.metric)} {UNIT_LABELS.get(r.metric, r.metric)})"
                      if pd.notna(r.yi) and pd.notna(r.estimate) and r.yi != r.estimate else "")
         out.append(f"{r.citation}{' (' + sub + ')' if sub else ''}: {_as_written(r.estimate)} {_unit(r.unit)}{converted}{sig}{var}. "
                    f"Source: \"{r.quote}\"{where}.")

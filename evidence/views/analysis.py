@@ -7,7 +7,8 @@ pages on request, never on the interactive path.
 Conventions
 - Effects are pooled only within one metric (percentage points are never pooled with hours or log
   odds ratios); ``relative_percent`` and ``other`` are never pooled.
-- Signs are as reported; each outcome's desirable direction (taxonomy) decides what "improves" means.
+- Signs are as reported; each outcome's desirable direction (the data's ``desirable`` column, else the
+  taxonomy) decides what "improves" means; one effect's direction is :mod:`evidence.direction`'s rule.
 - "One effect per study": the study's primary effect for the outcome, else its first listed effect.
 """
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from evidence.direction import effect_direction
 from evidence.errors import EvidenceError
 from evidence.meta import exact
 from evidence.meta.result import MetaResult
@@ -207,12 +209,27 @@ def _exclusions(cell: pd.DataFrame, o: WhatWorksOptions, metric: str | None) -> 
     return reason
 
 
+def poolable_metrics(cell: pd.DataFrame) -> list[str]:
+    """The poolable metrics (in ``POOLABLE_METRICS`` order) on which ``cell`` has a usable effect."""
+    if cell.empty:
+        return []
+    present = set(cell.loc[usable(cell), "metric"])
+    return [m for m in POOLABLE_METRICS if m in present]
+
+
+def _cell_desirable(cell: pd.DataFrame) -> str | None:
+    """The outcome's desirable direction as the data states it (one value), else None."""
+    if "desirable" not in cell:
+        return None
+    vals = {d for d in cell["desirable"].dropna() if d in ("increase", "decrease")}
+    return vals.pop() if len(vals) == 1 else None
+
+
 def what_works(effects_df: pd.DataFrame, options: WhatWorksOptions) -> WhatWorks:
     """Select and pool the effects of one intervention on one outcome with the exact engine."""
     o = options
     cell = effects_df[(effects_df["intervention"] == o.intervention) & (effects_df["outcome"] == o.outcome)].copy()
-    ok = cell[usable(cell)]
-    metrics = [m for m in POOLABLE_METRICS if m in set(ok["metric"])]
+    metrics = poolable_metrics(cell)
     metric = o.metric if o.metric in metrics else main_metric(cell)
     prior = tau_prior_for(metric, o.tau_family, o.tau_scale)
     reason = _exclusions(cell, o, metric)
@@ -238,7 +255,8 @@ def what_works(effects_df: pd.DataFrame, options: WhatWorksOptions) -> WhatWorks
     if ww.reason is None:
         ww.result = exact.posterior(chosen["yi"].astype(float).to_numpy(), chosen["vi"].astype(float).to_numpy(),
                                     tau_prior=prior, labels=chosen["label"].tolist(), measure=metric)
-        ww.headline = headline(ww.result, o.outcome, o.intervention, metric, harms=harms)
+        ww.headline = headline(ww.result, o.outcome, o.intervention, metric, harms=harms,
+                               desirable=_cell_desirable(cell))
     return ww
 
 
@@ -271,15 +289,18 @@ def _agree(subject: str, verb: str) -> str:
     return verb if subject.rstrip(")").endswith("s") else verb + "s"
 
 
-def headline(result: MetaResult, outcome: str, intervention: str, unit: str | None, harms: int = 0) -> str:
+def headline(result: MetaResult, outcome: str, intervention: str, unit: str | None, harms: int = 0,
+             desirable: str | None = None) -> str:
     """One plain-language sentence (plus harm flags) on the pooled effect, aware of the desirable direction.
 
     ``unit`` is the metric key (e.g. ``"percentage_points"``); ratio metrics are reported as ratios.
+    ``desirable`` ("increase"/"decrease") is the outcome's desirable direction as the data states it
+    (the catalogue's ``desirable`` column); None falls back to the taxonomy.
     """
     t = taxonomy()
     ilabel = t.interventions.get(intervention, {}).get("label", intervention)
     olabel = t.outcomes.get(outcome, {}).get("label", outcome)
-    desirable = t.desirable(outcome)
+    desirable = desirable if desirable in ("increase", "decrease") else t.desirable(outcome)
     mu, new = result.mu, result.theta_new
     up = mu.mean > 0
     if unit in RATIO_METRICS:
@@ -313,17 +334,22 @@ def headline(result: MetaResult, outcome: str, intervention: str, unit: str | No
 RO_B_HEIGHT = {"low": 3, "moderate": 2, "high": 1, "unclear": 1}
 
 
+HARVEST_LABELS = {"improves": "Improves", "worsens": "Worsens", "unclear": "No clear effect", None: "No clear effect"}
+
+
 def harvest_table(cell: pd.DataFrame) -> pd.DataFrame:
-    """Every effect as improves / no clear effect / worsens (by its own 95% interval, else the stated significance)."""
+    """Every effect as Improves / No clear effect / Worsens: the catalogue's ``direction`` column (the
+    one rule of :func:`evidence.direction.effect_direction`; computed here when a frame lacks it)."""
     if cell.empty:
         return pd.DataFrame(columns=["effect", "direction", "design", "risk_of_bias", "height", "estimate", "unit"])
     est = pd.to_numeric(cell["yi"], errors="coerce").fillna(pd.to_numeric(cell["estimate"], errors="coerce"))
-    se = np.sqrt(pd.to_numeric(cell["vi"], errors="coerce"))
-    sig_text = cell["significance"].fillna("").astype(str).str.lower()
-    stated = sig_text.str.startswith("significant") | sig_text.str.contains(r"p\s*[<≤]\s*0?\.0?[0-5]", regex=True)
-    clear = (est.abs() > 1.96 * se).where(se.notna(), stated)
-    good = np.where(cell["desirable"] == "decrease", est < 0, est > 0)
-    direction = np.where(~clear.fillna(False).astype(bool) | est.isna(), "No clear effect", np.where(good, "Improves", "Worsens"))
+    if "direction" in cell:
+        directions = cell["direction"]
+    else:
+        col = lambda c: cell[c] if c in cell else [None] * len(cell)  # noqa: E731
+        directions = [effect_direction(y, v, s, i, d) for y, v, s, i, d in
+                      zip(col("yi"), col("vi"), col("significance"), col("variance_imputed"), col("desirable"))]
+    direction = [HARVEST_LABELS.get(d if isinstance(d, str) else None, "No clear effect") for d in directions]
     return pd.DataFrame({"effect": effect_labels(cell), "direction": direction,
                          "design": np.where(cell["randomised"].fillna(False).astype(bool), "randomised", "non-randomised"),
                          "risk_of_bias": cell["risk_of_bias"].fillna("unclear"),

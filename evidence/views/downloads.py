@@ -18,13 +18,15 @@ LABELS = {"docx": "Word (.docx)", "pdf": "PDF", "md": "Markdown", "html": "HTML"
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def summary_file(items: tuple, options: analysis.WhatWorksOptions, rating: str | None, reason: str, fmt: str) -> bytes:
-    """The rendered summary for this selection (cached: the same selection is rendered once)."""
+def summary_file(stamp: tuple, items: tuple, options: analysis.WhatWorksOptions, rating: str | None, reason: str,
+                 fmt: str) -> bytes:
+    """The rendered summary for this selection of the catalogue ``stamp`` (``widgets.catalogue_stamp()``;
+    cached: the same selection of the same catalogue is rendered once)."""
     override = Override(rating, reason) if rating else None
     return render(summarise(options, make_filters(items), override=override), fmt)
 
 
-def summary_downloads(items: tuple, options: analysis.WhatWorksOptions) -> None:
+def summary_downloads(stamp: tuple, items: tuple, options: analysis.WhatWorksOptions) -> None:
     """Format choice, an optional certainty override with its reason, and the download button."""
     c1, c2 = st.columns(2)
     fmt = c1.selectbox("Format", FORMATS, format_func=LABELS.get, key="dl_format")
@@ -39,7 +41,7 @@ def summary_downloads(items: tuple, options: analysis.WhatWorksOptions) -> None:
         with st.spinner("Rendering the summary…"):
             st.session_state["dl_ready"] = (items, options, rating, reason, fmt)
     if st.session_state.get("dl_ready") == (items, options, rating, reason, fmt):
-        data = summary_file(items, options, rating, reason.strip(), fmt)
+        data = summary_file(stamp, items, options, rating, reason.strip(), fmt)
         name = f"evidence-summary-{options.intervention}-{options.outcome}.{fmt}"
         st.download_button(f"Download {LABELS[fmt]}", data, file_name=name, mime=MIME[fmt], key="dl_button")
         st.caption(md(f"{name}: {len(data):,} bytes; the same file `evidence summary --format {fmt}` writes."))

@@ -1,5 +1,7 @@
 """Sampled (PyMC) models run on request from the pages; imported lazily so the app never loads PyMC at start."""
 
+import dataclasses
+
 import streamlit as st
 
 from evidence.config import SEED
@@ -13,8 +15,8 @@ def _three_level(yi: tuple, vi: tuple, cluster: tuple, labels: tuple, tau_prior:
         from evidence.meta.models import fit as run
     res = run("three-level", list(yi), list(vi), cluster=list(cluster), labels=list(labels), tau_prior=tau_prior,
               measure=measure, seed=SEED)
-    res.idata = None  # keep the cache small
-    return res
+    # keep this cache small, without touching the object ``cached_fit`` may share with its own cache
+    return dataclasses.replace(res, idata=None)
 
 
 def three_level(ww):

@@ -52,10 +52,29 @@ class Dataset:
     note: str = ""
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def _is_number(s: str) -> bool:
+    try:
+        return bool(np.isfinite(float(s)))
+    except ValueError:
+        return False
+
+
+def _safe_cell(x) -> str:
+    """Text that cannot act as a spreadsheet formula when the table is downloaded as CSV and opened in
+    Excel/LibreOffice: a leading = + - @ tab or line break gets a ``'`` in front (a leading minus only
+    when the cell is not a number, so -0.5 stays -0.5). Nothing else is changed."""
+    s = str(x)
+    if s[:1] in FORMULA_STARTS and not (s[:1] in "+-" and _is_number(s)):
+        return "'" + s
+    return s
+
+
 def _safe_label(x) -> str:
-    """A label that is plain text in tables and cannot act as a spreadsheet formula in a CSV download."""
-    s = " ".join(str(x).split())[:80]
-    return "'" + s if s[:1] in ("=", "+", "@", "\t", "\r") else s
+    """A row label: whitespace collapsed, at most 80 characters, and safe as a spreadsheet cell."""
+    return _safe_cell(" ".join(str(x).split())[:80])
 
 
 def compatible_measures(columns) -> list[str]:
@@ -103,7 +122,12 @@ def _numeric(df: pd.DataFrame, cols) -> pd.DataFrame:
 
 def parse_csv(data: bytes, measure: str | None = None, mapping: dict[str, str] | None = None, name: str = "upload") -> Dataset:
     """Parse an uploaded CSV into effect sizes. ``measure`` is needed only for raw columns."""
-    df = read_table(data)
+    return parse_table(read_table(data), measure=measure, mapping=mapping, name=name)
+
+
+def parse_table(df: pd.DataFrame, measure: str | None = None, mapping: dict[str, str] | None = None,
+                name: str = "upload") -> Dataset:
+    """Effect sizes from a table already read by :func:`read_table` (so a page reads the bytes once)."""
     if mapping:
         df = df.rename(columns={k.lower(): v for k, v in mapping.items()})
     cols = set(df.columns)
@@ -125,7 +149,13 @@ def parse_csv(data: bytes, measure: str | None = None, mapping: dict[str, str] |
     elif {"yi", "vi"} <= cols or {"yi", "sei"} <= cols:
         num = _numeric(df, ["yi", "vi" if "vi" in cols else "sei"])
         yi = num["yi"].to_numpy()
-        vi = num["vi"].to_numpy() if "vi" in cols else num["sei"].to_numpy() ** 2
+        if "vi" not in cols:
+            sei = num["sei"].to_numpy(dtype=float)
+            if (sei <= 0).any():
+                rows = (np.flatnonzero(sei <= 0) + 2).tolist()[:5]
+                raise UploadError(f"Standard errors (sei) must be positive (CSV line{'s' if len(rows) > 1 else ''} "
+                                  f"{', '.join(map(str, rows))}).")
+        vi = num["vi"].to_numpy() if "vi" in cols else sei ** 2
         note = "Effect sizes and variances as given in the file." if "vi" in cols else "Variances are the squared standard errors (sei)."
     else:
         options = compatible_measures(cols)
@@ -152,8 +182,9 @@ def parse_csv(data: bytes, measure: str | None = None, mapping: dict[str, str] |
         labels = [f"{lab} [{i + 1}]" for i, lab in enumerate(labels)]
     table = df.assign(yi=yi, vi=vi)
     for c in table.columns:
-        if table[c].dtype == object:
-            table[c] = table[c].map(lambda v: _safe_label(v) if isinstance(v, str) else v)
+        if c not in ("yi", "vi"):  # text cells (pandas 3 reads them as ``str``, not ``object``)
+            safe = _safe_label if c == label_col else _safe_cell
+            table[c] = table[c].map(lambda v, safe=safe: safe(v) if isinstance(v, str) else v)
     return Dataset(name, labels, yi, vi, measure, table, note)
 
 

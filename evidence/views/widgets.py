@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy.engine import make_url
 
+from evidence import config
 from evidence.catalog import queries
 from evidence.meta.result import MetaResult
 from evidence.taxonomy import taxonomy
@@ -34,35 +37,72 @@ def make_filters(items: tuple = ()) -> queries.Filters:
     return queries.Filters(**{k: v for k, v in items if k in FILTER_FIELDS})
 
 
-@st.cache_data(show_spinner=False)
-def load_effects(items: tuple = ()) -> pd.DataFrame:
+def catalogue_stamp() -> tuple:
+    """Identifies the catalogue the app reads *as it is now*: (SQLite file, mtime_ns, size, inode), or the
+    URL of a server database (password hidden). Every cached loader takes it as its first argument, so ``evidence build`` (which
+    rewrites the file) makes a running app read the new catalogue instead of serving cached old data."""
+    url = str(config.CATALOG_URL or config.CATALOG_PATH)
+    if "://" in url:
+        u = make_url(url)
+        if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:"):
+            return (u.render_as_string(hide_password=True),)
+        url = u.database
+    path = Path(url).resolve()
+    try:
+        st_ = path.stat()
+    except OSError:
+        return (str(path), None, None, None)
+    return (str(path), st_.st_mtime_ns, st_.st_size, st_.st_ino)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def load_effects(stamp: tuple, items: tuple = ()) -> pd.DataFrame:
     return queries.effects(make_filters(items))
 
 
-@st.cache_data(show_spinner=False)
-def load_studies(items: tuple = ()) -> pd.DataFrame:
+@st.cache_data(show_spinner=False, max_entries=64)
+def load_studies(stamp: tuple, items: tuple = ()) -> pd.DataFrame:
     return queries.studies(make_filters(items))
 
 
-@st.cache_data(show_spinner=False)
-def load_info() -> dict:
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_programmes(stamp: tuple) -> dict[str, str]:
+    """Study id -> programme name, for every study: from the effects table, else (studies mapped
+    without numbers) from the study record."""
+    names = {sid: p for sid, p in load_effects(stamp, ())[["study_id", "programme"]].drop_duplicates("study_id").itertuples(index=False)
+             if isinstance(p, str) and p}
+    for sid in load_studies(stamp, ())["id"]:
+        if sid not in names:
+            programme = queries.study(sid).get("programme") or {}
+            if programme.get("name"):
+                names[sid] = str(programme["name"])
+    return names
+
+
+def is_web_link(value) -> bool:
+    """Only http(s) addresses become clickable links (no javascript:, file: or relative paths)."""
+    return isinstance(value, str) and value.strip().lower().startswith(("http://", "https://"))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_info(stamp: tuple) -> dict:
     return queries.catalog_info()
 
 
-@st.cache_data(show_spinner=False)
-def load_gap_map(items: tuple, tau_family: str = "halfnormal") -> pd.DataFrame:
-    return analysis.gap_map_cells(load_effects(items), tau_family)
+@st.cache_data(show_spinner=False, max_entries=64)
+def load_gap_map(stamp: tuple, items: tuple, tau_family: str = "halfnormal") -> pd.DataFrame:
+    return analysis.gap_map_cells(load_effects(stamp, items), tau_family)
 
 
-@st.cache_data(show_spinner=False)
-def load_what_works(items: tuple, options: analysis.WhatWorksOptions) -> analysis.WhatWorks:
-    return analysis.what_works(load_effects(items), options)
+@st.cache_data(show_spinner=False, max_entries=64)
+def load_what_works(stamp: tuple, items: tuple, options: analysis.WhatWorksOptions) -> analysis.WhatWorks:
+    return analysis.what_works(load_effects(stamp, items), options)
 
 
 def catalogue_ready() -> dict:
     """The catalogue's info, or an explanation and a stop when it cannot be opened."""
     try:
-        return load_info()
+        return load_info(catalogue_stamp())
     except Exception as exc:  # noqa: BLE001 - any failure to open the catalogue is shown, not raised
         st.error(f"The catalogue could not be opened: {md(exc)}. Build it with `evidence build`.")
         st.stop()
@@ -88,7 +128,7 @@ def _save(key: str):
 
 def sidebar_filters() -> tuple:
     """The catalogue filters shared by the gap map and What works; returns hashable Filters items."""
-    everything = load_effects(())
+    everything = load_effects(catalogue_stamp(), ())
     t = taxonomy()
     sb = st.sidebar
     sb.header("Filters")
@@ -120,11 +160,20 @@ def sidebar_filters() -> tuple:
             items.append(("year_min", int(y[0])))
         if y[1] < hi:
             items.append(("year_max", int(y[1])))
-    _persist("f_ages", (5, 17))
-    a = sb.slider("Children's ages (overlapping)", 0, 18, key="f_ages", on_change=_save, args=("f_ages",))
-    if a != (5, 17) and tuple(a) != (0, 18):
-        items.extend([("age_min", float(a[0])), ("age_max", float(a[1]))])
+    _persist("f_ages", AGES)
+    a = sb.slider("Children's ages (overlapping); 0-18 = all", *AGES, key="f_ages", on_change=_save, args=("f_ages",),
+                  help="Keeps effects whose age band overlaps the range; the full range 0-18 applies no restriction.")
+    items.extend(age_items(a))
     return tuple(items)
+
+
+AGES = (0, 18)  # the age slider's range; the full range means "no restriction"
+
+
+def age_items(ages) -> list[tuple]:
+    """Filter items for the age slider: each end the user moved inwards restricts (overlap rule)."""
+    lo, hi = (float(x) for x in ages)
+    return ([("age_min", lo)] if lo > AGES[0] else []) + ([("age_max", hi)] if hi < AGES[1] else [])
 
 
 def _country_name(effects: pd.DataFrame):
