@@ -10,7 +10,7 @@ from evidence.taxonomy import taxonomy
 from evidence.views import analysis, charts, context
 from evidence.views.downloads import summary_downloads
 from evidence.views.widgets import (catalogue_ready, catalogue_stamp, chart_and_table, load_effects, load_what_works, md,
-                                    result_views, sidebar_filters)
+                                    result_views, sidebar_filters, load_gap_map)
 
 t = taxonomy()
 st.title("What works")
@@ -24,6 +24,10 @@ qp = st.query_params
 for key, param in (("ww_intervention", "intervention"), ("ww_outcome", "outcome")):
     if key not in st.session_state and qp.get(param):
         st.session_state[key] = qp.get(param)
+if "ww_intervention" not in st.session_state:  # first visit: open the cell with the most pooled studies
+    best = analysis.best_cell(load_gap_map(stamp, filters))
+    if best:
+        st.session_state["ww_intervention"], st.session_state["ww_outcome"] = best
 iv_options = list(dict.fromkeys(effects["intervention"])) or list(t.interventions)
 if st.session_state.get("ww_intervention") not in iv_options:
     st.session_state["ww_intervention"] = iv_options[0]

@@ -185,3 +185,13 @@ def test_evidence_by_country_counts_studies_per_country_and_intervention():
     assert w.matrix.loc["Malawi", "Unconditional cash transfer"] == 2
     assert w.matrix.loc["Zambia", "School feeding (on-site meals)"] == 0
     assert w.by_region.loc[0, "studies"] == 2 and w.by_region.loc[0, "countries"] == 2
+
+
+def test_best_cell_prefers_pooled_evidence():
+    cells = pd.DataFrame([
+        {"intervention": "a", "outcome": "x", "n_studies": 5, "n_pooled": 0},
+        {"intervention": "b", "outcome": "y", "n_studies": 2, "n_pooled": 2},
+        {"intervention": "c", "outcome": "z", "n_studies": 0, "n_pooled": 0},
+    ])
+    assert analysis.best_cell(cells) == ("b", "y")
+    assert analysis.best_cell(cells.iloc[[2]]) is None

@@ -155,6 +155,15 @@ def gap_map_cells(effects_df: pd.DataFrame, tau_prior: str | None = None) -> pd.
     return pd.DataFrame(rows)
 
 
+def best_cell(cells: pd.DataFrame) -> tuple[str, str] | None:
+    """The (intervention, outcome) with the most pooled studies (then the most studies): where a
+    first-time visitor of the What-works page sees an answer rather than a gap."""
+    if cells.empty or not (cells["n_studies"] > 0).any():
+        return None
+    top = cells.sort_values(["n_pooled", "n_studies"], ascending=False, kind="stable").iloc[0]
+    return str(top["intervention"]), str(top["outcome"])
+
+
 def _cell_prior(tau_prior: str | None, metric: str | None) -> str:
     if not tau_prior:
         return tau_prior_for(metric)
