@@ -78,7 +78,7 @@ except EvidenceError as exc:
     st.stop()
 
 st.subheader(md(summary))
-result_views(result, None, data.measure or "", "yd")
+result_views(result, None, uploads.scale_label(data.measure), "yd")
 st.subheader("Download")
 st.download_button("Result (JSON)", json.dumps(result.to_dict(), indent=2), file_name="meta-analysis-result.json",
                    mime="application/json", key="yd_json")

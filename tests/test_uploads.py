@@ -60,3 +60,10 @@ def test_parse_table_equals_parse_csv():
     a, b = parse_csv(data, name="x"), parse_table(read_table(data), name="x")
     assert a.labels == b.labels and np.array_equal(a.yi, b.yi) and np.array_equal(a.vi, b.vi)
     assert a.table.equals(b.table)
+
+
+def test_ratio_measures_are_labelled_on_the_log_scale():
+    from evidence.views.uploads import scale_label
+
+    assert scale_label("RR") == "log risk ratio" and scale_label("OR") == "log odds ratio"
+    assert scale_label(None) == "" and scale_label("XYZ") == "XYZ"
