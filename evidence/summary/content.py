@@ -203,25 +203,35 @@ def _subgroups(cell: pd.DataFrame, options: WhatWorksOptions, ww) -> list[dict]:
     return out
 
 
+def _reported_number(r) -> str:
+    """The number as the source wrote it, with its value in the analysis metric when converted."""
+    converted = (f" (= {fmt(r.yi, r.metric)} {UNIT_LABELS.get(r.metric, r.metric)})"
+                 if pd.notna(r.yi) and pd.notna(r.estimate) and r.yi != r.estimate else "")
+    return f"{_as_written(r.estimate)} {_unit(r.unit)}{converted}"
+
+
+def _who(r) -> str:
+    """Citation plus programme, so two programmes of one report stay apart."""
+    return f"{r.citation}, {r.programme}" if isinstance(r.programme, str) and r.programme else str(r.citation)
+
+
 def _harms(cell: pd.DataFrame) -> list[str]:
     if cell.empty:
         return []
     bad = cell[cell["harmful"].fillna(False).astype(bool)]
-    return [f"{r.citation}: {r.outcome_label.lower()} changed by {_as_written(r.estimate)} {_unit(r.unit)} in the unwanted "
-            f"direction ({r.programme}). Source: \"{r.quote!s}\"" for r in bad.itertuples()]
+    return [f"{_who(r)}: {r.outcome_label.lower()} changed by {_reported_number(r)} in the unwanted direction. "
+            f"Source: \"{r.quote!s}\"" for r in bad.itertuples()]
 
 
 def _as_reported(cell: pd.DataFrame) -> list[str]:
     """Every effect of the cell as the source reports it (the harvest, in words), with its quote."""
     out = []
-    for r in cell.sort_values(["citation", "effect_id"]).itertuples():
+    for r in cell.sort_values(["citation", "programme", "effect_id"]).itertuples():
         sub = r.subgroup_sex if isinstance(r.subgroup_sex, str) and r.subgroup_sex != "all" else ""
         sig = f", {r.significance}" if isinstance(r.significance, str) and r.significance else ""
         var = "" if pd.notna(r.vi) else " (no variance: not poolable)"
         where = f", {r.location}" if isinstance(r.location, str) and r.location else ""
-        converted = (f" (= {fmt(r.yi, r.metric)} {UNIT_LABELS.get(r.metric, r.metric)})"
-                     if pd.notna(r.yi) and pd.notna(r.estimate) and r.yi != r.estimate else "")
-        out.append(f"{r.citation}{' (' + sub + ')' if sub else ''}: {_as_written(r.estimate)} {_unit(r.unit)}{converted}{sig}{var}. "
+        out.append(f"{_who(r)}{' (' + sub + ')' if sub else ''}: {_reported_number(r)}{sig}{var}. "
                    f"Source: \"{r.quote}\"{where}.")
     return out
 

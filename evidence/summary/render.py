@@ -220,6 +220,34 @@ def to_docx(summary: EvidenceSummary) -> bytes:
     return buf.getvalue()
 
 
+def _unicode_styles(styles):
+    """Styles in DejaVu Sans (shipped with matplotlib): the PDF base fonts have no glyphs for names
+    such as Hızıroğlu or Frölich, and references must print as written."""
+    import os
+
+    import matplotlib
+    from reportlab.lib.fonts import addMapping
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    folder = os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf")
+    faces = {"DejaVu": "DejaVuSans.ttf", "DejaVu-Bold": "DejaVuSans-Bold.ttf",
+             "DejaVu-Oblique": "DejaVuSans-Oblique.ttf", "DejaVu-BoldOblique": "DejaVuSans-BoldOblique.ttf"}
+    if "DejaVu" not in pdfmetrics.getRegisteredFontNames():
+        for name, file in faces.items():
+            pdfmetrics.registerFont(TTFont(name, os.path.join(folder, file)))
+        addMapping("DejaVu", 0, 0, "DejaVu")
+        addMapping("DejaVu", 1, 0, "DejaVu-Bold")
+        addMapping("DejaVu", 0, 1, "DejaVu-Oblique")
+        addMapping("DejaVu", 1, 1, "DejaVu-BoldOblique")
+    for style in styles.byName.values():
+        bold = "Bold" in getattr(style, "fontName", "")
+        italic = "Italic" in getattr(style, "fontName", "") or "Oblique" in getattr(style, "fontName", "")
+        style.fontName = {(False, False): "DejaVu", (True, False): "DejaVu-Bold", (False, True): "DejaVu-Oblique",
+                          (True, True): "DejaVu-BoldOblique"}[(bold, italic)]
+    return styles
+
+
 def to_pdf(summary: EvidenceSummary) -> bytes:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
@@ -227,7 +255,7 @@ def to_pdf(summary: EvidenceSummary) -> bytes:
     from reportlab.lib.units import cm
     from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    styles = getSampleStyleSheet()
+    styles = _unicode_styles(getSampleStyleSheet())
     e = html.escape
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, title=summary.title, author="Child-labour evidence",
@@ -255,7 +283,8 @@ def to_pdf(summary: EvidenceSummary) -> bytes:
         data = [list(map(str, summary.rob_table.columns))] + [
             ["" if pd.isna(v) else str(v) for v in row] for row in summary.rob_table.itertuples(index=False)]
         t = Table(data, repeatRows=1)
-        t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.grey), ("FONTSIZE", (0, 0), (-1, -1), 7)]))
+        t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.grey), ("FONTSIZE", (0, 0), (-1, -1), 7),
+                               ("FONTNAME", (0, 0), (-1, -1), "DejaVu")]))
         story.append(t)
     story += [Spacer(1, 12), Paragraph(e(_provenance_line(summary)), styles["Italic"])]
     doc.build(story)
