@@ -208,6 +208,13 @@ def test_real_cell_of_the_shipped_catalogue(fmt_, tmp_path):
     data = render(s, fmt_)
     if fmt_ in ("md", "html"):
         assert fmt(engine_result.mu.mean, "percentage_points") in data.decode()
+    elif fmt_ == "pdf":  # every reference prints as written (non-ASCII names need a Unicode font)
+        from pypdf import PdfReader
+
+        text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+        text = " ".join(text.split())
+        for ref in s.references:
+            assert ref["text"].split(" (")[0] in text, ref["text"]
     elif fmt_ == "csv":
         head = dict(line[2:].split(": ", 1) for line in data.decode().splitlines() if line.startswith("# "))
         assert float(head["mu_mean"]) == pytest.approx(engine_result.mu.mean, rel=1e-12)
