@@ -21,24 +21,17 @@ METHODS = ["REML", "DL", "PM", "ML", "SJ", "HE", "EB", "HS", "FE", "bayes"]
 
 
 def design_matrix(df: pd.DataFrame, formula: str) -> tuple[pd.DataFrame, list[str]]:
-    """Moderator matrix for ``"x1 + x2"`` (R-style: a text column becomes dummies for all but its
-    first level, named column+level as metafor does). Rows with a missing moderator are dropped."""
+    """Moderator matrix for ``"x1 + x2"``, coded as ``rma`` codes it (``moderator_columns``: a text
+    column becomes dummies named column+level). Rows with a missing moderator are dropped."""
+    from evidence.meta.frequentist import moderator_columns
+
     terms = [t.strip() for t in formula.split("+") if t.strip()]
     missing = [t for t in terms if t not in df.columns]
     if missing:
         raise MetaAnalysisError(f"--mods: no column {', '.join(missing)} in the data (columns: {', '.join(df.columns)})")
-    keep = df[terms].notna().all(axis=1)
-    sub = df.loc[keep, terms]
-    cols: dict[str, np.ndarray] = {}
-    for term in terms:
-        x = sub[term]
-        if pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x):
-            cols[term] = x.to_numpy(dtype=float)
-        else:
-            levels = sorted(x.astype(str).unique())
-            for level in levels[1:]:
-                cols[f"{term}{level}"] = (x.astype(str) == level).to_numpy(dtype=float)
-    return pd.DataFrame(cols, index=sub.index), list(cols)
+    sub = df.loc[df[terms].notna().all(axis=1), terms]
+    M, names = moderator_columns(sub)
+    return pd.DataFrame(M, index=sub.index, columns=names), names
 
 
 def _num(x):

@@ -78,25 +78,32 @@ def _check_yv(yi, vi, min_k: int = 1) -> tuple[np.ndarray, np.ndarray]:
     return y, v
 
 
+def moderator_columns(frame) -> tuple[np.ndarray, list[str]]:
+    """A DataFrame of moderators as numeric columns: numbers as they are, text as R-style treatment
+    dummies named column+level (first alphabetical level is the reference, as R's factor()).
+    Missing values stay NaN so callers can drop those rows, as metafor does."""
+    cols, names = [], []
+    for c in frame.columns:
+        s = frame[c]
+        try:
+            cols.append(np.asarray(s, dtype=float))
+            names.append(str(c))
+        except (TypeError, ValueError):
+            levels = sorted(str(x) for x in s.dropna().unique())
+            for lev in levels[1:]:
+                cols.append(np.where(s.isna(), np.nan, (s.astype(str) == lev).astype(float)))
+                names.append(f"{c}{lev}")
+    return (np.column_stack(cols) if cols else np.empty((len(frame), 0))), names
+
+
 def _design(mods, mod_names, k: int) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Intercept + moderators; returns (X, names, keep) where keep drops rows with missing moderators."""
     if mods is None:
         return np.ones((k, 1)), ["intercept"], np.ones(k, dtype=bool)
     if hasattr(mods, "columns"):  # pandas DataFrame: text columns become R-style treatment dummies
-        cols, names = [], []
-        for c in mods.columns:
-            s = mods[c]
-            try:
-                cols.append(np.asarray(s, dtype=float))
-                names.append(str(c))
-            except (TypeError, ValueError):
-                levels = sorted(str(x) for x in s.dropna().unique())
-                for lev in levels[1:]:  # first (alphabetical) level is the reference, as R's factor()
-                    cols.append(np.where(s.isna(), np.nan, (s.astype(str) == lev).astype(float)))
-                    names.append(f"{c}{lev}")
+        M, names = moderator_columns(mods)
         if mod_names is not None:
             names = list(mod_names)
-        M = np.column_stack(cols) if cols else np.empty((k, 0))
     else:
         M = np.asarray(mods, dtype=float)
         if M.ndim == 1:

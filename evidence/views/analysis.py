@@ -366,7 +366,7 @@ def harvest_table(cell: pd.DataFrame) -> pd.DataFrame:
                          "estimate": est.to_numpy(), "unit": cell["unit"].astype(str)}).reset_index(drop=True)
 
 
-def _as_list(v) -> list[str]:
+def as_list(v) -> list[str]:
     """Catalogue multi-values (list, tuple, array or 'a; b' text) as a list of strings."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return []

@@ -14,7 +14,7 @@ from evidence.errors import EvidenceError
 from evidence.meta import exact
 from evidence.meta.exact_regression import regression
 from evidence.meta.result import MetaResult
-from evidence.views.analysis import RATIO_METRICS, _as_list, fmt, metric_label
+from evidence.views.analysis import RATIO_METRICS, as_list, fmt, metric_label
 
 # -- for my context -----------------------------------------------------------------------------
 MODERATORS = {"region": "Region", "conditionality": "Conditionality", "sex": "Sex", "age_band": "Age band"}
@@ -23,7 +23,7 @@ MODERATORS = {"region": "Region", "conditionality": "Conditionality", "sex": "Se
 def moderator_values(df: pd.DataFrame) -> pd.DataFrame:
     """The moderators as categorical columns ("not coded" where the catalogue has no value)."""
     def first_region(v):
-        items = _as_list(v)
+        items = as_list(v)
         return items[0] if len(set(items)) == 1 else ("several regions" if items else "not coded")
 
     age_lo = pd.to_numeric(df.get("subgroup_age_min"), errors="coerce").fillna(pd.to_numeric(df["age_min"], errors="coerce"))

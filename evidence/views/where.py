@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from evidence.taxonomy import taxonomy
-from evidence.views.analysis import _as_list
+from evidence.views.analysis import as_list
 
 
 @dataclass
@@ -26,9 +26,9 @@ def evidence_by_country(studies: pd.DataFrame) -> Where:
     t = taxonomy()
     rows = []
     for s in studies.itertuples():
-        codes, names, regions = _as_list(s.countries), _as_list(s.country_names), _as_list(s.regions)
+        codes, names, regions = as_list(s.countries), as_list(s.country_names), as_list(s.regions)
         for i, code in enumerate(codes):
-            for kind in _as_list(s.interventions) or ["(not coded)"]:
+            for kind in as_list(s.interventions) or ["(not coded)"]:
                 rows.append({"country": names[i] if i < len(names) else code, "iso3": code,
                              "region": regions[i] if i < len(regions) else "",
                              "intervention": t.interventions.get(kind, {}).get("label", kind), "study_id": s.id})

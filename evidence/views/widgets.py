@@ -108,12 +108,8 @@ def catalogue_ready() -> dict:
         st.stop()
 
 
-def _as_list(v) -> list[str]:
-    return analysis._as_list(v)
-
-
 def _options(effects: pd.DataFrame, column: str) -> list[str]:
-    return sorted({x for v in effects[column] for x in _as_list(v)})
+    return sorted({x for v in effects[column] for x in analysis.as_list(v)})
 
 
 def _persist(key: str, default):
@@ -179,7 +175,7 @@ def age_items(ages) -> list[tuple]:
 def _country_name(effects: pd.DataFrame):
     names = {}
     for codes, labels in zip(effects["countries"], effects["country_names"]):
-        for c, n in zip(_as_list(codes), _as_list(labels)):
+        for c, n in zip(analysis.as_list(codes), analysis.as_list(labels)):
             names[c] = n
     return lambda c: names.get(c, c)
 
