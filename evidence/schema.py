@@ -57,7 +57,10 @@ class Source(Record):
     """A document the coded facts come from. Referenced by ``id`` from effects and fields."""
 
     id: str = Field(description="Short local id, e.g. 'wp' or 'clear'.", pattern=r"^[a-z0-9_-]+$")
-    kind: Literal["journal_article", "working_paper", "report", "thesis", "clearinghouse", "abstract", "registry", "slides", "other"]
+    kind: Literal["journal_article", "working_paper", "report", "thesis", "clearinghouse", "abstract", "registry",
+                  "slides", "review", "other"] = Field(
+        description="'review': a published systematic review or meta-analysis whose table gives this study's "
+                    "estimate; numbers taken from it are secondary (the study's own paper stays its citation).")
     url: WebUrl | None = None
     doi: str | None = None
     title: str | None = None
@@ -175,6 +178,9 @@ class Reported(Record):
     ci_level: float = 0.95
     df: float | None = None
     significance: str | None = Field(None, description="Only stars/thresholds reported, e.g. 'p<0.05', 'n.s.'.")
+    direction: Literal["decrease", "increase", "no_clear_change", "mixed"] | None = Field(
+        None, description="The direction the source states in words for the outcome as measured (from the quote), "
+                          "e.g. 'significantly reduced child labour' -> decrease; required when there is no estimate.")
     m1: float | None = None
     sd1: float | None = None
     n1: float | None = None

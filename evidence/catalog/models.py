@@ -219,6 +219,7 @@ class EffectRow(SQLModel, table=True):
     ci_level: float | None = None
     df: float | None = None
     significance: str | None = None
+    direction: str | None = None
     m1: float | None = None
     sd1: float | None = None
     n1: float | None = None
