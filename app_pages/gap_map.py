@@ -4,7 +4,8 @@ pooled evidence says (colour) or, where nothing can be pooled, which designs exi
 import streamlit as st
 
 from evidence.taxonomy import taxonomy
-from evidence.views import analysis, charts
+from evidence import synthesis
+from evidence.synthesis import charts
 from evidence.views.widgets import catalogue_ready, catalogue_stamp, load_effects, load_gap_map, md, sidebar_filters
 
 st.title("Evidence gap map")
@@ -15,7 +16,7 @@ st.caption(md(f"Catalogue version {info.get('catalog_version', '?')}. Rows: inte
               "or the design mix where fewer than two studies can be pooled. Empty cells are evidence gaps."))
 
 filters = sidebar_filters()
-tau_family = st.sidebar.selectbox("Prior on between-study SD (tau)", analysis.TAU_FAMILIES, key="gm_tau",
+tau_family = st.sidebar.selectbox("Prior on between-study SD (tau)", synthesis.TAU_FAMILIES, key="gm_tau",
                                   help="Scaled to each cell's metric; see the Method page.")
 stamp = catalogue_stamp()
 cells = load_gap_map(stamp, filters, tau_family)

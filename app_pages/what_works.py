@@ -7,7 +7,8 @@ import json
 import streamlit as st
 
 from evidence.taxonomy import taxonomy
-from evidence.views import analysis, charts, context
+from evidence import synthesis
+from evidence.synthesis import charts, context
 from evidence.views.downloads import summary_downloads
 from evidence.views.widgets import (catalogue_ready, catalogue_stamp, chart_and_table, load_effects, load_what_works, md,
                                     result_views, sidebar_filters, load_gap_map)
@@ -25,7 +26,7 @@ for key, param in (("ww_intervention", "intervention"), ("ww_outcome", "outcome"
     if key not in st.session_state and qp.get(param):
         st.session_state[key] = qp.get(param)
 if "ww_intervention" not in st.session_state:  # first visit: open the cell with the most pooled studies
-    best = analysis.best_cell(load_gap_map(stamp, filters))
+    best = synthesis.best_cell(load_gap_map(stamp, filters))
     if best:
         st.session_state["ww_intervention"], st.session_state["ww_outcome"] = best
 iv_options = list(dict.fromkeys(effects["intervention"])) or list(t.interventions)
@@ -46,19 +47,19 @@ with st.expander("Sensitivity: which effects are pooled, and how", expanded=True
     excl_imp = s1.toggle("Exclude imputed variances", key="ww_imp")
     dependence = s2.radio("Several effects per study", ["primary", "all"], key="ww_dep",
                           format_func={"primary": "Primary effect per study", "all": "All effects (three-level model)"}.get)
-    tau_family = s3.selectbox("Prior on tau", analysis.TAU_FAMILIES, key="ww_tau")
+    tau_family = s3.selectbox("Prior on tau", synthesis.TAU_FAMILIES, key="ww_tau")
     cell_studies = effects.loc[(effects["intervention"] == iv) & (effects["outcome"] == oc)]
     study_labels = dict(zip(cell_studies["study_id"], cell_studies["citation"]))
     leave_out = s2.multiselect("Leave studies out", list(study_labels), key="ww_leave", format_func=lambda s: study_labels.get(s, s))
     metric_choice = None
-    metrics = analysis.poolable_metrics(cell_studies)
+    metrics = synthesis.poolable_metrics(cell_studies)
     if len(metrics) > 1:
-        metric_choice = s3.selectbox("Metric", metrics, key="ww_metric", format_func=analysis.metric_label)
+        metric_choice = s3.selectbox("Metric", metrics, key="ww_metric", format_func=synthesis.metric_label)
     scale = s3.number_input("Prior scale (0 = default for the metric)", min_value=0.0, value=0.0, step=0.5, key="ww_scale")
 
-options = analysis.WhatWorksOptions(iv, oc, metric_choice, excl_rob, excl_imp, tau_family, scale or None, dependence, tuple(leave_out))
+options = synthesis.WhatWorksOptions(iv, oc, metric_choice, excl_rob, excl_imp, tau_family, scale or None, dependence, tuple(leave_out))
 ww = load_what_works(stamp, filters, options)
-unit = analysis.metric_label(ww.metric)
+unit = synthesis.metric_label(ww.metric)
 
 # -- headline ------------------------------------------------------------------------------------
 result = ww.result
@@ -71,7 +72,7 @@ if dependence == "all" and ww.reason and ww.metric and ww.selected["study_id"].n
     stored = st.session_state.get("ww_three_level")
     if stored and stored[0] == options and stored[1] == filters:
         result = stored[2]
-        ww.headline = analysis.headline(result, oc, iv, ww.metric, harms=ww.harms)
+        ww.headline = synthesis.headline(result, oc, iv, ww.metric, harms=ww.harms)
 if result is not None:
     st.subheader(md(ww.headline))
     n_imputed = int(ww.selected["variance_imputed"].fillna(False).astype(bool).sum())
@@ -82,7 +83,7 @@ if result is not None:
                   f"prior on tau {ww.tau_prior}; unit: {unit}. Signs as reported: negative = decrease."))
 else:
     st.warning(md(ww.reason or "Nothing to pool."))
-    harvest = analysis.harvest_table(ww.cell)
+    harvest = synthesis.harvest_table(ww.cell)
     if len(harvest):
         st.subheader("Harvest plot: what each study reports")
         chart_and_table(charts.harvest_chart(harvest), harvest, "Each bar is one effect, placed by its direction; taller bars "
@@ -96,7 +97,7 @@ if len(harmful):
 if result is not None:
     result_views(result, ww.metric, unit, "ww")
     if st.toggle("Leave-one-out (each study left out in turn)", key="ww_loo"):
-        st.dataframe(analysis.leave_one_out(ww), hide_index=True)
+        st.dataframe(synthesis.leave_one_out(ww), hide_index=True)
 
     st.subheader("For my context")
     levels = context.context_levels(ww.selected)

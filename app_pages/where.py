@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from evidence.views.where import evidence_by_country
+from evidence.synthesis.where import evidence_by_country
 from evidence.views.widgets import catalogue_ready, catalogue_stamp, load_studies, md
 
 st.title("Where the evidence comes from")

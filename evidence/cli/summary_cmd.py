@@ -36,8 +36,8 @@ def register(app: typer.Typer) -> None:
         """Write the evidence summary (summary of findings, certainty, figures, references) to a file."""
         from evidence.catalog.queries import Filters
         from evidence.summary import FORMATS, summarise, write
-        from evidence.summary.certainty import Override
-        from evidence.views.analysis import WhatWorksOptions
+        from evidence.synthesis.certainty import Override
+        from evidence.synthesis import WhatWorksOptions
 
         if fmt not in FORMATS:
             raise ExportError(f"unknown --format {fmt!r} (choose from {', '.join(FORMATS)})")

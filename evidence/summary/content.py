@@ -15,10 +15,10 @@ import pandas as pd
 
 from evidence.config import SEED
 from evidence.meta.result import MetaResult, package_versions
-from evidence.summary.certainty import Certainty, Override, assess
+from evidence.synthesis.certainty import Certainty, Override, assess
 from evidence.taxonomy import taxonomy
-from evidence.views import analysis
-from evidence.views.analysis import WhatWorksOptions
+from evidence import synthesis
+from evidence.synthesis import WhatWorksOptions
 
 UNIT_LABELS = {
     "percentage_points": "percentage points",
@@ -87,11 +87,11 @@ class EvidenceSummary:
 
 
 def fmt(x: float | None, metric: str | None = None) -> str:
-    """The app's number format (``analysis.fmt``: decimals suited to the metric, proper minus sign), or
+    """The app's number format (``synthesis.fmt``: decimals suited to the metric, proper minus sign), or
     "NA" for a missing value, so exports show exactly what the What-works page shows."""
     if x is None or pd.isna(x):
         return "NA"
-    return analysis.fmt(float(x), metric)
+    return synthesis.fmt(float(x), metric)
 
 
 def participants_text(pooled: pd.DataFrame) -> str:
@@ -113,12 +113,12 @@ def build_summary(effects_df: pd.DataFrame, options: WhatWorksOptions, filters_t
 
     ``effects_df`` is the filtered catalogue (``evidence.catalog.queries.effects``) and ``options``
     the What-works page's ``WhatWorksOptions``: the selection and the pooled result are exactly the
-    page's (``evidence.views.analysis.what_works``), so downloads and CLI exports agree with the app.
+    page's (``evidence.synthesis.what_works``), so downloads and CLI exports agree with the app.
     """
     from evidence.meta.bias import egger_test
 
     t = taxonomy()
-    ww = analysis.what_works(effects_df, options)
+    ww = synthesis.what_works(effects_df, options)
     ilabel = t.interventions.get(options.intervention, {}).get("label", options.intervention)
     olabel = t.outcomes.get(options.outcome, {}).get("label", options.outcome)
     cell, pooled, result = ww.cell, ww.selected, ww.result
@@ -180,7 +180,7 @@ def _subgroups(cell: pd.DataFrame, options: WhatWorksOptions, ww) -> list[dict]:
     if cell.empty:
         return out
     if ww.metric:
-        eligible = cell[(analysis._exclusions(cell, options, ww.metric) == "") & analysis.usable(cell)]
+        eligible = cell[(synthesis.exclusions(cell, options, ww.metric) == "") & synthesis.usable(cell)]
     else:
         eligible = cell.iloc[0:0]
     groups = [(f"{sex.capitalize()}", cell["subgroup_sex"] == sex) for sex in ("girls", "boys")]
@@ -190,7 +190,7 @@ def _subgroups(cell: pd.DataFrame, options: WhatWorksOptions, ww) -> list[dict]:
         rows = cell[mask.fillna(False).astype(bool)]
         if rows.empty:
             continue
-        poolable = analysis.one_per_study(eligible[eligible.index.isin(rows.index)])
+        poolable = synthesis.one_per_study(eligible[eligible.index.isin(rows.index)])
         if poolable["study_id"].nunique() >= 2:
             r = exact.posterior(poolable["yi"].to_numpy(float), poolable["vi"].to_numpy(float), tau_prior=ww.tau_prior,
                                 measure=ww.metric)

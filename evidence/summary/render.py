@@ -50,7 +50,7 @@ def figures(summary: EvidenceSummary) -> dict[str, bytes]:
         return {}
     import vl_convert as vlc
 
-    from evidence.views.charts import forest_chart, posterior_chart
+    from evidence.synthesis.charts import forest_chart, posterior_chart
 
     unit = summary.unit_label
     charts = {"Forest plot": forest_chart(summary.result, unit), "Posterior of the pooled effect": posterior_chart(summary.result, unit)}

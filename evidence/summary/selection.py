@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import fields
 
 from evidence.catalog import queries
-from evidence.summary.certainty import Override
+from evidence.synthesis.certainty import Override
 from evidence.summary.content import EvidenceSummary, build_summary
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from evidence.summary import FORMATS, render, summarise
-from evidence.summary.certainty import LEVELS, Override
-from evidence.views import analysis
+from evidence.synthesis.certainty import LEVELS, Override
+from evidence import synthesis
 from evidence.views.widgets import make_filters, md
 
 MIME = {
@@ -18,7 +18,7 @@ LABELS = {"docx": "Word (.docx)", "pdf": "PDF", "md": "Markdown", "html": "HTML"
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def summary_file(stamp: tuple, items: tuple, options: analysis.WhatWorksOptions, rating: str | None, reason: str,
+def summary_file(stamp: tuple, items: tuple, options: synthesis.WhatWorksOptions, rating: str | None, reason: str,
                  fmt: str) -> bytes:
     """The rendered summary for this selection of the catalogue ``stamp`` (``widgets.catalogue_stamp()``;
     cached: the same selection of the same catalogue is rendered once)."""
@@ -26,7 +26,7 @@ def summary_file(stamp: tuple, items: tuple, options: analysis.WhatWorksOptions,
     return render(summarise(options, make_filters(items), override=override), fmt)
 
 
-def summary_downloads(stamp: tuple, items: tuple, options: analysis.WhatWorksOptions) -> None:
+def summary_downloads(stamp: tuple, items: tuple, options: synthesis.WhatWorksOptions) -> None:
     """Format choice, an optional certainty override with its reason, and the download button."""
     c1, c2 = st.columns(2)
     fmt = c1.selectbox("Format", FORMATS, format_func=LABELS.get, key="dl_format")

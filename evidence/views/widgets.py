@@ -19,7 +19,8 @@ from evidence import config
 from evidence.catalog import queries
 from evidence.meta.result import MetaResult
 from evidence.taxonomy import taxonomy
-from evidence.views import analysis, charts
+from evidence import synthesis
+from evidence.synthesis import charts
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~$:])")
 
@@ -91,12 +92,12 @@ def load_info(stamp: tuple) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def load_gap_map(stamp: tuple, items: tuple, tau_family: str = "halfnormal") -> pd.DataFrame:
-    return analysis.gap_map_cells(load_effects(stamp, items), tau_family)
+    return synthesis.gap_map_cells(load_effects(stamp, items), tau_family)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def load_what_works(stamp: tuple, items: tuple, options: analysis.WhatWorksOptions) -> analysis.WhatWorks:
-    return analysis.what_works(load_effects(stamp, items), options)
+def load_what_works(stamp: tuple, items: tuple, options: synthesis.WhatWorksOptions) -> synthesis.WhatWorks:
+    return synthesis.what_works(load_effects(stamp, items), options)
 
 
 def catalogue_ready() -> dict:
@@ -109,7 +110,7 @@ def catalogue_ready() -> dict:
 
 
 def _options(effects: pd.DataFrame, column: str) -> list[str]:
-    return sorted({x for v in effects[column] for x in analysis.as_list(v)})
+    return sorted({x for v in effects[column] for x in synthesis.as_list(v)})
 
 
 def _persist(key: str, default):
@@ -175,7 +176,7 @@ def age_items(ages) -> list[tuple]:
 def _country_name(effects: pd.DataFrame):
     names = {}
     for codes, labels in zip(effects["countries"], effects["country_names"]):
-        for c, n in zip(analysis.as_list(codes), analysis.as_list(labels)):
+        for c, n in zip(synthesis.as_list(codes), synthesis.as_list(labels)):
             names[c] = n
     return lambda c: names.get(c, c)
 
@@ -207,10 +208,10 @@ def heterogeneity(result: MetaResult, metric: str | None) -> None:
     tau = result.tau
     cols[0].metric("Studies (k)", result.k)
     if tau is not None:
-        txt = analysis.fmt(tau.mean, metric) if tau.q025 is None else f"{analysis.fmt(tau.q50 if tau.q50 is not None else tau.mean, metric)}"
+        txt = synthesis.fmt(tau.mean, metric) if tau.q025 is None else f"{synthesis.fmt(tau.q50 if tau.q50 is not None else tau.mean, metric)}"
         cols[1].metric("Between-study SD (tau)", txt, help="Posterior median (Bayes) or estimate (frequentist)")
         if tau.q025 is not None:
-            cols[2].metric("tau 95% interval", f"{analysis.fmt(tau.q025, metric)} to {analysis.fmt(tau.q975, metric)}")
+            cols[2].metric("tau 95% interval", f"{synthesis.fmt(tau.q025, metric)} to {synthesis.fmt(tau.q975, metric)}")
     if result.i2 is not None:
         cols[3].metric("I²", f"{result.i2:.0f}%", help="Share of the variation in estimates beyond chance")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from evidence.taxonomy import taxonomy
-from evidence.views.analysis import as_list
+from evidence.synthesis.selection import as_list
 
 
 @dataclass

@@ -14,7 +14,9 @@ from evidence.errors import EvidenceError
 from evidence.meta import exact
 from evidence.meta.exact_regression import regression
 from evidence.meta.result import MetaResult
-from evidence.views.analysis import RATIO_METRICS, as_list, fmt, metric_label
+from evidence.synthesis.metrics import RATIO_METRICS, metric_label
+from evidence.synthesis.selection import as_list
+from evidence.synthesis.wording import fmt
 
 # -- for my context -----------------------------------------------------------------------------
 MODERATORS = {"region": "Region", "conditionality": "Conditionality", "sex": "Sex", "age_band": "Age band"}
