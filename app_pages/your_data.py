@@ -9,6 +9,7 @@ import streamlit as st
 from evidence.errors import EvidenceError
 from evidence.meta import exact, frequentist
 from evidence import synthesis
+from evidence.synthesis.metrics import measure_scale
 from evidence.ingest import effect_table as uploads
 from evidence.views.widgets import md, result_views
 
@@ -79,7 +80,7 @@ except EvidenceError as exc:
     st.stop()
 
 st.subheader(md(summary))
-result_views(result, None, uploads.scale_label(data.measure), "yd")
+result_views(result, None, measure_scale(data.measure), "yd")
 st.subheader("Download")
 st.download_button("Result (JSON)", json.dumps(result.to_dict(), indent=2), file_name="meta-analysis-result.json",
                    mime="application/json", key="yd_json")

@@ -63,7 +63,7 @@ def test_parse_table_equals_parse_csv():
 
 
 def test_ratio_measures_are_labelled_on_the_log_scale():
-    from evidence.ingest.effect_table import scale_label
+    from evidence.synthesis.metrics import measure_scale as scale_label
 
     assert scale_label("RR") == "log risk ratio" and scale_label("OR") == "log odds ratio"
     assert scale_label(None) == "" and scale_label("XYZ") == "XYZ"

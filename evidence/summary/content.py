@@ -19,16 +19,7 @@ from evidence.synthesis.certainty import Certainty, Override, assess
 from evidence.taxonomy import taxonomy
 from evidence import synthesis
 from evidence.synthesis import WhatWorksOptions
-
-UNIT_LABELS = {
-    "percentage_points": "percentage points",
-    "hours_per_week": "hours per week",
-    "sd": "standard deviations",
-    "log_odds_ratio": "log odds ratio units",
-    "log_risk_ratio": "log risk ratio units",
-    "fisher_z": "Fisher z units",
-}
-
+from evidence.synthesis.metrics import metric_unit
 
 @dataclass
 class EvidenceSummary:
@@ -128,7 +119,7 @@ def build_summary(effects_df: pd.DataFrame, options: WhatWorksOptions, filters_t
         if pooled["study_id"].nunique() >= 10:
             egger_p = egger_test(pooled["yi"].to_numpy(float), pooled["vi"].to_numpy(float))["pval"]
         certainty = assess(pooled, result, ww.metric, egger_p=egger_p, override=override)
-    unit_label = UNIT_LABELS.get(ww.metric, ww.unit or "units as reported")
+    unit_label = metric_unit(ww.metric, ww.unit or "units as reported")
     summary = EvidenceSummary(
         intervention=options.intervention, intervention_label=ilabel, outcome=options.outcome,
         outcome_label=olabel, filters=list(filters_text or []), options=options, effects=cell,
@@ -194,7 +185,7 @@ def _subgroups(cell: pd.DataFrame, options: WhatWorksOptions, ww) -> list[dict]:
         if poolable["study_id"].nunique() >= 2:
             r = exact.posterior(poolable["yi"].to_numpy(float), poolable["vi"].to_numpy(float), tau_prior=ww.tau_prior,
                                 measure=ww.metric)
-            text = (f"pooled {fmt(r.mu.q50, ww.metric)} {UNIT_LABELS.get(ww.metric, '')} (95% CrI {fmt(r.mu.q025, ww.metric)} to "
+            text = (f"pooled {fmt(r.mu.q50, ww.metric)} {metric_unit(ww.metric)} (95% CrI {fmt(r.mu.q025, ww.metric)} to "
                     f"{fmt(r.mu.q975, ww.metric)}; {r.k} studies)")
             out.append({"label": label, "text": text, "k": r.k, "q50": r.mu.q50, "q025": r.mu.q025, "q975": r.mu.q975})
         else:
@@ -205,7 +196,7 @@ def _subgroups(cell: pd.DataFrame, options: WhatWorksOptions, ww) -> list[dict]:
 
 def _reported_number(r) -> str:
     """The number as the source wrote it, with its value in the analysis metric when converted."""
-    converted = (f" (= {fmt(r.yi, r.metric)} {UNIT_LABELS.get(r.metric, r.metric)})"
+    converted = (f" (= {fmt(r.yi, r.metric)} {metric_unit(r.metric)})"
                  if pd.notna(r.yi) and pd.notna(r.estimate) and r.yi != r.estimate else "")
     return f"{_as_written(r.estimate)} {_unit(r.unit)}{converted}"
 
@@ -299,7 +290,7 @@ def _methods(s: EvidenceSummary, ww) -> str:
     o = ww.options
     return base + (
         f"Dependence: one effect per study (the study's primary effect; {len(s.effects) - len(s.pooled)} other effects "
-        f"are listed but not pooled). Model: Bayesian normal-normal random-effects meta-analysis in {UNIT_LABELS.get(s.metric, s.metric)}, "
+        f"are listed but not pooled). Model: Bayesian normal-normal random-effects meta-analysis in {metric_unit(s.metric)}, "
         f"flat prior on the mean, {ww.tau_prior} prior on the between-study standard deviation tau, computed exactly "
         f"by numerical integration over tau (no sampling; random seed {SEED} recorded for reproducibility). "
         f"Sensitivity switches: exclude high risk of bias = {o.exclude_high_rob}, exclude imputed variances = {o.exclude_imputed}. "

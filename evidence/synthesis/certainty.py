@@ -29,17 +29,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-LEVELS = ["very low", "low", "moderate", "high"]
+from evidence.errors import EvidenceError
+from evidence.synthesis.metrics import MID
 
-#: Minimal important difference per metric, used by the imprecision rule (stated in every export).
-MID = {
-    "percentage_points": 2.5,
-    "hours_per_week": 1.0,
-    "sd": 0.1,
-    "log_odds_ratio": 0.1,
-    "log_risk_ratio": 0.05,
-    "fisher_z": 0.05,
-}
+LEVELS = ["very low", "low", "moderate", "high"]
 
 SDG_DISTANCE = {
     "full": 0, "not_applicable": 0, "economic_with_chores": 1, "economic_only": 1,
@@ -61,9 +54,9 @@ class Override:
 
     def __post_init__(self):
         if self.rating not in LEVELS:
-            raise ValueError(f"override rating must be one of {', '.join(LEVELS)}, not {self.rating!r}")
+            raise EvidenceError(f"override rating must be one of {', '.join(LEVELS)}, not {self.rating!r}")
         if not self.reason or not self.reason.strip():
-            raise ValueError("an override needs a stated reason")
+            raise EvidenceError("an override needs a stated reason")
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from evidence.meta.result import MetaResult
-from evidence.synthesis.metrics import RATIO_METRICS, metric_label
+from evidence.synthesis.metrics import RATIO_METRICS, metric_unit
 from evidence.taxonomy import taxonomy
 
 
@@ -47,7 +47,7 @@ def headline(result: MetaResult, outcome: str, intervention: str, unit: str | No
     else:
         sign = 1.0 if up else -1.0
         lo, hi = sorted((sign * mu.q025, sign * mu.q975))
-        uname = metric_label(unit)
+        uname = metric_unit(unit)
         verb = "increase" if up else "reduce"
         text = (f"{ilabel} {_agree(ilabel, verb)} {olabel.lower()} by {fmt(abs(mu.mean), unit)} {uname} "
                 f"(95% credible interval {fmt(lo, unit)} to {fmt(hi, unit)})")
