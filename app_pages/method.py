@@ -8,7 +8,8 @@ import streamlit as st
 
 from evidence.meta.result import RECORDED_PACKAGES
 from evidence import synthesis
-from evidence.views.widgets import catalogue_ready, md
+from evidence.views.loaders import catalogue_ready
+from evidence.views.text import md
 
 st.title("Method")
 info = catalogue_ready()

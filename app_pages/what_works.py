@@ -10,8 +10,10 @@ from evidence.taxonomy import taxonomy
 from evidence import synthesis
 from evidence.synthesis import charts, context
 from evidence.views.downloads import summary_downloads
-from evidence.views.widgets import (catalogue_ready, catalogue_stamp, chart_and_table, load_effects, load_what_works, md,
-                                    result_views, sidebar_filters, load_gap_map)
+from evidence.views import state
+from evidence.views.components import chart_and_table, result_views, sidebar_filters
+from evidence.views.loaders import catalogue_ready, catalogue_stamp, load_effects, load_gap_map, load_what_works
+from evidence.views.text import md
 
 t = taxonomy()
 st.title("What works")
@@ -22,22 +24,22 @@ effects = load_effects(stamp, filters)
 
 # -- which intervention and outcome (from the gap map, a shared link, or chosen here) ------------
 qp = st.query_params
-for key, param in (("ww_intervention", "intervention"), ("ww_outcome", "outcome")):
+for key, param in ((state.WW_INTERVENTION, "intervention"), (state.WW_OUTCOME, "outcome")):
     if key not in st.session_state and qp.get(param):
         st.session_state[key] = qp.get(param)
-if "ww_intervention" not in st.session_state:  # first visit: open the cell with the most pooled studies
+if state.WW_INTERVENTION not in st.session_state:  # first visit: open the cell with the most pooled studies
     best = synthesis.best_cell(load_gap_map(stamp, filters))
     if best:
-        st.session_state["ww_intervention"], st.session_state["ww_outcome"] = best
+        st.session_state[state.WW_INTERVENTION], st.session_state[state.WW_OUTCOME] = best
 iv_options = list(dict.fromkeys(effects["intervention"])) or list(t.interventions)
-if st.session_state.get("ww_intervention") not in iv_options:
-    st.session_state["ww_intervention"] = iv_options[0]
+if st.session_state.get(state.WW_INTERVENTION) not in iv_options:
+    st.session_state[state.WW_INTERVENTION] = iv_options[0]
 c1, c2 = st.columns(2)
-iv = c1.selectbox("Intervention", iv_options, key="ww_intervention", format_func=lambda k: t.interventions.get(k, {}).get("label", k))
+iv = c1.selectbox("Intervention", iv_options, key=state.WW_INTERVENTION, format_func=lambda k: t.interventions.get(k, {}).get("label", k))
 oc_options = list(dict.fromkeys(effects.loc[effects["intervention"] == iv, "outcome"])) or list(t.outcomes)
-if st.session_state.get("ww_outcome") not in oc_options:
-    st.session_state["ww_outcome"] = oc_options[0]
-oc = c2.selectbox("Outcome", oc_options, key="ww_outcome", format_func=lambda k: t.outcomes.get(k, {}).get("label", k))
+if st.session_state.get(state.WW_OUTCOME) not in oc_options:
+    st.session_state[state.WW_OUTCOME] = oc_options[0]
+oc = c2.selectbox("Outcome", oc_options, key=state.WW_OUTCOME, format_func=lambda k: t.outcomes.get(k, {}).get("label", k))
 st.query_params.update({"intervention": iv, "outcome": oc})
 
 # -- sensitivity switches ------------------------------------------------------------------------
@@ -68,19 +70,14 @@ if dependence == "all" and ww.reason and ww.metric and ww.selected["study_id"].n
     if st.button("Run the three-level model (NUTS sampler, may take a minute)", key="ww_run3"):
         with st.spinner("Sampling the three-level model…"):
             from evidence.views.sampled import three_level  # lazy: PyMC is imported only here
-            st.session_state["ww_three_level"] = (options, filters, three_level(ww))
-    stored = st.session_state.get("ww_three_level")
+            st.session_state[state.WW_THREE_LEVEL] = (options, filters, three_level(ww))
+    stored = st.session_state.get(state.WW_THREE_LEVEL)
     if stored and stored[0] == options and stored[1] == filters:
         result = stored[2]
-        ww.headline = synthesis.headline(result, oc, iv, ww.metric, harms=ww.harms)
+        ww.headline = synthesis.headline_for(ww, result)
 if result is not None:
     st.subheader(md(ww.headline))
-    n_imputed = int(ww.selected["variance_imputed"].fillna(False).astype(bool).sum())
-    imputed = ("none uses a variance imputed from a significance level" if n_imputed == 0 else
-               f"{n_imputed} of them use{'s' if n_imputed == 1 else ''} a variance imputed (conservatively) from a "
-               "stated significance level (switch 'Exclude imputed variances' to leave them out)")
-    st.caption(md(f"{result.k} effects from {ww.selected['study_id'].nunique()} studies; {imputed}; model {result.model}; "
-                  f"prior on tau {ww.tau_prior}; unit: {unit}. Signs as reported: negative = decrease."))
+    st.caption(md(synthesis.pooled_caption(ww, result)))
 else:
     st.warning(md(ww.reason or "Nothing to pool."))
     harvest = synthesis.harvest_table(ww.cell)

@@ -11,7 +11,8 @@ from evidence.meta import exact, frequentist
 from evidence import synthesis
 from evidence.synthesis.metrics import measure_scale
 from evidence.ingest import effect_table as uploads
-from evidence.views.widgets import md, result_views
+from evidence.views.components import result_views
+from evidence.views.text import md
 
 
 # The upload is decoded and read once per file (keyed on its SHA-256), not on every rerun.

@@ -151,7 +151,7 @@ def test_summary_download_equals_the_cli_file(catalogue, tmp_path):
 
     from evidence.cli.main import app as cli
     from evidence.views.downloads import summary_file
-    from evidence.views.widgets import catalogue_stamp
+    from evidence.views.loaders import catalogue_stamp
 
     at = _app("app_pages/what_works.py")
     at.button(key="dl_prepare").click().run()
@@ -169,7 +169,8 @@ def test_summary_download_equals_the_cli_file(catalogue, tmp_path):
 # -- review fixes -------------------------------------------------------------------------------
 def test_cached_loaders_follow_a_rebuilt_catalogue(tmp_path, monkeypatch):
     """After `evidence build` rewrites the catalogue, a running app serves the new data, not the cached old."""
-    from evidence.views import downloads, widgets
+    from evidence.views import downloads
+    from evidence.views import loaders
 
     db = build_test_catalogue(tmp_path)
     monkeypatch.setattr(config, "CATALOG_PATH", db)
@@ -178,26 +179,26 @@ def test_cached_loaders_follow_a_rebuilt_catalogue(tmp_path, monkeypatch):
     options = synthesis.WhatWorksOptions("conditional_cash_transfer", "economic_activity")
 
     def kappa(stamp):
-        eff = widgets.load_effects(stamp, ())
+        eff = loaders.load_effects(stamp, ())
         return eff.loc[eff.study_id == "kappa-2016-cct", "yi"].iloc[0]
 
-    before = widgets.catalogue_stamp()
+    before = loaders.catalogue_stamp()
     assert before[0] == str(db.resolve()) and kappa(before) == -6.5
-    old_mu = widgets.load_what_works(before, (), options).result.mu.mean
+    old_mu = loaders.load_what_works(before, (), options).result.mu.mean
     old_md = downloads.summary_file(before, (), options, None, "", "md")
-    old_studies = widgets.load_studies(before, ())
+    old_studies = loaders.load_studies(before, ())
     _rebuild(db, "kappa-2016-cct", reported={"form": "coefficient", "estimate": -9.25, "unit": "percentage_points", "se": 2.0})
-    after = widgets.catalogue_stamp()
+    after = loaders.catalogue_stamp()
     assert after != before
     assert kappa(after) == -9.25
-    assert widgets.load_what_works(after, (), options).result.mu.mean < old_mu
+    assert loaders.load_what_works(after, (), options).result.mu.mean < old_mu
     assert downloads.summary_file(after, (), options, None, "", "md") != old_md
-    assert len(widgets.load_studies(after, ())) == len(old_studies)
+    assert len(loaders.load_studies(after, ())) == len(old_studies)
     st.cache_data.clear()
 
 
 def test_catalogue_stamp_of_a_server_database(monkeypatch):
-    from evidence.views.widgets import catalogue_stamp
+    from evidence.views.loaders import catalogue_stamp
 
     monkeypatch.setattr(config, "CATALOG_URL", "postgresql+psycopg://me:secret@db.example/evidence")
     stamp = catalogue_stamp()
@@ -205,7 +206,7 @@ def test_catalogue_stamp_of_a_server_database(monkeypatch):
 
 
 def test_age_slider_full_range_means_no_restriction(catalogue):
-    from evidence.views.widgets import age_items
+    from evidence.views.components import age_items
 
     assert age_items((0, 18)) == []
     assert age_items((5, 17)) == [("age_min", 5.0), ("age_max", 17.0)]  # was silently ignored
@@ -242,7 +243,7 @@ def test_studies_search_finds_programme_names(catalogue):
 
 
 def test_studies_page_links_only_web_addresses(catalogue, tmp_path, monkeypatch):
-    from evidence.views.widgets import is_web_link
+    from evidence.views.text import is_web_link
 
     assert is_web_link("https://example.org/a") and is_web_link("HTTP://x.org")
     assert not any(is_web_link(v) for v in ("javascript:alert(1)", "file:///etc/passwd", "example.org", None))

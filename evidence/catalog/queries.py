@@ -395,6 +395,28 @@ def study(study_id: str, engine: Engine | None = None) -> dict:
     return out
 
 
+def programme_names(engine: Engine | None = None) -> dict[str, str]:
+    """Study id -> programme name, for every study with a named programme (one query, not one per study)."""
+    df = _frame(engine or connect(), select(ProgrammeRow.study_id, ProgrammeRow.name).where(ProgrammeRow.name.is_not(None)),
+                ["study_id", "name"])
+    return {sid: str(name) for sid, name in zip(df["study_id"], df["name"]) if name}
+
+
+def rob_domains(study_ids, engine: Engine | None = None) -> dict[str, dict[str, str]]:
+    """Study id -> {risk-of-bias domain: judgement} for ``study_ids`` (one query, not one per study);
+    studies without domains map to an empty dict."""
+    ids = list(dict.fromkeys(study_ids))
+    out: dict[str, dict[str, str]] = {sid: {} for sid in ids}
+    if not ids:
+        return out
+    df = _frame(engine or connect(), select(RobDomainRow.study_id, RobDomainRow.domain, RobDomainRow.judgement)
+                .where(RobDomainRow.study_id.in_(ids)).order_by(RobDomainRow.study_id, RobDomainRow.domain),
+                ["study_id", "domain", "judgement"])
+    for sid, domain, judgement in df.itertuples(index=False):
+        out[sid][domain] = judgement
+    return out
+
+
 def facets(engine: Engine | None = None) -> dict[str, list]:
     """Distinct values present in the catalogue, for filter widgets (sorted)."""
     engine = engine or connect()
@@ -435,4 +457,4 @@ def clear_cache() -> None:
 
 
 __all__ = ["EFFECT_COLUMNS", "STUDY_COLUMNS", "Filters", "catalog_info", "clear_cache", "connect", "effects",
-           "facets", "studies", "study"]
+           "facets", "programme_names", "rob_domains", "studies", "study"]

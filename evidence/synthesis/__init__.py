@@ -12,7 +12,8 @@ No Streamlit here: the explorer's pages (``evidence.views``, ``app_pages``), the
 question gets the same answer everywhere. The commonly used names are re-exported below.
 """
 
-from evidence.synthesis.answer import WhatWorks, WhatWorksOptions, exclusions, leave_one_out, what_works
+from evidence.synthesis.answer import (WhatWorks, WhatWorksOptions, exclusions, headline_for, leave_one_out, pooled_caption,
+                                       what_works)
 from evidence.synthesis.gap_map import CATEGORIES, best_cell, category, gap_map_cells
 from evidence.synthesis.harvest import harvest_table
 from evidence.synthesis.metrics import (POOLABLE_METRICS, RATIO_METRICS, TAU_FAMILIES, metric_label,
@@ -24,6 +25,6 @@ from evidence.synthesis.wording import fmt, headline
 __all__ = [
     "CATEGORIES", "POOLABLE_METRICS", "RATIO_METRICS", "TAU_FAMILIES", "WhatWorks", "WhatWorksOptions",
     "as_list", "best_cell", "category", "design_mix", "effect_labels", "exclusions", "fmt", "gap_map_cells",
-    "harvest_table", "headline", "leave_one_out", "main_metric", "metric_label", "one_per_study",
-    "poolable_metrics", "tau_prior_for", "usable", "what_works",
+    "harvest_table", "headline", "headline_for", "leave_one_out", "main_metric", "metric_label", "one_per_study",
+    "poolable_metrics", "pooled_caption", "tau_prior_for", "usable", "what_works",
 ]

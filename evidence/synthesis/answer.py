@@ -68,7 +68,7 @@ def exclusions(cell: pd.DataFrame, o: WhatWorksOptions, metric: str | None) -> p
     return reason
 
 
-def _cell_desirable(cell: pd.DataFrame) -> str | None:
+def cell_desirable(cell: pd.DataFrame) -> str | None:
     """The outcome's desirable direction as the data states it (one value), else None."""
     if "desirable" not in cell:
         return None
@@ -107,7 +107,7 @@ def what_works(effects_df: pd.DataFrame, options: WhatWorksOptions) -> WhatWorks
         ww.result = exact.posterior(chosen["yi"].astype(float).to_numpy(), chosen["vi"].astype(float).to_numpy(),
                                     tau_prior=prior, labels=chosen["label"].tolist(), measure=metric)
         ww.headline = headline(ww.result, o.outcome, o.intervention, metric, harms=harms,
-                               desirable=_cell_desirable(cell))
+                               desirable=cell_desirable(cell))
     return ww
 
 
@@ -125,3 +125,20 @@ def leave_one_out(ww: WhatWorks) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+
+
+def headline_for(ww: WhatWorks, result: MetaResult) -> str:
+    """The headline for ``ww``'s cell with another fit of the same effects (e.g. the three-level model
+    run on request): the same wording rule and desirable direction as the page's own answer."""
+    return headline(result, ww.options.outcome, ww.options.intervention, ww.metric, harms=ww.harms,
+                    desirable=cell_desirable(ww.cell))
+
+
+def pooled_caption(ww: WhatWorks, result: MetaResult) -> str:
+    """What was pooled, under which model and prior, and how many variances were imputed."""
+    n_imputed = int(ww.selected["variance_imputed"].fillna(False).astype(bool).sum())
+    imputed = ("none uses a variance imputed from a significance level" if n_imputed == 0 else
+               f"{n_imputed} of them use{'s' if n_imputed == 1 else ''} a variance imputed (conservatively) from a "
+               "stated significance level (switch 'Exclude imputed variances' to leave them out)")
+    return (f"{result.k} effects from {ww.selected['study_id'].nunique()} studies; {imputed}; model {result.model}; "
+            f"prior on tau {ww.tau_prior}; unit: {ww.unit}. Signs as reported: negative = decrease.")

@@ -7,7 +7,8 @@ import streamlit as st
 from evidence.summary import FORMATS, render, summarise
 from evidence.synthesis.certainty import LEVELS, Override
 from evidence import synthesis
-from evidence.views.widgets import make_filters, md
+from evidence.views.loaders import make_filters
+from evidence.views.text import md
 
 MIME = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -20,7 +21,7 @@ LABELS = {"docx": "Word (.docx)", "pdf": "PDF", "md": "Markdown", "html": "HTML"
 @st.cache_data(show_spinner=False, max_entries=32)
 def summary_file(stamp: tuple, items: tuple, options: synthesis.WhatWorksOptions, rating: str | None, reason: str,
                  fmt: str) -> bytes:
-    """The rendered summary for this selection of the catalogue ``stamp`` (``widgets.catalogue_stamp()``;
+    """The rendered summary for this selection of the catalogue ``stamp`` (``loaders.catalogue_stamp()``;
     cached: the same selection of the same catalogue is rendered once)."""
     override = Override(rating, reason) if rating else None
     return render(summarise(options, make_filters(items), override=override), fmt)
