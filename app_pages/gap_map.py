@@ -3,13 +3,12 @@ pooled evidence says (colour) or, where nothing can be pooled, which designs exi
 
 import streamlit as st
 
-from evidence.taxonomy import taxonomy
 from evidence import synthesis
 from evidence.synthesis import charts
+from evidence.taxonomy import taxonomy
 from evidence.views import state
-from evidence.views.components import sidebar_filters
-from evidence.views.loaders import catalogue_ready, catalogue_stamp, load_effects, load_gap_map
-from evidence.views.text import md
+from evidence.views.components import catalogue_ready, md, sidebar_filters
+from evidence.views.loaders import catalogue_stamp, load_effects, load_gap_map
 
 st.title("Evidence gap map")
 info = catalogue_ready()

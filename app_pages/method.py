@@ -6,10 +6,9 @@ from importlib import metadata
 import pandas as pd
 import streamlit as st
 
-from evidence.meta.result import RECORDED_PACKAGES
 from evidence import synthesis
-from evidence.views.loaders import catalogue_ready
-from evidence.views.text import md
+from evidence.meta.result import RECORDED_PACKAGES
+from evidence.views.components import catalogue_ready, md
 
 st.title("Method")
 info = catalogue_ready()

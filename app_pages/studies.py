@@ -6,9 +6,8 @@ import streamlit as st
 from evidence.synthesis.studies import record_parts, search_studies
 from evidence.taxonomy import taxonomy
 from evidence.views import state
-from evidence.views.components import record_table
-from evidence.views.loaders import catalogue_ready, catalogue_stamp, load_effects, load_programmes, load_studies, load_study
-from evidence.views.text import is_web_link, md
+from evidence.views.components import catalogue_ready, is_web_link, md, record_table
+from evidence.views.loaders import catalogue_stamp, load_effects, load_programmes, load_studies, load_study
 
 t = taxonomy()
 st.title("Studies")

@@ -6,14 +6,13 @@ import json
 
 import streamlit as st
 
-from evidence.taxonomy import taxonomy
 from evidence import synthesis
 from evidence.synthesis import charts, context
-from evidence.views.downloads import summary_downloads
+from evidence.taxonomy import taxonomy
 from evidence.views import state
-from evidence.views.components import chart_and_table, result_views, sidebar_filters
-from evidence.views.loaders import catalogue_ready, catalogue_stamp, load_effects, load_gap_map, load_what_works
-from evidence.views.text import md
+from evidence.views.components import catalogue_ready, chart_and_table, md, result_views, sidebar_filters
+from evidence.views.downloads import summary_downloads
+from evidence.views.loaders import catalogue_stamp, load_effects, load_gap_map, load_what_works
 
 t = taxonomy()
 st.title("What works")

@@ -3,8 +3,8 @@
 import streamlit as st
 
 from evidence.synthesis.where import evidence_by_country
-from evidence.views.loaders import catalogue_ready, catalogue_stamp, load_studies
-from evidence.views.text import md
+from evidence.views.components import catalogue_ready, md
+from evidence.views.loaders import catalogue_stamp, load_studies
 
 st.title("Where the evidence comes from")
 catalogue_ready()

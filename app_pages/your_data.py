@@ -6,13 +6,12 @@ import json
 
 import streamlit as st
 
-from evidence.errors import EvidenceError
-from evidence.meta import exact, frequentist
 from evidence import synthesis
-from evidence.synthesis.metrics import measure_scale
+from evidence.errors import EvidenceError
 from evidence.ingest import effect_table as uploads
-from evidence.views.components import result_views
-from evidence.views.text import md
+from evidence.meta import exact, frequentist
+from evidence.synthesis.metrics import measure_scale
+from evidence.views.components import md, result_views
 
 
 # The upload is decoded and read once per file (keyed on its SHA-256), not on every rerun.

@@ -17,7 +17,7 @@ REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 def main() -> None:
     print(f"catalogue: {config.CATALOG_URL or config.CATALOG_PATH}")
     everything = queries.effects()
-    regions = sorted({r for v in everything["regions"] for r in synthesis._as_list(v)})
+    regions = sorted({r for v in everything["regions"] for r in synthesis.as_list(v)})
     filter_sets = [queries.Filters()] + [queries.Filters(regions=(r,)) for r in regions]
     cells = synthesis.gap_map_cells(everything)
     pooled = cells[cells["n_pooled"] > 0].sort_values("n_pooled", ascending=False)

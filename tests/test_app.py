@@ -243,7 +243,7 @@ def test_studies_search_finds_programme_names(catalogue):
 
 
 def test_studies_page_links_only_web_addresses(catalogue, tmp_path, monkeypatch):
-    from evidence.views.text import is_web_link
+    from evidence.views.components import is_web_link
 
     assert is_web_link("https://example.org/a") and is_web_link("HTTP://x.org")
     assert not any(is_web_link(v) for v in ("javascript:alert(1)", "file:///etc/passwd", "example.org", None))

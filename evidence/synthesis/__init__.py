@@ -12,14 +12,19 @@ No Streamlit here: the explorer's pages (``evidence.views``, ``app_pages``), the
 question gets the same answer everywhere. The commonly used names are re-exported below.
 """
 
-from evidence.synthesis.answer import (WhatWorks, WhatWorksOptions, exclusions, headline_for, leave_one_out, pooled_caption,
-                                       what_works)
+from evidence.synthesis.answer import (
+                                       WhatWorks,
+                                       WhatWorksOptions,
+                                       exclusions,
+                                       headline_for,
+                                       leave_one_out,
+                                       pooled_caption,
+                                       what_works,
+)
 from evidence.synthesis.gap_map import CATEGORIES, best_cell, category, gap_map_cells
 from evidence.synthesis.harvest import harvest_table
-from evidence.synthesis.metrics import (POOLABLE_METRICS, RATIO_METRICS, TAU_FAMILIES, metric_label,
-                                        tau_prior_for)
-from evidence.synthesis.selection import (as_list, design_mix, effect_labels, main_metric, one_per_study,
-                                          poolable_metrics, usable)
+from evidence.synthesis.metrics import POOLABLE_METRICS, RATIO_METRICS, TAU_FAMILIES, metric_label, tau_prior_for
+from evidence.synthesis.selection import as_list, design_mix, effect_labels, main_metric, one_per_study, poolable_metrics, usable
 from evidence.synthesis.wording import fmt, headline
 
 __all__ = [

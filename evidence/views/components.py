@@ -8,6 +8,8 @@ Text from the catalogue or an upload is shown through ``st.dataframe``/Altair or
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -16,8 +18,29 @@ from evidence.meta.result import MetaResult
 from evidence.synthesis import charts
 from evidence.taxonomy import taxonomy
 from evidence.views import state
-from evidence.views.loaders import catalogue_stamp, load_effects
-from evidence.views.text import md
+from evidence.views.loaders import catalogue_stamp, load_effects, load_info
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~$:])")
+
+
+def md(text) -> str:
+    """Escape Markdown (and the HTML Streamlit's Markdown would render) in text from data."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def is_web_link(value) -> bool:
+    """Only http(s) addresses become clickable links (no javascript:, file: or relative paths)."""
+    return isinstance(value, str) and value.strip().lower().startswith(("http://", "https://"))
+
+
+def catalogue_ready() -> dict:
+    """The catalogue's info, or an explanation and a stop when it cannot be opened."""
+    try:
+        return load_info(catalogue_stamp())
+    except Exception as exc:  # noqa: BLE001 - any failure to open the catalogue is shown, not raised
+        st.error(f"The catalogue could not be opened: {md(exc)}. Build it with `evidence build`.")
+        st.stop()
+
 
 def _options(effects: pd.DataFrame, column: str) -> list[str]:
     return sorted({x for v in effects[column] for x in synthesis.as_list(v)})

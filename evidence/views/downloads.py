@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from evidence import synthesis
 from evidence.summary import FORMATS, render, summarise
 from evidence.synthesis.certainty import LEVELS, Override
-from evidence import synthesis
+from evidence.views.components import md
 from evidence.views.loaders import make_filters
-from evidence.views.text import md
 
 MIME = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",

@@ -16,7 +16,6 @@ from sqlalchemy.engine import make_url
 
 from evidence import config, synthesis
 from evidence.catalog import queries
-from evidence.views.text import md
 
 FILTER_FIELDS = {f.name for f in dataclasses.fields(queries.Filters)}
 
@@ -73,15 +72,6 @@ def load_gap_map(stamp: tuple, items: tuple, tau_family: str = "halfnormal") -> 
 @st.cache_data(show_spinner=False, max_entries=64)
 def load_what_works(stamp: tuple, items: tuple, options: synthesis.WhatWorksOptions) -> synthesis.WhatWorks:
     return synthesis.what_works(load_effects(stamp, items), options)
-
-
-def catalogue_ready() -> dict:
-    """The catalogue's info, or an explanation and a stop when it cannot be opened."""
-    try:
-        return load_info(catalogue_stamp())
-    except Exception as exc:  # noqa: BLE001 - any failure to open the catalogue is shown, not raised
-        st.error(f"The catalogue could not be opened: {md(exc)}. Build it with `evidence build`.")
-        st.stop()
 
 
 
