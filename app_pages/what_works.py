@@ -8,11 +8,13 @@ import streamlit as st
 
 from evidence import synthesis
 from evidence.synthesis import charts, context
+from evidence.synthesis.answer import prior_sensitivity
+from evidence.synthesis.metrics import default_tau_scale, metric_unit
 from evidence.taxonomy import taxonomy
 from evidence.views import state
 from evidence.views.components import catalogue_ready, chart_and_table, md, result_views, sidebar_filters
 from evidence.views.downloads import summary_downloads
-from evidence.views.loaders import catalogue_stamp, load_effects, load_gap_map, load_what_works
+from evidence.views.loaders import catalogue_stamp, load_card, load_effects, load_gap_map, load_what_works
 
 t = taxonomy()
 st.title("What works")
@@ -46,6 +48,7 @@ with st.expander("Sensitivity: which effects are pooled, and how", expanded=True
     s1, s2, s3 = st.columns(3)
     excl_rob = s1.toggle("Exclude high risk of bias", key="ww_rob")
     excl_imp = s1.toggle("Exclude imputed variances", key="ww_imp")
+    excl_sec = s1.toggle("Exclude secondary sources (numbers from a review's table)", key="ww_sec")
     dependence = s2.radio("Several effects per study", ["primary", "all"], key="ww_dep",
                           format_func={"primary": "Primary effect per study", "all": "All effects (three-level model)"}.get)
     tau_family = s3.selectbox("Prior on tau", synthesis.TAU_FAMILIES, key="ww_tau")
@@ -56,11 +59,23 @@ with st.expander("Sensitivity: which effects are pooled, and how", expanded=True
     metrics = synthesis.poolable_metrics(cell_studies)
     if len(metrics) > 1:
         metric_choice = s3.selectbox("Metric", metrics, key="ww_metric", format_func=synthesis.metric_label)
-    scale = s3.number_input("Prior scale (0 = default for the metric)", min_value=0.0, value=0.0, step=0.5, key="ww_scale")
+    metric_now = metric_choice or synthesis.main_metric(cell_studies)
+    default_scale = default_tau_scale(metric_now)
+    scale_key = f"ww_scale_{metric_now}"  # one value per metric: a scale in pp never carries over to log odds
+    scale = s3.number_input(f"Prior scale on tau ({metric_unit(metric_now, 'metric units')})", min_value=default_scale / 100,
+                            value=default_scale, step=default_scale / 10, key=scale_key, format="%.3g",
+                            help=f"Default for this metric: {default_scale:g}.")
 
-options = synthesis.WhatWorksOptions(iv, oc, metric_choice, excl_rob, excl_imp, tau_family, scale or None, dependence, tuple(leave_out))
+options = synthesis.WhatWorksOptions(iv, oc, metric_choice, excl_rob, excl_imp, tau_family,
+                                     None if scale == default_scale else scale, dependence, tuple(leave_out),
+                                     exclude_secondary=excl_sec)
 ww = load_what_works(stamp, filters, options)
 unit = synthesis.metric_label(ww.metric)
+st.caption(md(f"Prior in force on the between-study SD (tau): {ww.tau_prior}"
+              + (" (the default for this metric)." if options.tau_scale is None and tau_family == "halfnormal" else ".")))
+note = prior_sensitivity(ww)
+if note:
+    st.warning(md(note))
 
 # -- headline ------------------------------------------------------------------------------------
 result = ww.result
@@ -74,16 +89,35 @@ if dependence == "all" and ww.reason and ww.metric and ww.selected["study_id"].n
     if stored and stored[0] == options and stored[1] == filters:
         result = stored[2]
         ww.headline = synthesis.headline_for(ww, result)
+card = load_card(stamp, filters, options)
+st.subheader(md(card.statement))
+m1, m2, m3 = st.columns(3)
+m1.metric("Certainty of the evidence", card.certainty.upper() if card.certainty else "not rated",
+          help="GRADE-style rules (start, risk of bias, inconsistency, imprecision, publication bias, indirectness); "
+               "the reasons are listed below.")
+m2.metric("Studies (pooled / in this cell)", f"{len(card.pooled_ids)} / {card.n_studies}")
+m3.metric("Direction", card.category.split(" (")[0])
 if result is not None:
     st.subheader(md(ww.headline))
+    if card.absolute is not None and result is ww.result:
+        st.info(md(card.absolute.text))
     st.caption(md(synthesis.pooled_caption(ww, result)))
+    with st.expander("Why this certainty rating"):
+        for line in card.certainty_reasons:
+            st.write(md("• " + line))
 else:
     st.warning(md(ww.reason or "Nothing to pool."))
-    harvest = synthesis.harvest_table(ww.cell)
-    if len(harvest):
-        st.subheader("Harvest plot: what each study reports")
-        chart_and_table(charts.harvest_chart(harvest), harvest, "Each bar is one effect, placed by its direction; taller bars "
-                        "= lower risk of bias; colour = design.", "ww_harvest")
+st.write(md("**Vote count by direction of effect (SWiM):** " + card.vote_statement))
+if card.subgroups:
+    st.subheader("Girls, boys and age bands")
+    st.dataframe([{"Subgroup": g.label, "Studies": g.k, "What the evidence says": g.text} for g in card.subgroups],
+                 hide_index=True)
+harvest = synthesis.harvest_table(ww.cell)
+if result is None and len(harvest):
+    st.subheader("Harvest plot: what each study reports")
+    chart_and_table(charts.harvest_chart(harvest), harvest, "Each bar is one effect, placed by the direction the study "
+                    "reports (with or without a number); taller bars = lower risk of bias; colour = design; solid = "
+                    "statistically clear, hatched = not clear or significance not stated.", "ww_harvest")
 
 harmful = ww.cell[ww.cell["harmful"].fillna(False).astype(bool)]
 if len(harmful):

@@ -21,15 +21,16 @@ from evidence.synthesis.answer import (
                                        pooled_caption,
                                        what_works,
 )
-from evidence.synthesis.gap_map import CATEGORIES, best_cell, category, gap_map_cells
-from evidence.synthesis.harvest import harvest_table
+from evidence.synthesis.card import CATEGORIES, AnswerCard, answer_card, card_from, category
+from evidence.synthesis.gap_map import best_cell, gap_map_cells
+from evidence.synthesis.harvest import VoteCount, harvest_table, vote_count
 from evidence.synthesis.metrics import POOLABLE_METRICS, RATIO_METRICS, TAU_FAMILIES, metric_label, tau_prior_for
 from evidence.synthesis.selection import as_list, design_mix, effect_labels, main_metric, one_per_study, poolable_metrics, usable
 from evidence.synthesis.wording import fmt, headline
 
 __all__ = [
-    "CATEGORIES", "POOLABLE_METRICS", "RATIO_METRICS", "TAU_FAMILIES", "WhatWorks", "WhatWorksOptions",
+    "CATEGORIES", "POOLABLE_METRICS", "AnswerCard", "answer_card", "card_from", "RATIO_METRICS", "TAU_FAMILIES", "WhatWorks", "WhatWorksOptions",
     "as_list", "best_cell", "category", "design_mix", "effect_labels", "exclusions", "fmt", "gap_map_cells",
-    "harvest_table", "headline", "headline_for", "leave_one_out", "main_metric", "metric_label", "one_per_study",
+    "VoteCount", "harvest_table", "headline", "vote_count", "headline_for", "leave_one_out", "main_metric", "metric_label", "one_per_study",
     "poolable_metrics", "pooled_caption", "tau_prior_for", "usable", "what_works",
 ]

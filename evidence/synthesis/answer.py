@@ -16,7 +16,7 @@ import pandas as pd
 from evidence.meta import exact
 from evidence.meta.result import MetaResult
 from evidence.synthesis.metrics import POOLABLE_METRICS, metric_label, tau_prior_for
-from evidence.synthesis.selection import effect_labels, main_metric, one_per_study, poolable_metrics
+from evidence.synthesis.selection import effect_labels, main_metric, poolable_metrics, study_effects
 from evidence.synthesis.wording import headline
 
 
@@ -31,6 +31,7 @@ class WhatWorksOptions:
     tau_scale: float | None = None  # None: the metric's default
     dependence: str = "primary"  # "primary" (one effect per study) or "all" (three-level model, on request)
     leave_out: tuple[str, ...] = ()  # study ids left out (leave-one-out by hand)
+    exclude_secondary: bool = False  # leave out numbers taken from a review's table (secondary sources)
 
 
 @dataclass
@@ -60,6 +61,8 @@ def exclusions(cell: pd.DataFrame, o: WhatWorksOptions, metric: str | None) -> p
         (vi.isna() | (vi <= 0), "no variance reported"),
         (o.exclude_high_rob and cell["risk_of_bias"].eq("high"), "high risk of bias"),
         (o.exclude_imputed and cell["variance_imputed"].fillna(False).astype(bool), "imputed variance"),
+        (o.exclude_secondary and "secondary" in cell and cell["secondary"].fillna(False).astype(bool),
+         "secondary source (a review's table)"),
     ]
     for mask, why in rules:
         if isinstance(mask, bool):
@@ -86,8 +89,12 @@ def what_works(effects_df: pd.DataFrame, options: WhatWorksOptions) -> WhatWorks
     reason = exclusions(cell, o, metric)
     chosen = cell[reason == ""]
     if o.dependence == "primary":
-        kept = one_per_study(chosen)
-        reason[chosen.index.difference(kept.index)] = "not the study's primary effect"
+        kept = study_effects(chosen)
+        combined = {e for ids in kept["combined_from"].dropna() for e in str(ids).split(", ")}
+        dropped = chosen.index.difference(kept.index)
+        reason[dropped] = ["combined with the study's other subgroups" if eid in combined else "not the study's primary effect"
+                           for eid in chosen.loc[dropped, "effect_id"]]
+        reason[kept.index[kept["combined_from"].notna()]] = ""
         chosen = kept
     chosen = chosen.assign(label=effect_labels(chosen))
     excluded = cell[reason != ""].assign(reason=reason[reason != ""])
@@ -142,3 +149,28 @@ def pooled_caption(ww: WhatWorks, result: MetaResult) -> str:
                "stated significance level (switch 'Exclude imputed variances' to leave them out)")
     return (f"{result.k} effects from {ww.selected['study_id'].nunique()} studies; {imputed}; model {result.model}; "
             f"prior on tau {ww.tau_prior}; unit: {ww.unit}. Signs as reported: negative = decrease.")
+
+
+def prior_sensitivity(ww: WhatWorks) -> str | None:
+    """A note when the user's prior on tau changes the answer materially compared with the metric's
+    default (the pooled mean moves by more than half the minimal important difference, or the
+    prediction interval's width changes by more than a quarter); None otherwise."""
+    from evidence.synthesis.metrics import MID
+
+    o = ww.options
+    if ww.result is None or (o.tau_scale is None and o.tau_family == "halfnormal"):
+        return None
+    default = tau_prior_for(ww.metric)
+    ref = exact.posterior(ww.selected["yi"].astype(float).to_numpy(), ww.selected["vi"].astype(float).to_numpy(),
+                          tau_prior=default, measure=ww.metric)
+    r = ww.result
+    mid = MID.get(ww.metric or "", 0.0)
+    moved = abs(r.mu.mean - ref.mu.mean) > mid / 2 if mid else False
+    width = lambda x: (x.theta_new.q975 - x.theta_new.q025) if x.theta_new and x.theta_new.q025 is not None else None  # noqa: E731
+    w1, w0 = width(r), width(ref)
+    changed = w0 is not None and w1 is not None and w0 > 0 and abs(w1 / w0 - 1) > 0.25
+    if not (moved or changed):
+        return None
+    return (f"Your prior ({ww.tau_prior}) changes the answer materially compared with the default ({default}): pooled mean "
+            f"{r.mu.mean:.2f} instead of {ref.mu.mean:.2f}; prediction interval {w1:.2f} wide instead of {w0:.2f}. "
+            "Report both, or keep the default.")

@@ -5,46 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from evidence.meta import exact
-from evidence.meta.result import MetaResult
-from evidence.synthesis.metrics import TAU_FAMILIES, tau_prior_for
-from evidence.synthesis.selection import design_mix, main_metric, one_per_study, usable
+from evidence.synthesis.answer import WhatWorksOptions
+from evidence.synthesis.card import NO_STUDIES, answer_card
 from evidence.taxonomy import taxonomy
 
-CATEGORIES = ("Improves (≥95% probability)", "Probably improves (80–95%)", "Unclear direction",
-              "Probably worsens (80–95%)", "Worsens (≥95% probability)",
-              "Not pooled: randomised designs", "Not pooled: non-randomised designs", "Not pooled: mixed designs")
 
-
-def _benefit(result: MetaResult, desirable: str | None) -> float | None:
-    p = result.p_below_0
-    if p is None:
-        return None
-    return p if desirable == "decrease" else 1.0 - p
-
-
-def category(p_benefit: float | None) -> str:
-    if p_benefit is None:
-        return CATEGORIES[2]
-    for cut, cat in ((0.95, 0), (0.80, 1)):
-        if p_benefit >= cut:
-            return CATEGORIES[cat]
-    if p_benefit <= 0.05:
-        return CATEGORIES[4]
-    return CATEGORIES[3] if p_benefit <= 0.20 else CATEGORIES[2]
-
-
-def gap_map_cells(effects_df: pd.DataFrame, tau_prior: str | None = None) -> pd.DataFrame:
+def gap_map_cells(effects_df: pd.DataFrame, tau_family: str | None = None) -> pd.DataFrame:
     """One row per intervention x outcome of the taxonomy (empty cells included, ``n_studies == 0``).
 
-    Poolable cells (>= 2 studies with variances on one metric; primary effect per study) carry the
-    exact posterior of the pooled effect and a direction/certainty ``category``; the others carry
-    their design mix. ``tau_prior``: a prior string used as is, a bare family name (``"halfcauchy"``)
-    scaled to each cell's metric, or None (half-normal scaled to each cell's metric).
+    Each cell with studies carries its answer card (:func:`evidence.synthesis.card.answer_card`, the
+    same function What works, the summaries and ``evidence answer`` use, with default sensitivity
+    choices): the pooled posterior, the direction ``category``, the certainty and the card's words for
+    the tooltip; cells that do not pool carry their design mix and their vote count. ``tau_family``: the
+    family of the prior on tau (scaled to each cell's metric), half-normal by default.
     """
     t = taxonomy()
-    slim = effects_df[["study_id", "intervention", "outcome", "yi", "vi", "metric", "primary", "randomised", "harmful"]]
-    groups = {key: part for key, part in slim.groupby(["intervention", "outcome"])} if len(slim) else {}
+    groups = {key: part for key, part in effects_df.groupby(["intervention", "outcome"])} if len(effects_df) else {}
     rows = []
     for iv, iterm in t.interventions.items():
         for oc, oterm in t.outcomes.items():
@@ -53,19 +29,16 @@ def gap_map_cells(effects_df: pd.DataFrame, tau_prior: str | None = None) -> pd.
                        intervention_label=iterm["label"], outcome_group=oterm["group"],
                        outcome_group_label=t.outcome_groups[oterm["group"]]["label"], outcome=oc, outcome_label=oterm["label"],
                        desirable=oterm["desirable"], n_studies=0, n_effects=0, n_pooled=0, metric=None, mean=np.nan,
-                       q025=np.nan, q975=np.nan, p_benefit=np.nan, category="No studies", designs="", any_harm=False)
+                       q025=np.nan, q975=np.nan, p_benefit=np.nan, category=NO_STUDIES, certainty=None, statement="",
+                       summary="", designs="", any_harm=False, votes="")
             if part is not None:
-                row.update(n_studies=part["study_id"].nunique(), n_effects=len(part), designs=design_mix(part),
-                           any_harm=bool(part["harmful"].fillna(False).astype(bool).any()))
-                row["category"] = "Not pooled: " + row["designs"]
-                metric = main_metric(part)
-                sel = one_per_study(part[usable(part) & (part["metric"] == metric)]) if metric else part.iloc[0:0]
-                if len(sel) >= 2:
-                    res = exact.posterior(sel["yi"].astype(float).to_numpy(), sel["vi"].astype(float).to_numpy(),
-                                          tau_prior=_cell_prior(tau_prior, metric), measure=metric)
-                    pb = _benefit(res, oterm["desirable"])
-                    row.update(n_pooled=len(sel), metric=metric, mean=res.mu.mean, q025=res.mu.q025, q975=res.mu.q975,
-                               p_benefit=pb, category=category(pb))
+                card = answer_card(part, WhatWorksOptions(iv, oc, tau_family=tau_family or "halfnormal"))
+                row.update(n_studies=card.n_studies, n_effects=card.n_effects, designs=card.designs,
+                           any_harm=bool(card.harms), category=card.category, certainty=card.certainty,
+                           statement=card.statement, summary=card.tooltip, votes=card.vote_statement)
+                if card.pooled is not None:
+                    p = card.pooled
+                    row.update(n_pooled=p.k, metric=card.metric, mean=p.mean, q025=p.q025, q975=p.q975, p_benefit=p.p_benefit)
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -77,11 +50,3 @@ def best_cell(cells: pd.DataFrame) -> tuple[str, str] | None:
         return None
     top = cells.sort_values(["n_pooled", "n_studies"], ascending=False, kind="stable").iloc[0]
     return str(top["intervention"]), str(top["outcome"])
-
-
-def _cell_prior(tau_prior: str | None, metric: str | None) -> str:
-    if not tau_prior:
-        return tau_prior_for(metric)
-    return tau_prior_for(metric, tau_prior) if tau_prior in TAU_FAMILIES else tau_prior
-
-

@@ -3,7 +3,11 @@
 Conventions
 - Effects are pooled only within one metric (percentage points are never pooled with hours or log
   odds ratios); ``relative_percent`` and ``other`` are never pooled.
-- "One effect per study": the study's primary effect for the outcome, else its first listed effect.
+- "One effect per study" for the overall question (:func:`study_effects`): the study's whole-sample
+  effect (its primary one, else its first); a study that reports only disjoint subgroups (girls and
+  boys, or non-overlapping age bands) contributes one inverse-variance combination of them, noted in
+  ``combined_from``, rather than one arbitrary band. Disjoint subgroups are independent samples, so
+  the combination's variance is 1 / sum(1 / v_i).
 """
 
 from __future__ import annotations
@@ -38,6 +42,96 @@ def one_per_study(df: pd.DataFrame) -> pd.DataFrame:
         return df
     order = df.assign(_p=~df["primary"].fillna(False).astype(bool), _i=np.arange(len(df)))
     return order.sort_values(["study_id", "_p", "_i"]).drop_duplicates("study_id").sort_values("_i").drop(columns=["_p", "_i"])
+
+
+def _whole_sample(df: pd.DataFrame) -> pd.Series:
+    sex = df["subgroup_sex"].fillna("all") if "subgroup_sex" in df else pd.Series("all", index=df.index)
+    lo = pd.to_numeric(df.get("subgroup_age_min"), errors="coerce") if "subgroup_age_min" in df else pd.Series(np.nan, index=df.index)
+    hi = pd.to_numeric(df.get("subgroup_age_max"), errors="coerce") if "subgroup_age_max" in df else pd.Series(np.nan, index=df.index)
+    label = df["subgroup_label"] if "subgroup_label" in df else pd.Series(None, index=df.index)
+    return (sex == "all") & lo.isna() & hi.isna() & ~label.map(lambda x: isinstance(x, str) and bool(x.strip()))
+
+
+def _first(part: pd.DataFrame) -> pd.DataFrame:
+    order = part.assign(_p=~part["primary"].fillna(False).astype(bool), _i=np.arange(len(part)))
+    return order.sort_values(["_p", "_i"]).head(1).drop(columns=["_p", "_i"])
+
+
+def _disjoint_sets(part: pd.DataFrame) -> list[pd.DataFrame]:
+    """Candidate sets of disjoint subgroups in one study's effects: girls + boys (same ages), and
+    non-overlapping age bands (same sex); subgroups with a free-text label are never combined."""
+    unlabelled = part[~part["subgroup_label"].map(lambda x: isinstance(x, str) and bool(x.strip()))] if "subgroup_label" in part else part
+    lo = pd.to_numeric(unlabelled["subgroup_age_min"], errors="coerce")
+    hi = pd.to_numeric(unlabelled["subgroup_age_max"], errors="coerce")
+    sets = []
+    sexes = unlabelled[unlabelled["subgroup_sex"].isin(["girls", "boys"])]
+    for _, same_age in sexes.groupby([lo.reindex(sexes.index).fillna(-1), hi.reindex(sexes.index).fillna(-1)]):
+        if set(same_age["subgroup_sex"]) == {"girls", "boys"}:
+            sets.append(pd.concat([_first(same_age[same_age["subgroup_sex"] == x]) for x in ("girls", "boys")]))
+    banded = unlabelled[lo.notna() & hi.notna()]
+    for _, same_sex in banded.groupby(banded["subgroup_sex"].fillna("all")):
+        picked, last = [], -np.inf
+        for idx in same_sex.assign(_lo=lo[same_sex.index], _hi=hi[same_sex.index]).sort_values(["_lo", "_hi"]).index:
+            if lo[idx] > last:
+                band = same_sex[(lo[same_sex.index] == lo[idx]) & (hi[same_sex.index] == hi[idx])]
+                picked.append(_first(band))
+                last = hi[idx]
+        if len(picked) >= 2:
+            sets.append(pd.concat(picked))
+    return sets
+
+
+def combine_subgroups(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row: the inverse-variance combination of disjoint subgroup effects of one study."""
+    yi, vi = rows["yi"].to_numpy(float), rows["vi"].to_numpy(float)
+    w = 1.0 / vi
+    out = rows.head(1).copy()
+    sexes = set(rows["subgroup_sex"].fillna("all"))
+    lo = pd.to_numeric(rows["subgroup_age_min"], errors="coerce")
+    hi = pd.to_numeric(rows["subgroup_age_max"], errors="coerce")
+    parts = [_subgroup_text(r) for r in rows.itertuples()]
+    out["yi"], out["vi"] = float(np.sum(w * yi) / np.sum(w)), float(1.0 / np.sum(w))
+    out["subgroup_sex"] = "all" if sexes == {"girls", "boys"} else sexes.pop()
+    out["subgroup_age_min"], out["subgroup_age_max"] = lo.min(), hi.max()
+    out["subgroup_label"] = "combined: " + " + ".join(parts)
+    out["effect_id"] = "+".join(rows["effect_id"].astype(str))
+    out["combined_from"] = ", ".join(rows["effect_id"].astype(str))
+    if "variance_imputed" in rows:
+        out["variance_imputed"] = bool(rows["variance_imputed"].fillna(False).astype(bool).any())
+    if "secondary" in rows:
+        out["secondary"] = bool(rows["secondary"].fillna(False).astype(bool).any())
+    return out
+
+
+def _subgroup_text(r) -> str:
+    sex = getattr(r, "subgroup_sex", "all")
+    lo, hi = getattr(r, "subgroup_age_min", np.nan), getattr(r, "subgroup_age_max", np.nan)
+    ages = f"{lo:g}-{hi:g}" if pd.notna(lo) and pd.notna(hi) else ""
+    return " ".join(x for x in ((sex if sex in ("girls", "boys") else ""), ages) if x) or str(r.effect_id)
+
+
+def study_effects(df: pd.DataFrame) -> pd.DataFrame:
+    """One effect per study for the overall question (see the module docstring): the whole-sample
+    effect, else a combination of disjoint subgroups, else the primary (or first) effect. ``df`` holds
+    usable effects on one metric; the result keeps ``df``'s order of first appearance."""
+    if df.empty:
+        return df.assign(combined_from=pd.Series(dtype=object))
+    out = []
+    for _, part in df.groupby("study_id", sort=False):
+        whole = part[_whole_sample(part)]
+        if len(whole):
+            out.append(_first(whole))
+            continue
+        sets = _disjoint_sets(part)
+        if sets:
+            best = min(sets, key=lambda s: float(1.0 / np.sum(1.0 / s["vi"].to_numpy(float))))
+            out.append(combine_subgroups(best))
+        else:
+            out.append(_first(part))
+    res = pd.concat(out)
+    if "combined_from" not in res:
+        res["combined_from"] = None
+    return res
 
 
 def effect_labels(df: pd.DataFrame) -> list[str]:

@@ -70,6 +70,12 @@ def load_gap_map(stamp: tuple, items: tuple, tau_family: str = "halfnormal") -> 
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def load_card(stamp: tuple, items: tuple, options: synthesis.WhatWorksOptions) -> synthesis.AnswerCard:
+    """The answer card of a cell (the same card the gap map, the summaries and ``evidence answer`` show)."""
+    return synthesis.card_from(load_what_works(stamp, items, options))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
 def load_what_works(stamp: tuple, items: tuple, options: synthesis.WhatWorksOptions) -> synthesis.WhatWorks:
     return synthesis.what_works(load_effects(stamp, items), options)
 
