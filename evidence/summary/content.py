@@ -15,7 +15,7 @@ import pandas as pd
 
 from evidence.config import SEED
 from evidence.meta.result import MetaResult, package_versions
-from evidence.synthesis.certainty import Certainty, Override, assess
+from evidence.synthesis.certainty import Certainty, Override
 from evidence.taxonomy import taxonomy
 from evidence import synthesis
 from evidence.synthesis import WhatWorksOptions
@@ -47,6 +47,7 @@ class EvidenceSummary:
     catalog_version: str
     generated: dt.date
     versions: dict = field(default_factory=package_versions)
+    card: synthesis.AnswerCard | None = None  # the answer card: the same words as the app and `evidence answer`
 
     @property
     def sufficient(self) -> bool:
@@ -61,8 +62,12 @@ class EvidenceSummary:
         n_studies = self.effects["study_id"].nunique() if len(self.effects) else 0
         rows = [("Outcome", f"{self.outcome_label} ({self.unit_label})"),
                 ("Studies / effects", f"{n_studies} studies, {len(self.effects)} effects")]
+        if self.card is not None:
+            rows.append(("What the evidence says", self.card.statement))
         if self.result is None:
             rows.append(("Pooled effect", f"not pooled: {self.insufficient_reason}"))
+            if self.card is not None:
+                rows.append(("Vote count by direction of effect (SWiM)", self.card.vote_statement))
             return rows
         r, m = self.result, self.metric
         rows += [
@@ -74,6 +79,10 @@ class EvidenceSummary:
             ("Participants", participants_text(self.pooled)),
             ("Certainty of the evidence", self.certainty.rating.upper() if self.certainty else "not rated"),
         ]
+        if self.card is not None and self.card.absolute is not None:
+            rows.insert(5, ("Absolute effect per 100 children", self.card.absolute.text))
+        if self.certainty and self.certainty.downgrades:
+            rows.append(("Why (footnotes)", "; ".join(f"{d.domain} (-{d.steps})" for d in self.certainty.downgrades)))
         return rows
 
 
@@ -106,19 +115,13 @@ def build_summary(effects_df: pd.DataFrame, options: WhatWorksOptions, filters_t
     the What-works page's ``WhatWorksOptions``: the selection and the pooled result are exactly the
     page's (``evidence.synthesis.what_works``), so downloads and CLI exports agree with the app.
     """
-    from evidence.meta.bias import egger_test
-
     t = taxonomy()
     ww = synthesis.what_works(effects_df, options)
     ilabel = t.interventions.get(options.intervention, {}).get("label", options.intervention)
     olabel = t.outcomes.get(options.outcome, {}).get("label", options.outcome)
     cell, pooled, result = ww.cell, ww.selected, ww.result
-    certainty = None
-    if result is not None:
-        egger_p = None
-        if pooled["study_id"].nunique() >= 10:
-            egger_p = egger_test(pooled["yi"].to_numpy(float), pooled["vi"].to_numpy(float))["pval"]
-        certainty = assess(pooled, result, ww.metric, egger_p=egger_p, override=override)
+    card = synthesis.card_from(ww, override)
+    certainty = card.assessment
     unit_label = metric_unit(ww.metric, ww.unit or "units as reported")
     summary = EvidenceSummary(
         intervention=options.intervention, intervention_label=ilabel, outcome=options.outcome,
@@ -128,8 +131,11 @@ def build_summary(effects_df: pd.DataFrame, options: WhatWorksOptions, filters_t
         plain_language=[], subgroups=[], harms=[], as_reported=[], references=[], rob_table=pd.DataFrame(),
         methods="", caveats=[], catalog_version=catalog_version, generated=date or dt.date.today(),
     )
+    summary.card = card
     summary.plain_language = _plain_language(summary, ww)
-    summary.subgroups = _subgroups(cell, options, ww)
+    summary.subgroups = [{"label": g.label, "text": g.text, "k": g.k,
+                          **({"q50": g.mean, "q025": g.q025, "q975": g.q975} if g.mean is not None else {})}
+                         for g in card.subgroups]
     summary.harms = _harms(cell)
     summary.as_reported = _as_reported(cell)
     summary.references = _references(cell, studies_df)
@@ -142,10 +148,13 @@ def build_summary(effects_df: pd.DataFrame, options: WhatWorksOptions, filters_t
 def _plain_language(s: EvidenceSummary, ww) -> list[str]:
     n = s.effects["study_id"].nunique() if len(s.effects) else 0
     if s.result is None:
-        return [f"The evidence is insufficient for a pooled answer: {s.insufficient_reason}",
+        return [s.card.statement if s.card else "",
+                f"The evidence is insufficient for a pooled answer: {s.insufficient_reason}",
                 f"The catalogue holds {n} stud{'y' if n == 1 else 'ies'} of {s.intervention_label.lower()} reporting "
                 f"{s.outcome_label.lower()} with the current filters; their results are listed below as reported."]
-    out = [ww.headline]
+    out = [s.card.statement, ww.headline] if s.card else [ww.headline]
+    if s.card and s.card.absolute:
+        out.append(s.card.absolute.text)
     rating = s.certainty.rating
     meaning = {"high": "further research is very unlikely to change this estimate much",
                "moderate": "further research may change the estimate",
@@ -155,42 +164,6 @@ def _plain_language(s: EvidenceSummary, ww) -> list[str]:
     out.append("What this does not say: the pooled number is an average over the programmes studied; the "
                "prediction interval, not the credible interval, describes what a single new programme may achieve, "
                "and outcomes measured here differ from the SDG 8.7.1 definition of child labour as the footnotes say.")
-    return out
-
-
-def _subgroups(cell: pd.DataFrame, options: WhatWorksOptions, ww) -> list[dict]:
-    """Girls/boys and age-band effects where coded: pooled when two or more studies allow, else listed.
-
-    The pooled rows follow the What-works page's selection: the cell's effects that pass the page's
-    sensitivity switches (metric, variance, left-out studies, risk of bias, imputed variances) and are
-    usable, then one effect per study within the subgroup (its primary effect, else its first listed).
-    """
-    from evidence.meta import exact
-
-    out = []
-    if cell.empty:
-        return out
-    if ww.metric:
-        eligible = cell[(synthesis.exclusions(cell, options, ww.metric) == "") & synthesis.usable(cell)]
-    else:
-        eligible = cell.iloc[0:0]
-    groups = [(f"{sex.capitalize()}", cell["subgroup_sex"] == sex) for sex in ("girls", "boys")]
-    age = pd.to_numeric(cell["subgroup_age_max"], errors="coerce")
-    groups += [("Children under 12", age < 12), ("Children 12 and over", pd.to_numeric(cell["subgroup_age_min"], errors="coerce") >= 12)]
-    for label, mask in groups:
-        rows = cell[mask.fillna(False).astype(bool)]
-        if rows.empty:
-            continue
-        poolable = synthesis.one_per_study(eligible[eligible.index.isin(rows.index)])
-        if poolable["study_id"].nunique() >= 2:
-            r = exact.posterior(poolable["yi"].to_numpy(float), poolable["vi"].to_numpy(float), tau_prior=ww.tau_prior,
-                                measure=ww.metric)
-            text = (f"pooled {fmt(r.mu.q50, ww.metric)} {metric_unit(ww.metric)} (95% CrI {fmt(r.mu.q025, ww.metric)} to "
-                    f"{fmt(r.mu.q975, ww.metric)}; {r.k} studies)")
-            out.append({"label": label, "text": text, "k": r.k, "q50": r.mu.q50, "q025": r.mu.q025, "q975": r.mu.q975})
-        else:
-            listed = "; ".join(f"{c}: {_as_written(e)} {_unit(u)}" for c, e, u in zip(rows["citation"], rows["estimate"], rows["unit"]))
-            out.append({"label": label, "text": f"not pooled (too few studies); as reported: {listed}", "k": len(rows)})
     return out
 
 
@@ -215,16 +188,33 @@ def _harms(cell: pd.DataFrame) -> list[str]:
 
 
 def _as_reported(cell: pd.DataFrame) -> list[str]:
-    """Every effect of the cell as the source reports it (the harvest, in words), with its quote."""
+    """Every effect of the cell as the source reports it, grouped by study: one line per study with its
+    results, then each distinct quote once (several results often come from one table row or sentence)."""
     out = []
-    for r in cell.sort_values(["citation", "programme", "effect_id"]).itertuples():
-        sub = r.subgroup_sex if isinstance(r.subgroup_sex, str) and r.subgroup_sex != "all" else ""
-        sig = f", {r.significance}" if isinstance(r.significance, str) and r.significance else ""
-        var = "" if pd.notna(r.vi) else " (no variance: not poolable)"
-        where = f", {r.location}" if isinstance(r.location, str) and r.location else ""
-        out.append(f"{_who(r)}{' (' + sub + ')' if sub else ''}: {_reported_number(r)}{sig}{var}. "
-                   f"Source: \"{r.quote}\"{where}.")
+    if cell.empty:
+        return out
+    for _, part in cell.sort_values(["citation", "programme", "effect_id"]).groupby(["citation", "study_id"], sort=False):
+        first = part.iloc[0]
+        results, quotes = [], {}
+        for r in part.itertuples():
+            sub = r.subgroup_sex if isinstance(r.subgroup_sex, str) and r.subgroup_sex != "all" else ""
+            label = r.subgroup_label if isinstance(r.subgroup_label, str) and r.subgroup_label else sub
+            sig = f", {r.significance}" if isinstance(r.significance, str) and r.significance else ""
+            var = "" if pd.notna(r.vi) else " (no variance: not poolable)"
+            number = _reported_number(r) if pd.notna(r.estimate) else _stated_words(r)
+            results.append(f"{label + ': ' if label else ''}{number}{sig}{var}")
+            where = f" ({r.location})" if isinstance(r.location, str) and r.location else ""
+            quotes.setdefault(str(r.quote), where)
+        quoted = " ".join(f"\"{q}\"{w}." for q, w in quotes.items())
+        out.append(f"{_who(first)}: {'; '.join(results)}. Source: {quoted}")
     return out
+
+
+def _stated_words(r) -> str:
+    words = {"decrease": "a decrease (stated in words)", "increase": "an increase (stated in words)",
+             "no_clear_change": "no clear change (stated in words)", "mixed": "mixed results (stated in words)"}
+    d = getattr(r, "reported_direction", None)
+    return words.get(d, "no number") if isinstance(d, str) else "no number"
 
 
 def _unit(unit) -> str:

@@ -113,7 +113,9 @@ def _sections(summary: EvidenceSummary) -> list[tuple[str, list[str]]]:
             f"{g['label']}: {g['text']}" for g in summary.subgroups]))
     if summary.as_reported:
         sections.append(("Results as reported by each study", summary.as_reported))
-    sections.append(("Harms", summary.harms or ["No coded effect in this selection increases child labour."]))
+    sections.append(("Harms", summary.harms or [
+        f"No coded effect in this selection worsens {summary.outcome_label.lower()} (a statistically clear change in "
+        "the unwanted direction, in numbers or in the source's own words)."]))
     if summary.certainty:
         sections.append(("Certainty of the evidence: footnotes", summary.certainty.footnotes()))
     sections.append(("Methods", [summary.methods]))
