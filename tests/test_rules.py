@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from evidence.ingest.loader import load
+from evidence.ingest.loader import load, loads
 from evidence.ingest.rules import RULES, Context, has_variance, run_rules
-from evidence.ingest.stat_rules import match_number, quote_numbers
+from evidence.ingest.rules.provenance import match_number, quote_numbers
 
 FIXTURE = Path(__file__).parent / "valid" / "fixture-cct-coded.yaml"
 BASE = load(FIXTURE).data
@@ -98,6 +98,7 @@ def _strip_study_locators(d):
 
 
 CASES.append(("study-locator", _strip_study_locators, "id", "no url or doi anywhere", "error"))
+CASES.append(("yaml-1.2-values", None, "design.clusters", "octal", "error"))
 
 
 @pytest.mark.parametrize("name", sorted(RULES))
@@ -113,6 +114,8 @@ def test_rule_fires(name, mutate, field, message, severity):
         kw["stem"] = "other"
     if name == "duplicate-yaml-key":
         kw["duplicate_keys"] = [(("programme", "setting"), 14)]
+    if name == "yaml-1.2-values":
+        kw["loaded"] = loads("design:\n  clusters: 042\n")
     problems = run(name, mutate, **kw)
     assert len(problems) == 1, [str(p) for p in problems]
     p = problems[0]

@@ -33,12 +33,12 @@ def validate(
     list_rules: bool = typer.Option(False, "--list-rules", help="List the validation rules and exit."),
 ) -> None:
     """Validate study files: every problem with its line, a summary, exit 1 on any error."""
-    from evidence.ingest.rules import RULES
+    from evidence.ingest.rules import REGISTRY
     from evidence.ingest.validate import validate_paths
 
     if list_rules:
-        for r in RULES.values():
-            typer.echo(f"{r.name:<22} {r.description}")
+        for r in REGISTRY.all():
+            typer.echo(f"{r.name:<22} {r.scope:<4} {r.severity:<7} {r.message}")
         return
     report = validate_paths(paths or None)
     failed = bool(report.errors) or (strict and bool(report.warnings))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from functools import lru_cache
 
-from evidence.ingest.rules import d, effects, items, rule
+from evidence.ingest.rules.base import d, effects, items, rule
 from evidence.taxonomy import DATA, countries, suggest, taxonomy
 
 
