@@ -99,6 +99,8 @@ def _strip_study_locators(d):
 
 CASES.append(("study-locator", _strip_study_locators, "id", "no url or doi anywhere", "error"))
 CASES.append(("yaml-1.2-values", None, "design.clusters", "octal", "error"))
+CASES.append(("canonical-links", setp("sources", 0, "url", "https://sci-hub.se/10.0000/x"), "sources[0].url",
+              "shadow library", "error"))
 
 
 @pytest.mark.parametrize("name", sorted(RULES))
