@@ -1,16 +1,19 @@
 """The validation rules, by theme, registered explicitly in one registry (``REGISTRY``).
 
-Modules: ``reading`` (file and YAML), ``structure`` (schema, ids, references inside a file),
-``ranges`` (years, ages, sizes), ``terms`` (taxonomy, countries), ``statistics`` (reported numbers),
-``provenance`` (coding status, quotes), ``links`` (DOIs, URLs), ``tree`` (across files) and
-``sheet`` (coding sheets for ``evidence import``). Each imports only ``base`` (and ``statistics``
-for what a variance needs), so importing this package registers every rule once, in this order.
+Modules: ``reading`` (file and YAML), ``values`` (number types, finite, 64-bit), ``structure``
+(schema, ids, references inside a file), ``ranges`` (years, ages, sizes, unit limits), ``text``
+(blank, long or control-character text, dates), ``terms`` (taxonomy, countries), ``statistics``
+and ``variance`` (reported numbers), ``provenance`` (coding status, quotes), ``consistency``
+(contradictions a file proves), ``plausibility`` (warnings), ``links`` (DOIs, URLs), ``tree``
+(across files) and ``sheet`` (coding sheets for ``evidence import``). Each imports ``base`` and at
+most modules before it in this list, so importing this package registers every rule once, in order.
 """
 
 from __future__ import annotations
 
 from evidence.ingest.rules import base
-from evidence.ingest.rules import reading, structure, ranges, terms, statistics, provenance, links  # noqa: F401
+from evidence.ingest.rules import reading, values, structure, ranges, text, terms  # noqa: F401
+from evidence.ingest.rules import statistics, variance, provenance, consistency, plausibility, links  # noqa: F401
 from evidence.ingest.rules import tree, sheet  # noqa: F401
 from evidence.ingest.rules.base import REGISTRY, Context, Rule, d, effects, get, items, num
 from evidence.ingest.rules.provenance import match_number, quote_numbers

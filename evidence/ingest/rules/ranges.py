@@ -68,3 +68,82 @@ def _sample_size(study, ctx):
         v = num(v)
         if v is not None and v < 1:
             yield ctx.problem(loc, f"sample size {v:g} is less than 1")
+
+
+# --- limits no study can exceed, and contradictions between design, population and effects -------
+
+MAX_FOLLOW_UP_MONTHS = 600  # 50 years
+
+
+@rule("follow-up-limit", "Follow-up is at most 50 years.")
+def _follow_up_limit(study, ctx):
+    locs = [("design", "follow_up_months")] + [("effects", i, "follow_up_months") for i, _, _ in effects(study)]
+    for loc in locs:
+        v = num(get(study, loc))
+        if v is not None and v > MAX_FOLLOW_UP_MONTHS:
+            yield ctx.problem(loc, f"follow-up {v:g} months is more than 50 years", "months, not days or weeks?")
+
+
+@rule("sample-total", "n_total is at least n_treatment + n_control.")
+def _sample_total(study, ctx):
+    pop = d(d(study).get("population"))
+    total, t, c = num(pop.get("n_total")), num(pop.get("n_treatment")), num(pop.get("n_control"))
+    if None not in (total, t, c) and total < t + c:
+        yield ctx.problem(("population", "n_total"), f"n_total {total:g} is less than n_treatment + n_control = {t + c:g}",
+                          "check the three counts")
+
+
+@rule("clusters", "A cluster-randomised trial has at least two clusters.")
+def _clusters(study, ctx):
+    s = d(study)
+    if d(s.get("design")).get("type") != "cluster_rct":
+        return
+    for loc in (("design", "clusters"), ("population", "n_clusters")):
+        v = num(get(s, loc))
+        if v is not None and v < 2:
+            yield ctx.problem(loc, f"a cluster RCT with {v:g} cluster", "randomising one cluster compares nothing")
+
+
+@rule("subgroup-age", "A subgroup's age band lies within the population's.")
+def _subgroup_age(study, ctx):
+    pop = d(d(study).get("population"))
+    lo, hi = num(pop.get("age_min")), num(pop.get("age_max"))
+    for i, e, _ in effects(study):
+        sub = d(e.get("subgroup"))
+        a, b = num(sub.get("age_min")), num(sub.get("age_max"))
+        if a is not None and lo is not None and a < lo:
+            yield ctx.problem(("effects", i, "subgroup", "age_min"), f"subgroup age_min {a:g} is below the population's {lo:g}",
+                              "widen population ages, or check the subgroup")
+        if b is not None and hi is not None and b > hi:
+            yield ctx.problem(("effects", i, "subgroup", "age_max"), f"subgroup age_max {b:g} is above the population's {hi:g}",
+                              "widen population ages, or check the subgroup")
+
+
+@rule("programme-start", "The programme starts no later than the study's publication year.")
+def _programme_start(study, ctx):
+    s = d(study)
+    start, year = num(d(s.get("programme")).get("start_year")), num(s.get("year"))
+    if start is not None and year is not None and start > year:
+        yield ctx.problem(("programme", "start_year"), f"start_year {int(start)} is after the publication year {int(year)}",
+                          "an evaluation cannot precede its programme: check both years")
+
+
+_LIMITS = {"percentage_points": (100, "percentage points"), "hours_per_day": (24, "hours per day"),
+           "hours_per_week": (168, "hours per week")}
+_STATUS_OUTCOMES = ("enrolment", "dropout", "progression")
+
+
+@rule("unit-limit", "Values fit their unit (|pp| <= 100, <= 24 h/day, <= 168 h/week); enrolment is not in hours.")
+def _unit_limit(study, ctx):
+    for i, e, r in effects(study):
+        unit = r.get("unit")
+        base = ("effects", i, "reported")
+        if unit in _LIMITS:
+            limit, words = _LIMITS[unit]
+            for k in ("estimate", "ci_low", "ci_high", "m1", "m2"):
+                v = num(r.get(k))
+                if v is not None and abs(v) > limit:
+                    yield ctx.problem(base + (k,), f"{v:g} {words} is impossible (at most {limit})", "check the unit")
+        if unit in ("hours_per_day", "hours_per_week") and e.get("outcome") in _STATUS_OUTCOMES:
+            yield ctx.problem(base + ("unit",), f"outcome '{e['outcome']}' is a status, not measured in hours",
+                              "use proportion or percentage_points, or an hours outcome")

@@ -133,7 +133,7 @@ def _t_consistent(study, ctx):
                               "check the SE and t")
 
 
-@rule("proportion-range", "Proportions (p1, p2, prevalence, ICC, proportion estimates) in [0, 1]; r in [-1, 1].")
+@rule("proportion-range", "Proportions (p1, p2, prevalence, ICC, proportion estimates) are in [0, 1].")
 def _proportions(study, ctx):
     pop = study.get("population") if isinstance(study, dict) else None
     prev = num(pop.get("baseline_prevalence")) if isinstance(pop, dict) else None
@@ -149,9 +149,6 @@ def _proportions(study, ctx):
         level = num(r.get("ci_level"))
         if level is not None and not 0 < level < 1:
             yield ctx.problem(base + ("ci_level",), f"ci_level {level:g} is outside (0, 1)", "e.g. 0.95")
-        rr = num(r.get("r"))
-        if rr is not None and not -1 <= rr <= 1:
-            yield ctx.problem(base + ("r",), f"correlation {rr:g} is outside [-1, 1]")
         b = num(r.get("estimate"))
         if r.get("unit") == "proportion" and b is not None and not -1 <= b <= 1:
             yield ctx.problem(base + ("estimate",), f"estimate {b:g} in unit 'proportion' is outside [-1, 1]",
