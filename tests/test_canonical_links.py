@@ -60,7 +60,7 @@ def _run(mutate):
 def test_every_url_field_is_checked_and_named(where, mutate):
     (p,) = _run(mutate)
     assert (p.field, p.severity, p.rule) == (where, "error", "canonical-links")
-    assert p.message.startswith(f"{where} links to ") and "DOI" in p.hint and "publisher" in p.hint
+    assert p.message.startswith("links to ") and "DOI" in p.hint and "publisher" in p.hint
     assert "PubMed Central" in p.hint and "working-paper series" in p.hint and "issuing institution" in p.hint
 
 

@@ -144,6 +144,8 @@ CASES += [
     ("text-characters", setp("title", "Fixture \u202etxet"), "title", "bidirectional-control character U+202E", "error"),
     ("coding-date", setp("coding", "date", dt.date(2026, 12, 1)), "coding.date", "in the future", "error"),
     ("large-effect", _rep(0, estimate=-0.6), "effects[0].reported.estimate", "unusually large", "warning"),
+    ("duplicate-effect", lambda d: d["effects"].append({**copy.deepcopy(d["effects"][1]), "id": "hours-again"}),
+     "effects[3].id", "repeats effects[1] ('hours')", "error"),
     ("long-follow-up", setp("design", "follow_up_months", 300), "design.follow_up_months", "over 20 years", "warning"),
 ]
 CASES.append(("canonical-links", setp("sources", 0, "url", "https://sci-hub.se/10.0000/x"), "sources[0].url",

@@ -44,6 +44,7 @@ class Issue:
     line: int
     message: str
     hint: str | None = None
+    field: str = "(file)"
 
 
 @dataclass
@@ -155,8 +156,9 @@ def loads(text: str, path: Path | str = "<string>") -> LoadedFile:
     except RecursionError:
         result.issues.append(Issue("syntax", 1, "the YAML nests too deeply to read"))
     except (ValueError, OverflowError) as exc:  # e.g. a timestamp that is not a calendar date
-        result.issues.append(Issue("syntax", _bad_value_line(text, exc), f"a value cannot be read: {exc}",
-                                   "dates are YYYY-MM-DD and must exist in the calendar"))
+        line, where = _bad_value(result)
+        result.issues.append(Issue("syntax", line, f"a value cannot be read: {exc}",
+                                   "dates are YYYY-MM-DD and must exist in the calendar", where))
     finally:
         loader.dispose()
     if result.data is None:
@@ -164,18 +166,21 @@ def loads(text: str, path: Path | str = "<string>") -> LoadedFile:
     return result
 
 
-def _bad_value_line(text: str, exc: Exception) -> int:
-    """Best guess at the line of a value YAML could not construct: the first calendar-invalid date."""
+def _bad_value(result: LoadedFile) -> tuple[int, str]:
+    """(line, field) of the first timestamp YAML could not construct (a date not in the calendar)."""
+    from evidence.ingest.problems import field_name
+
     import datetime as dt
     import re
 
-    for n, line in enumerate(text.splitlines(), start=1):
-        for m in re.finditer(r"(?<![\d-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\d-])", line):
+    for loc, (tag, text) in result.scalars.items():
+        m = re.match(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+        if tag == "timestamp" and m:
             try:
                 dt.date(*map(int, m.groups()))
             except ValueError:
-                return n
-    return 1
+                return result.line_of(loc), field_name(loc)
+    return 1, "(file)"
 
 
 def load(path: Path | str) -> LoadedFile:

@@ -58,6 +58,9 @@ def check_file(path: Path | str, text: str | None = None) -> FileResult:
     ctx = Context(path, loaded.line_of, file_stem=path.stem, duplicate_keys=loaded.duplicate_keys, loaded=loaded)
     if loaded.data is None:
         return FileResult(path, None, None, run_rules(None, ctx, READ_RULES), loaded.line_of)
+    if not isinstance(loaded.data, dict):  # a list or a scalar: the schema says so, nothing else applies
+        return FileResult(path, loaded.data, None, run_rules(loaded.data, ctx, READ_RULES + ("schema",)),
+                          loaded.line_of)
     problems = run_rules(None, ctx, READ_RULES) + run_rules(loaded.data, ctx)
     return FileResult(path, loaded.data, ctx.model, problems, loaded.line_of)
 

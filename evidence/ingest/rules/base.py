@@ -17,6 +17,7 @@ absent one is an error); ``--list-rules`` shows the default.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Literal
@@ -121,8 +122,15 @@ def items(x) -> list[tuple[int, dict]]:
 
 
 def num(x) -> float | None:
-    """A finite-or-not number as float; None for anything else (bool and str are not numbers)."""
-    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else None
+    """A finite number as float; None for anything else (bool and str are not numbers, and .inf,
+    .nan and integers beyond float range are reported once, by the ``finite-number`` rule)."""
+    if not isinstance(x, (int, float)) or isinstance(x, bool):
+        return None
+    try:
+        x = float(x)
+    except OverflowError:
+        return None
+    return x if math.isfinite(x) else None
 
 
 def effects(study) -> list[tuple[int, dict, dict]]:

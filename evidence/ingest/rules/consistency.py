@@ -55,7 +55,7 @@ def _se_ci(study, ctx):
             implied = (math.log(hi / lo) if _ratio(r) else hi - lo) / (2 * z)
             yield ctx.problem(("effects", i, "reported", "se"),
                               f"SE {se:g} contradicts the CI [{lo:g}, {hi:g}], which implies SE {implied:.3g}",
-                              "check both; if the SE is of another scale (e.g. log), keep only the CI")
+                              "check both; an SE on another scale (log?) does not belong here, keep the CI")
 
 
 @rule("t-matches-p", "t and p agree when there is no SE (two-sided; factor 2 and 0.01 tolerance).")

@@ -92,4 +92,4 @@ def _canonical_links(study, ctx):
     for loc, url in url_fields(study):
         why = non_canonical(url) if isinstance(url, str) and "://" in url else None
         if why:
-            yield ctx.problem(loc, f"{ctx.field_of(loc)} links to {why}, not a citable copy", CANONICAL_HINT)
+            yield ctx.problem(loc, f"links to {why}, not a citable copy", CANONICAL_HINT)

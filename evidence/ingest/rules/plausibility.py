@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from evidence.ingest.rules.base import effects, get, num, rule
 
-#: |estimate| above which an effect is unusual, by unit.
+#: |estimate| above which an effect is unusual, by unit (above the unit's hard limit, ``unit-limit`` refuses it).
 LARGE = {"proportion": 0.5, "percentage_points": 50, "sd": 2, "hours_per_week": 40, "hours_per_day": 8,
          "percent_relative": 300}
+HARD = {"proportion": 1, "percentage_points": 100, "hours_per_week": 168, "hours_per_day": 24}
 RATIO_LARGE = 10  # odds or risk ratio above 10 or below 1/10
 LONG_FOLLOW_UP_MONTHS = 240  # 20 years
 
@@ -22,7 +23,7 @@ def _large(study, ctx):
         if unit in ("odds_ratio", "risk_ratio") or r.get("form") in ("odds_ratio", "risk_ratio"):
             if b > 0 and not 1 / RATIO_LARGE <= b <= RATIO_LARGE:
                 yield ctx.problem(loc, f"a ratio of {b:g} is unusually far from 1", "check the measure and the scale")
-        elif unit in LARGE and abs(b) > LARGE[unit]:
+        elif unit in LARGE and LARGE[unit] < abs(b) <= HARD.get(unit, float("inf")):
             yield ctx.problem(loc, f"an effect of {b:g} {unit.replace('_', ' ')} is unusually large (over {LARGE[unit]:g})",
                               "check the unit and the scale")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from evidence.ingest.rules.base import rule
+from evidence.ingest.rules.base import get, rule
 
 READ_RULES = ("file-readable", "yaml-syntax", "yaml-aliases")
 
@@ -27,7 +27,7 @@ def _readable(study, ctx):
 @rule("yaml-syntax", "The file is one YAML document of key: value mappings that parses.")
 def _syntax(study, ctx):
     for i in _issues(ctx, "syntax"):
-        yield ctx.at_line(i.line, "(file)", i.message, i.hint)
+        yield ctx.at_line(i.line, i.field, i.message, i.hint)
 
 
 @rule("yaml-aliases", "Anchors and aliases repeat at most 1,000 nodes (no alias bombs).")
@@ -41,20 +41,24 @@ _OCTAL = re.compile(r"^[-+]?0[0-7_]+$")
 _PREFIXED = re.compile(r"^[-+]?0[xXbBoO]")
 
 
-def yaml11_reading(tag: str, text: str) -> tuple[str, str] | None:
-    """(what YAML 1.1 made of ``text``, what to write) when YAML 1.2 would read it differently."""
+def yaml11_reading(tag: str, text: str, value) -> tuple[str, str] | None:
+    """(message, hint) when YAML 1.1 (PyYAML) and YAML 1.2 read ``text`` differently, or when a number
+    is not written the way a source prints it; ``value`` is what YAML 1.1 made of it."""
+    shown = str(value).lower() if isinstance(value, bool) else f"{value:g}" if isinstance(value, float) else str(value)
     if tag in ("int", "float"):
         if _SEXAGESIMAL.match(text):
-            return "a base-60 number", "write the number in decimal, or quote the text"
+            return (f"'{text}' is read by YAML 1.1 as the base-60 number {shown}, by YAML 1.2 as text",
+                    "write the number in decimal, or quote the text")
         if _OCTAL.match(text) and text.lstrip("+-") != "0":
-            return "an octal number", f"write {text.lstrip('+-').lstrip('0') or '0'} without the leading 0"
+            decimal = text.lstrip("+-").lstrip("0").replace("_", "") or "0"
+            return (f"'{text}' is read by YAML 1.1 as the octal number {shown}, by YAML 1.2 as {decimal}",
+                    f"write {decimal} without the leading 0")
         if _PREFIXED.match(text):
-            return "a hexadecimal or binary number", "write the number in decimal"
+            return f"'{text}' is a hexadecimal, octal or binary number ({shown})", f"write {shown} in decimal"
         if "_" in text:
-            return "a number with '_' separators", f"write {text.replace('_', '')}"
+            return f"'{text}' is read by YAML 1.1 as {shown}, by YAML 1.2 as text", f"write {text.replace('_', '')}"
     if tag == "bool" and text.lower() not in ("true", "false"):
-        return f"the boolean {text.lower() in ('yes', 'y', 'on')}".replace("True", "true").replace("False", "false"), \
-            "write true or false"
+        return f"'{text}' is read by YAML 1.1 as {shown}, by YAML 1.2 as text", "write true or false"
     return None
 
 
@@ -63,7 +67,6 @@ def _yaml12(study, ctx):
     if ctx.loaded is None:
         return
     for loc, (tag, text) in sorted(ctx.loaded.scalars.items(), key=lambda kv: ctx.loaded.line_of(kv[0])):
-        found = yaml11_reading(tag, text)
+        found = yaml11_reading(tag, text, get(study, loc))
         if found:
-            what, hint = found
-            yield ctx.problem(loc, f"'{text}' is read as {what} by YAML 1.1 but as text by YAML 1.2", hint)
+            yield ctx.problem(loc, *found)

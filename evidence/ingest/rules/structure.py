@@ -47,7 +47,7 @@ def _references(study, ctx):
     rob_src = d(d(study).get("risk_of_bias")).get("source")
     if isinstance(rob_src, str) and rob_src.strip() and "://" not in rob_src and rob_src not in srcs:
         yield ctx.problem(("risk_of_bias", "source"), f"no source with id '{rob_src}'",
-                          known_src + " (or give the assessment's URL)")
+                          known_src + "; or give the assessment's URL")
 
 
 @rule("duplicate-local-id", "Effect, intervention and source ids are unique within a file.")
@@ -87,3 +87,25 @@ def _one_primary(study, ctx):
                               f"effects[{seen[key]}] is already primary; keep one")
         else:
             seen[key] = i
+
+
+def _effect_key(e: dict) -> str:
+    """An effect's content without its id (and primary flag), for spotting the same effect twice."""
+    import json
+
+    return json.dumps({k: v for k, v in e.items() if k not in ("id", "primary")}, sort_keys=True, default=str)
+
+
+@rule("duplicate-effect", "The same effect (same arm, outcome, subgroup and numbers) is not coded twice under two ids.")
+def _duplicate_effect(study, ctx):
+    seen: dict[str, tuple[int, object]] = {}
+    for i, e, r in effects(study):
+        if not r:
+            continue
+        key = _effect_key(e)
+        if key in seen:
+            j, other = seen[key]
+            yield ctx.problem(("effects", i, "id"), f"effects[{i}] repeats effects[{j}] ('{other}') under another id",
+                              "delete one, or code what differs: subgroup, follow-up or specification")
+        else:
+            seen[key] = (i, e.get("id"))

@@ -35,12 +35,12 @@ def _quotes(study):
 
 @rule("text-length", "Titles and quotes are at most 1,000 characters, any other text at most 10,000.")
 def _length(study, ctx):
-    limits = {("title",): MAX_TITLE, **{loc: MAX_QUOTE for loc, _ in _quotes(study)}}
+    quotes = {loc for loc, _ in _quotes(study)}
     for loc, v in walk(study):
-        limit = limits.get(loc, MAX_TEXT)
+        limit = MAX_TITLE if loc == ("title",) else MAX_QUOTE if loc in quotes else MAX_TEXT
         if isinstance(v, str) and len(v) > limit:
             yield ctx.problem(loc, f"{len(v):,} characters (more than {limit:,})",
-                              "quote only the sentence with the number" if limit == MAX_QUOTE else "shorten it")
+                              "quote only the sentence with the number" if loc in quotes else "shorten it")
 
 
 @rule("text-characters", "Text has no bidirectional-control or other control characters.")

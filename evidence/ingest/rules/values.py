@@ -45,7 +45,7 @@ def _number_type(study, ctx):
             elif isinstance(v, str) and _is_number_text(v):
                 yield ctx.problem(loc, f"'{v}' is text (in quotes), not a number", f"write {v.strip()} without quotes")
         elif kind is bool and not isinstance(v, bool) and v is not None:
-            yield ctx.problem(loc, f"{v!r} is not true or false", "write true or false (without quotes)")
+            yield ctx.problem(loc, f"{v!r} is not true or false", "write true or false, without quotes")
 
 
 def _as_written(ctx, loc, v) -> str:

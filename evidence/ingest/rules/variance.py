@@ -33,8 +33,8 @@ def _ci_usable(study, ctx):
     for i, _, r in effects(study):
         lo, hi = num(r.get("ci_low")), num(r.get("ci_high"))
         base = ("effects", i, "reported")
-        if (lo is None) != (hi is None) and (r.get("ci_low") is not None or r.get("ci_high") is not None):
-            have, miss = ("ci_low", "ci_high") if lo is not None else ("ci_high", "ci_low")
+        if (r.get("ci_low") is None) != (r.get("ci_high") is None):  # as written: a .nan limit is still given
+            have, miss = ("ci_low", "ci_high") if r.get("ci_low") is not None else ("ci_high", "ci_low")
             yield ctx.problem(base + (have,), f"only one CI limit ({have}); {miss} is missing",
                               "give both limits, or neither")
         elif lo is not None and lo == hi:
