@@ -25,6 +25,7 @@ from typing import Callable, Iterable, Literal
 from evidence.ingest.problems import Problem, Severity, field_name
 
 Scope = Literal["file", "tree"]
+INTERNAL = "internal error: the rule"
 
 
 @dataclass
@@ -99,11 +100,18 @@ class Registry:
         return {n: r for n, r in self._rules.items() if r.scope == scope}
 
     def run(self, rules: Iterable[Rule], subject, ctx: Context) -> list[Problem]:
-        """Run ``rules`` on ``subject`` and tag each problem with its rule (and default severity)."""
+        """Run ``rules`` on ``subject`` and tag each problem with its rule (and default severity).
+
+        A rule that crashes on input it did not foresee becomes an error naming the rule, never a
+        traceback (and the property test in tests/test_validate_property.py hunts for such input)."""
         out = []
         for r in rules:
             ctx.severity = r.severity
-            out.extend(replace(p, rule=r.name) for p in r.check(subject, ctx))
+            try:
+                out.extend([replace(p, rule=r.name) for p in r.check(subject, ctx)])
+            except Exception as exc:  # noqa: BLE001 - reported, not swallowed
+                out.append(Problem(ctx.path, ctx.line_of(()), "(file)", f"{INTERNAL} {r.name} failed on this file: "
+                                   f"{type(exc).__name__}: {exc}", "please report it with the file", r.name, "error"))
         return out
 
 

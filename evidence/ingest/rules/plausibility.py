@@ -17,7 +17,7 @@ LONG_FOLLOW_UP_MONTHS = 240  # 20 years
 def _large(study, ctx):
     for i, _, r in effects(study):
         b, unit = num(r.get("estimate")), r.get("unit")
-        if b is None:
+        if b is None or not isinstance(unit, (str, type(None))):
             continue
         loc = ("effects", i, "reported", "estimate")
         if unit in ("odds_ratio", "risk_ratio") or r.get("form") in ("odds_ratio", "risk_ratio"):

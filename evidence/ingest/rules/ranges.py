@@ -138,6 +138,8 @@ def _unit_limit(study, ctx):
     for i, e, r in effects(study):
         unit = r.get("unit")
         base = ("effects", i, "reported")
+        if not isinstance(unit, str):
+            continue  # a schema problem
         if unit in _LIMITS:
             limit, words = _LIMITS[unit]
             for k in ("estimate", "ci_low", "ci_high", "m1", "m2"):
