@@ -81,12 +81,11 @@ def new(
     force: bool = typer.Option(False, "--force", help="Write even if a likely duplicate exists."),
 ) -> None:
     """Scaffold a study file (status mapped), optionally from a BibTeX or RIS record."""
-    from evidence.ingest.scaffold import BibRecord, new_study, parse_bibtex, parse_ris
+    from evidence.ingest.scaffold import BibRecord, new_study, parse_bibtex, parse_ris, read_reference
 
     if bib and ris:
         raise typer.BadParameter("give --bib or --ris, not both")
-    rec = parse_bibtex(bib.read_text(encoding="utf-8")) if bib else (
-        parse_ris(ris.read_text(encoding="utf-8")) if ris else BibRecord())
+    rec = parse_bibtex(read_reference(bib)) if bib else parse_ris(read_reference(ris)) if ris else BibRecord()
     rec.title = title or rec.title
     rec.authors = list(author) if author else rec.authors
     rec.year = year or rec.year

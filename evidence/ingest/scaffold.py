@@ -38,6 +38,36 @@ class DuplicateFound(EvidenceError):
                          + dedup.report_table(candidates, threshold))
 
 
+# --- reading a reference file ---------------------------------------------------------------------
+
+MAX_REFERENCE_BYTES = 5_000_000
+
+
+def read_reference(path: Path) -> str:
+    """The text of a BibTeX or RIS file: UTF-8 (with or without BOM) or UTF-16 with a BOM (as some
+    reference managers export); anything else is one clear ``EvidenceError``, never a traceback."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_REFERENCE_BYTES:
+            raise EvidenceError(f"{path.name} is {size:,} bytes: too large for one reference (export only it)")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise EvidenceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise EvidenceError(f"{path.name} claims to be UTF-16 but is not; export it as UTF-8") from None
+    if data.startswith(b"PK\x03\x04") or b"\x00" in data[:4096]:
+        raise EvidenceError(f"{path.name} is not a text file (a binary or archive); export the reference as .bib or .ris")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise EvidenceError(f"{path.name} is not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start:,}); "
+                            "export it as UTF-8") from None
+
+
 # --- BibTeX (bibtexparser 1.x: @string macros, '#' concatenation, LaTeX to Unicode) ---------------
 
 _BIB_TYPES = {"article": "journal_article", "techreport": "report", "report": "report", "phdthesis": "thesis",

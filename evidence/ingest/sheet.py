@@ -24,12 +24,13 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel
 
-from evidence.errors import ValidationFailed
+from evidence.errors import EvidenceError, ValidationFailed
 from evidence.ingest.problems import Problem, field_name
 from evidence.ingest.rules import REGISTRY, Context, run_rules
 from evidence.ingest.rules.sheet import SHEET_READ_RULES, SHEET_ROW_RULES
 from evidence.ingest.scaffold import slugify
-from evidence.ingest.sheet_columns import COLUMNS, E, I, O, S, SheetData, SheetUnreadable, convert, read_rows
+from evidence.ingest.sheet_columns import (COLUMNS, E, I, O, S, SheetData, SheetUnreadable, convert, is_formula,
+                                           read_rows)
 from evidence.ingest.structure import annotation_at
 
 
@@ -89,6 +90,8 @@ def _assemble(sheet: SheetData) -> dict[str, _Study]:
         cells: dict[str, dict] = {S: {}, I: {}, O: {}, E: {}}
         for col, value in row.items():
             level, path, kind = COLUMNS[col]
+            if is_formula(value):
+                continue  # the sheet-formulas rule reports it
             try:
                 cells[level][path] = (convert(value, kind), col)
             except ValueError:
@@ -197,12 +200,32 @@ def import_sheet(sheet: Path, out_dir: Path, force: bool = False) -> tuple[list[
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ValidationFailed(sorted(problems, key=Problem.sort_key))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for sid, study in studies.items():
-        target = out_dir / f"{sid}.yaml"
-        text = yaml.safe_dump(study, sort_keys=False, allow_unicode=True, width=100)
-        target.write_text("# yaml-language-server: $schema=../schema/study.schema.json\n"
-                          f"# Imported from {Path(sheet).name} by `evidence import`.\n" + text, encoding="utf-8")
-        written.append(target)
-    return written, problems
+    return _write_all(studies, out_dir, Path(sheet).name), problems
+
+
+def _write_all(studies: dict[str, dict], out_dir: Path, sheet_name: str) -> list[Path]:
+    """Write every study or none: each goes to a temporary file first, and only when all are written
+    are they moved into place (a full disk or a permission error leaves ``out_dir`` as it was)."""
+    import os
+    import tempfile
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EvidenceError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for sid, study in studies.items():
+            text = yaml.safe_dump(study, sort_keys=False, allow_unicode=True, width=100)
+            fd, tmp = tempfile.mkstemp(prefix=f".{sid}.", suffix=".import", dir=out_dir)
+            staged.append((Path(tmp), out_dir / f"{sid}.yaml"))
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write("# yaml-language-server: $schema=../schema/study.schema.json\n"
+                         f"# Imported from {sheet_name} by `evidence import`.\n" + text)
+    except OSError as exc:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise EvidenceError(f"cannot write to {out_dir}: {exc.strerror or exc}; nothing written") from None
+    for tmp, target in staged:
+        os.replace(tmp, target)
+    return [target for _, target in staged]

@@ -9,10 +9,10 @@ is the row number a spreadsheet shows (the header is row 1) and its field the co
 from __future__ import annotations
 
 from evidence.ingest.rules.base import rule
-from evidence.ingest.sheet_columns import COLUMNS, REQUIRED, convert
+from evidence.ingest.sheet_columns import COLUMNS, REQUIRED, convert, is_formula
 
 SHEET_READ_RULES = ("sheet-readable", "sheet-columns")
-SHEET_ROW_RULES = ("sheet-cells", "sheet-study-id", "sheet-consistent")
+SHEET_ROW_RULES = ("sheet-formulas", "sheet-cells", "sheet-study-id", "sheet-consistent")
 
 
 @rule("sheet-readable", "The sheet is a CSV or XLSX file that can be read and is not empty.")
@@ -40,10 +40,22 @@ def _columns(sheet, ctx):
                 yield ctx.at_line(1, col, "required column is missing", "see docs/coding-sheet.md")
 
 
+@rule("sheet-formulas", "No cell is a spreadsheet formula (text starting with =, +, -, @ that is not a number).")
+def _formulas(sheet, ctx):
+    for n, row in sheet.rows[1:]:
+        for col, value in row.items():
+            if is_formula(value):
+                shown = value.strip()[:40] + ("..." if len(value.strip()) > 40 else "")
+                yield ctx.at_line(n, col, f"{shown!r} is a spreadsheet formula, not a value",
+                                  "type the value itself; a leading =, +, - or @ runs as a formula when the sheet is opened")
+
+
 @rule("sheet-cells", "Every cell holds a value of its column's type (number, yes/no, date, list).")
 def _cells(sheet, ctx):
     for n, row in sheet.rows[1:]:
         for col, value in row.items():
+            if is_formula(value):
+                continue  # sheet-formulas reports it
             try:
                 convert(value, COLUMNS[col][2])
             except ValueError as exc:
