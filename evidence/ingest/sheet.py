@@ -4,7 +4,8 @@ Rows are grouped by ``study_id``. Study-, intervention- and source-level cells m
 every row of a study or given once; cells that disagree are errors. Every problem is reported as
 ``sheet.csv:ROW: column: message (hint)`` (ROW as a spreadsheet shows it: the header is row 1),
 all at once; nothing is written when any row has an error. The full column list, with the study
-field each one fills, is ``COLUMNS`` below and ``docs/coding-sheet.md``.
+field each one fills, is ``COLUMNS`` in ``evidence.ingest.sheet_columns`` and ``docs/coding-sheet.md``.
+Problems come from the sheet rules (``evidence.ingest.rules.sheet``) and then every study rule.
 
 Required columns: study_id, title, authors, year, publication_type, programme, countries,
 intervention_id, intervention_type, design, coding_status, coder, coding_date, source_id,
