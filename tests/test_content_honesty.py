@@ -47,7 +47,7 @@ def test_every_effect_with_a_number_has_a_quote_and_a_source(studies):
 
 
 def test_the_number_as_reported_appears_in_its_quote(studies):
-    from evidence.ingest.stat_rules import match_number  # the validator's own matcher
+    from evidence.ingest.rules.provenance import match_number  # the validator's own matcher
 
     for s in studies:
         for e in s.effects:

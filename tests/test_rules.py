@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from evidence.ingest.loader import load
+from evidence.ingest.loader import load, loads
 from evidence.ingest.rules import RULES, Context, has_variance, run_rules
-from evidence.ingest.stat_rules import match_number, quote_numbers
+from evidence.ingest.rules.provenance import match_number, quote_numbers
 
 FIXTURE = Path(__file__).parent / "valid" / "fixture-cct-coded.yaml"
 BASE = load(FIXTURE).data
@@ -98,6 +98,58 @@ def _strip_study_locators(d):
 
 
 CASES.append(("study-locator", _strip_study_locators, "id", "no url or doi anywhere", "error"))
+CASES.append(("yaml-1.2-values", None, "design.clusters", "octal", "error"))
+def _rep(i, drop=(), **kw):
+    """A mutation of effects[i].reported: drop some keys, set others."""
+    def mutate(d):
+        r = d["effects"][i]["reported"]
+        for k in drop:
+            r.pop(k)
+        r.update(kw)
+    return mutate
+
+
+CASES += [
+    ("number-type", setp(*eff(0, "reported", "se"), "0.018"), "effects[0].reported.se", "is text (in quotes), not a number", "error"),
+    ("number-type", setp(*eff(0, "primary"), "yes"), "effects[0].primary", "is not true or false", "error"),
+    ("finite-number", setp(*eff(0, "reported", "se"), float("inf")), "effects[0].reported.se", "not a finite number", "error"),
+    ("finite-number", setp("design", "clusters", 2 ** 64), "design.clusters", "does not fit in 64 bits", "error"),
+    ("se-usable", setp(*eff(0, "reported", "se"), 1e-200), "effects[0].reported.se", "variance underflows", "error"),
+    ("ci-usable", setp(*eff(2, "reported", "ci_high"), ...), "effects[2].reported.ci_low", "only one CI limit", "error"),
+    ("ci-usable", _rep(2, ci_low=0.081, ci_high=0.081), "effects[2].reported.ci_low", "zero width", "error"),
+    ("variance-source", _rep(1, drop=("se",), p=1), "effects[1].reported.p", "p = 1 is the only variance source", "error"),
+    ("variance-source", _rep(1, drop=("se",), t=0), "effects[1].reported.t", "t = 0 is the only variance source", "error"),
+    ("variance-source", _rep(0, estimate=0, drop=("ci_low", "ci_high")), "effects[0].reported.t", "with an estimate of 0", "error"),
+    ("variance-source", _rep(0, df=0), "effects[0].reported.df", "df 0 is not positive", "error"),
+    ("measure-range", _rep(1, form="odds_ratio", unit="odds_ratio", estimate=-0.2), "effects[1].reported.estimate",
+     "ratio of -0.2 is impossible", "error"),
+    ("measure-range", _rep(1, form="correlation", drop=("estimate",), r=1.0, n=100), "effects[1].reported.r", "outside (-1, 1)", "error"),
+    ("measure-range", _rep(1, sd1=-1.0), "effects[1].reported.sd1", "SD -1 is negative", "error"),
+    ("measure-range", _rep(1, ai=-3), "effects[1].reported.ai", "is negative", "error"),
+    ("se-matches-ci", _rep(0, se=0.05), "effects[0].reported.se", "contradicts the CI", "error"),
+    ("t-matches-p", _rep(1, drop=("se",), t=-2.71, p=0.5), "effects[1].reported.p", "contradicts t -2.71", "error"),
+    ("significance-matches", _rep(0, significance="n.s."), "effects[0].reported.significance", "p = 0.004 < 0.05", "error"),
+    ("sign-matches-words", _rep(1, estimate=1.9), "effects[1].reported.estimate", "the quote says 'fell'", "error"),
+    ("sign-matches-words", _rep(1, direction="increase"), "effects[1].reported.direction", "contradicts the estimate", "error"),
+    ("follow-up-limit", setp("design", "follow_up_months", 700), "design.follow_up_months", "more than 50 years", "error"),
+    ("sample-total", setp("population", "n_total", 2000), "population.n_total", "less than n_treatment + n_control", "error"),
+    ("clusters", setp("design", "clusters", 1), "design.clusters", "a cluster RCT with 1 cluster", "error"),
+    ("subgroup-age", setp(*eff(2, "subgroup", "age_max"), 16), "effects[2].subgroup.age_max", "above the population's 15", "error"),
+    ("programme-start", setp("programme", "start_year", 2020), "programme.start_year", "after the publication year", "error"),
+    ("unit-limit", _rep(1, estimate=-200), "effects[1].reported.estimate", "-200 hours per week is impossible", "error"),
+    ("unit-limit", setp(*eff(2, "reported", "unit"), "hours_per_week"), "effects[2].reported.unit", "not measured in hours", "error"),
+    ("text-not-blank", setp("title", "  "), "title", "is blank", "error"),
+    ("text-not-blank", setp("authors", ["Fixture, Ada", ""]), "authors[1]", "is blank", "error"),
+    ("text-length", setp("title", "x" * 1001), "title", "1,001 characters (more than 1,000)", "error"),
+    ("text-characters", setp("title", "Fixture \u202etxet"), "title", "bidirectional-control character U+202E", "error"),
+    ("coding-date", setp("coding", "date", dt.date(2026, 12, 1)), "coding.date", "in the future", "error"),
+    ("large-effect", _rep(0, estimate=-0.6), "effects[0].reported.estimate", "unusually large", "warning"),
+    ("duplicate-effect", lambda d: d["effects"].append({**copy.deepcopy(d["effects"][1]), "id": "hours-again"}),
+     "effects[3].id", "repeats effects[1] ('hours')", "error"),
+    ("long-follow-up", setp("design", "follow_up_months", 300), "design.follow_up_months", "over 20 years", "warning"),
+]
+CASES.append(("canonical-links", setp("sources", 0, "url", "https://sci-hub.se/10.0000/x"), "sources[0].url",
+              "shadow library", "error"))
 
 
 @pytest.mark.parametrize("name", sorted(RULES))
@@ -113,6 +165,8 @@ def test_rule_fires(name, mutate, field, message, severity):
         kw["stem"] = "other"
     if name == "duplicate-yaml-key":
         kw["duplicate_keys"] = [(("programme", "setting"), 14)]
+    if name == "yaml-1.2-values":
+        kw["loaded"] = loads("design:\n  clusters: 042\n")
     problems = run(name, mutate, **kw)
     assert len(problems) == 1, [str(p) for p in problems]
     p = problems[0]

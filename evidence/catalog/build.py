@@ -32,7 +32,6 @@ from evidence.errors import BuildError, EffectSizeError
 from evidence.schema import Study
 from evidence.taxonomy import countries, taxonomy
 
-STUDY_SUFFIXES = (".yaml",)  # as the validator and docs: <id>.yaml
 PACKAGES = ("evidence", "sqlmodel", "SQLAlchemy", "pydantic", "numpy", "scipy")
 
 
@@ -52,12 +51,15 @@ class BuildSummary:
 
 
 def study_files(studies_dir: Path = STUDIES_DIR) -> list[Path]:
-    """The study files of a directory, sorted by name (the order everything else follows)."""
+    """The study files of a directory, sorted by name (the order everything else follows): the same
+    files ``evidence validate`` reads (``evidence.ingest.loader.study_files``), so a file with a
+    near-miss extension (.yml, .YAML) fails the build with validate's message instead of being skipped."""
+    from evidence.ingest.loader import study_files as files_of
+
     studies_dir = Path(studies_dir)
     if not studies_dir.is_dir():
         raise BuildError(f"studies directory not found: {studies_dir}")
-    return sorted((p for p in studies_dir.iterdir() if p.suffix in STUDY_SUFFIXES and p.is_file()),
-                  key=lambda p: p.name)
+    return files_of(studies_dir)
 
 
 def studies_hash(studies_dir: Path = STUDIES_DIR) -> str:

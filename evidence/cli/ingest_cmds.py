@@ -33,12 +33,12 @@ def validate(
     list_rules: bool = typer.Option(False, "--list-rules", help="List the validation rules and exit."),
 ) -> None:
     """Validate study files: every problem with its line, a summary, exit 1 on any error."""
-    from evidence.ingest.rules import RULES
+    from evidence.ingest.rules import REGISTRY
     from evidence.ingest.validate import validate_paths
 
     if list_rules:
-        for r in RULES.values():
-            typer.echo(f"{r.name:<22} {r.description}")
+        for r in REGISTRY.all():
+            typer.echo(f"{r.name:<22} {r.scope:<4} {r.severity:<7} {r.message}")
         return
     report = validate_paths(paths or None)
     failed = bool(report.errors) or (strict and bool(report.warnings))
@@ -81,12 +81,11 @@ def new(
     force: bool = typer.Option(False, "--force", help="Write even if a likely duplicate exists."),
 ) -> None:
     """Scaffold a study file (status mapped), optionally from a BibTeX or RIS record."""
-    from evidence.ingest.scaffold import BibRecord, new_study, parse_bibtex, parse_ris
+    from evidence.ingest.scaffold import BibRecord, new_study, parse_bibtex, parse_ris, read_reference
 
     if bib and ris:
         raise typer.BadParameter("give --bib or --ris, not both")
-    rec = parse_bibtex(bib.read_text(encoding="utf-8")) if bib else (
-        parse_ris(ris.read_text(encoding="utf-8")) if ris else BibRecord())
+    rec = parse_bibtex(read_reference(bib)) if bib else parse_ris(read_reference(ris)) if ris else BibRecord()
     rec.title = title or rec.title
     rec.authors = list(author) if author else rec.authors
     rec.year = year or rec.year

@@ -6,6 +6,7 @@ sheet importer and the tests share one format: ``path:line: field: message (hint
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -24,8 +25,8 @@ class Problem:
     severity: Severity = "error"
 
     def __str__(self) -> str:
-        tail = f" ({self.hint})" if self.hint else ""
-        return f"{self.path}:{self.line}: {self.field}: {self.message}{tail}"
+        tail = f" ({_printable(self.hint)})" if self.hint else ""
+        return f"{self.path}:{self.line}: {self.field}: {_printable(self.message)}{tail}"
 
     @property
     def is_error(self) -> bool:
@@ -40,12 +41,25 @@ class Problem:
         return d
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+_PLAIN_KEY = re.compile(r"^[^\s\[\]().:'\"]+$")
+
+
+def _printable(text: str) -> str:
+    """One line whatever the text holds: control characters and line breaks shown escaped."""
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], str(text))
+
+
 def field_name(path: tuple) -> str:
-    """``("effects", 2, "reported", "se")`` -> ``"effects[2].reported.se"``."""
+    """``("effects", 2, "reported", "se")`` -> ``"effects[2].reported.se"``; a key with spaces,
+    control characters or punctuation is shown quoted (``design['u\\tnit']``) so the field stays
+    one token of ``path:line: field: message``."""
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
-        else:
+        elif _PLAIN_KEY.match(str(part)):
             out += f".{part}" if out else str(part)
+        else:
+            out += f"[{str(part)!r}]"
     return out or "(file)"

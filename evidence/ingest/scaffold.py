@@ -38,63 +38,74 @@ class DuplicateFound(EvidenceError):
                          + dedup.report_table(candidates, threshold))
 
 
-# --- BibTeX ---------------------------------------------------------------------------------------
+# --- reading a reference file ---------------------------------------------------------------------
 
-_ACCENTS = {"'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "c": "\u0327", "=": "\u0304"}
-
-
-def _delatex(text: str) -> str:
-    """Common LaTeX accents ({\\'e}, \\~{n}, \\c{c}) to Unicode, then drop braces and collapse spaces."""
-    text = re.sub(r"\\i\b\s?", "i", text)
-    text = re.sub(r"\\([`'^\"~=]|c(?=[\s{]))\s*\{?\s*([A-Za-z])\}?",
-                  lambda m: unicodedata.normalize("NFC", m.group(2) + _ACCENTS[m.group(1).strip()]), text)
-    text = text.replace("\\&", "&").replace("--", "\u2013")
-    return re.sub(r"\s+", " ", text.replace("{", "").replace("}", "")).strip()
+MAX_REFERENCE_BYTES = 5_000_000
 
 
-def _bib_fields(body: str) -> dict[str, str]:
-    fields, i, n = {}, 0, len(body)
-    while i < n:
-        m = re.compile(r"\s*,?\s*([A-Za-z_-]+)\s*=\s*").match(body, i)
-        if not m:
-            break
-        name, i = m.group(1).lower(), m.end()
-        if i < n and body[i] in "{\"":
-            close, depth, j = ("}" if body[i] == "{" else '"'), 0, i
-            while j < n:
-                ch = body[j]
-                if ch == "{":
-                    depth += 1
-                elif ch == "}":
-                    depth -= 1
-                if (close == "}" and depth == 0 and ch == "}") or (close == '"' and ch == '"' and j > i and depth == 0):
-                    break
-                j += 1
-            fields[name], i = body[i + 1:j], j + 1
-        else:
-            m2 = re.compile(r"[^,}\s]+").match(body, i)
-            fields[name], i = (m2.group(), m2.end()) if m2 else ("", i + 1)
-    return fields
+def read_reference(path: Path) -> str:
+    """The text of a BibTeX or RIS file: UTF-8 (with or without BOM) or UTF-16 with a BOM (as some
+    reference managers export); anything else is one clear ``EvidenceError``, never a traceback."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_REFERENCE_BYTES:
+            raise EvidenceError(f"{path.name} is {size:,} bytes: too large for one reference (export only it)")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise EvidenceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise EvidenceError(f"{path.name} claims to be UTF-16 but is not; export it as UTF-8") from None
+    if data.startswith(b"PK\x03\x04") or b"\x00" in data[:4096]:
+        raise EvidenceError(f"{path.name} is not a text file (a binary or archive); export the reference as .bib or .ris")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise EvidenceError(f"{path.name} is not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start:,}); "
+                            "export it as UTF-8") from None
 
+
+# --- BibTeX (bibtexparser 1.x: @string macros, '#' concatenation, LaTeX to Unicode) ---------------
 
 _BIB_TYPES = {"article": "journal_article", "techreport": "report", "report": "report", "phdthesis": "thesis",
               "mastersthesis": "thesis", "thesis": "thesis", "unpublished": "working_paper"}
 
 
+def _tidy(text: str | None) -> str | None:
+    """What LaTeX decoding leaves: protective braces, '--' for an en dash, runs of spaces."""
+    if text is None:
+        return None
+    text = text.replace("\\&", "&").replace("--", "\u2013").replace("{", "").replace("}", "")
+    return re.sub(r"\s+", " ", text).strip() or None
+
+
 def parse_bibtex(text: str) -> BibRecord:
-    """The first entry of a BibTeX file."""
-    m = re.search(r"@(\w+)\s*\{\s*[^,]*,(.*)\}", text, re.S)
-    if not m:
+    """The first entry of a BibTeX file, with ``@string`` macros and ``#`` concatenation resolved."""
+    import bibtexparser
+    from bibtexparser.bparser import BibTexParser
+    from bibtexparser.customization import convert_to_unicode
+
+    parser = BibTexParser(common_strings=True, interpolate_strings=True, ignore_nonstandard_types=False)
+    parser.customization = convert_to_unicode
+    try:
+        entries = bibtexparser.loads(text, parser).entries
+    except Exception as exc:  # pyparsing raises assorted errors on malformed input
+        raise EvidenceError(f"the BibTeX file cannot be read: {str(exc).splitlines()[0][:200]}") from None
+    if not entries:
         raise EvidenceError("no BibTeX entry found (expected '@article{key, ...}')")
-    kind, f = m.group(1).lower(), {k: _delatex(v) for k, v in _bib_fields(m.group(2)).items()}
-    ptype = _BIB_TYPES.get(kind, "other")
-    if "working paper" in " ".join(f.get(k, "") for k in ("type", "series", "number", "note", "howpublished")).lower():
+    f = {k.lower(): _tidy(v) for k, v in entries[0].items() if isinstance(v, str)}
+    ptype = _BIB_TYPES.get((f.get("entrytype") or "").lower(), "other")
+    if "working paper" in " ".join(f.get(k) or "" for k in ("type", "series", "number", "note", "howpublished")).lower():
         ptype = "working_paper"
-    year = re.search(r"\d{4}", f.get("year", "") or f.get("date", ""))
-    authors = [_author(a) for a in re.split(r"\s+and\s+", f.get("author", "")) if a.strip()]
+    year = re.search(r"\d{4}", f.get("year") or f.get("date") or "")
+    authors = [_author(a) for a in re.split(r"\s+and\s+", f.get("author") or "") if a.strip()]
+    doi = f.get("doi")
     return BibRecord(f.get("title"), authors, int(year.group()) if year else None,
                      f.get("journal") or f.get("booktitle") or f.get("institution") or f.get("school"),
-                     dedup.normalise_doi(f.get("doi")) and f["doi"].strip(), f.get("url"), ptype)
+                     doi if dedup.normalise_doi(doi) else None, f.get("url"), ptype)
 
 
 def _author(name: str) -> str:
@@ -106,7 +117,7 @@ def _author(name: str) -> str:
     return f"{family}, {' '.join(given)}"
 
 
-# --- RIS --------------------------------------------------------------------------------------------
+# --- RIS (rispy) ------------------------------------------------------------------------------------
 
 _RIS_TYPES = {"JOUR": "journal_article", "RPRT": "report", "THES": "thesis", "UNPB": "working_paper",
               "MANSCPT": "working_paper"}
@@ -114,24 +125,24 @@ _RIS_TYPES = {"JOUR": "journal_article", "RPRT": "report", "THES": "thesis", "UN
 
 def parse_ris(text: str) -> BibRecord:
     """The first record of a RIS file (TY ... ER)."""
-    tags: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        m = re.match(r"^([A-Z][A-Z0-9])  -\s?(.*)$", line)
-        if not m:
-            continue
-        if m.group(1) == "ER":
-            break
-        tags.setdefault(m.group(1), []).append(m.group(2).strip())
-    if "TY" not in tags:
+    import rispy
+
+    try:
+        records = rispy.loads(text)
+    except Exception as exc:  # rispy raises IOError and friends on malformed input
+        raise EvidenceError(f"the RIS file cannot be read: {str(exc).splitlines()[0][:200]}") from None
+    if not records or "type_of_reference" not in records[0]:
         raise EvidenceError("no RIS record found (expected a 'TY  - ' line)")
-    first = lambda *ks: next((tags[k][0] for k in ks if tags.get(k)), None)  # noqa: E731
-    ptype = _RIS_TYPES.get(tags["TY"][0], "other")
-    if "working paper" in " ".join(tags.get("T3", []) + tags.get("M3", [])).lower():
+    r = records[0]
+    first = lambda *ks: next((_tidy(str(r[k][0] if isinstance(r[k], list) else r[k])) for k in ks if r.get(k)), None)  # noqa: E731
+    ptype = _RIS_TYPES.get(r["type_of_reference"].strip(), "other")
+    if "working paper" in " ".join(str(r.get(k) or "") for k in ("tertiary_title", "type_of_work")).lower():
         ptype = "working_paper"
-    year = re.search(r"\d{4}", first("PY", "Y1", "DA") or "")
-    authors = [_author(a) for a in tags.get("AU", []) + tags.get("A1", [])]
-    return BibRecord(first("TI", "T1"), authors, int(year.group()) if year else None,
-                     first("JO", "JF", "T2", "JA", "PB"), first("DO"), first("UR"), ptype)
+    year = re.search(r"\d{4}", first("year", "publication_year", "date") or "")
+    authors = [_author(a) for a in (r.get("authors") or []) + (r.get("first_authors") or []) if a.strip()]
+    return BibRecord(first("title", "primary_title"), authors, int(year.group()) if year else None,
+                     first("journal_name", "alternate_title3", "secondary_title", "alternate_title2", "publisher"),
+                     first("doi"), first("urls"), ptype)
 
 
 # --- id and skeleton ------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Validate study files: parse with line numbers, run every rule, then the checks across files.
 
-Nothing stops at the first problem: each file gets all of its problems, and the set gets duplicate
-ids (errors) and likely duplicate studies (warnings, unless declared in links/not_duplicates).
+Nothing stops at the first problem: each file gets all of its problems (the file-scope rules), and
+the set gets the tree-scope rules: duplicate ids, links that point nowhere (errors) and likely
+duplicate studies (warnings, unless declared in links/not_duplicates). Every problem comes from a
+rule in ``evidence.ingest.rules.REGISTRY``.
 """
 
 from __future__ import annotations
@@ -10,10 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evidence import config
-from evidence.ingest import dedup
-from evidence.ingest.loader import load, loads
+from evidence.ingest.loader import load, loads, study_files
 from evidence.ingest.problems import Problem
-from evidence.ingest.rules import Context, run_rules
+from evidence.ingest.rules import READ_RULES, Context, run_rules, run_tree_rules
 from evidence.schema import Study
 
 
@@ -50,64 +51,41 @@ class FileResult:
 
 
 def check_file(path: Path | str, text: str | None = None) -> FileResult:
-    """Load one file (or ``text`` standing for it) and run every rule on it."""
+    """Load one file (or ``text`` standing for it) and run every file rule on it; a file that does
+    not parse gets only the reading rules (there is nothing else to check)."""
     path = Path(path)
     loaded = loads(text, path) if text is not None else load(path)
-    if loaded.error:
-        line, msg = loaded.error
-        return FileResult(path, None, None, [Problem(path, line, "(file)", msg, None, "yaml")], loaded.line_of)
-    ctx = Context(path, loaded.line_of, file_stem=path.stem, duplicate_keys=loaded.duplicate_keys)
-    problems = run_rules(loaded.data, ctx)
+    ctx = Context(path, loaded.line_of, file_stem=path.stem, duplicate_keys=loaded.duplicate_keys, loaded=loaded)
+    if loaded.data is None:
+        return FileResult(path, None, None, run_rules(None, ctx, READ_RULES), loaded.line_of)
+    if not isinstance(loaded.data, dict):  # a list or a scalar: the schema says so, nothing else applies
+        return FileResult(path, loaded.data, None, run_rules(loaded.data, ctx, READ_RULES + ("schema",)),
+                          loaded.line_of)
+    problems = run_rules(None, ctx, READ_RULES) + run_rules(loaded.data, ctx)
     return FileResult(path, loaded.data, ctx.model, problems, loaded.line_of)
 
 
 def expand(paths: list[Path] | None) -> list[Path]:
-    """Directories expand to their ``*.yaml`` files; default is the studies directory."""
+    """Directories expand to their study files (``loader.study_files``: ``*.yaml`` and the near
+    misses the reading rules refuse); default is the studies directory."""
     out: list[Path] = []
     for p in [Path(x) for x in (paths or [config.STUDIES_DIR])]:
-        out.extend(sorted(p.glob("*.yaml")) if p.is_dir() else [p])
+        out.extend(study_files(p) if p.is_dir() else [p])
     return out
 
 
-def cross_file(results: list[FileResult]) -> list[Problem]:
-    """Duplicate study ids (errors) and likely duplicate studies (warnings)."""
-    out = []
-    by_id: dict[str, list[FileResult]] = {}
-    for r in results:
-        sid = r.data.get("id") if isinstance(r.data, dict) else None
-        if isinstance(sid, str):
-            by_id.setdefault(sid, []).append(r)
-    for sid, rs in by_id.items():
-        for r in rs[1:] if len(rs) > 1 else []:
-            first = rs[0]
-            out.append(Problem(r.path, r.line_of(("id",)), "id", f"duplicate study id '{sid}'",
-                               f"also in {first.path}", "duplicate-study-id"))
-    usable = [r for r in results if isinstance(r.data, dict) and isinstance(r.data.get("id"), str)]
-    where = {r.data["id"]: r for r in usable}
-    try:
-        candidates = dedup.find_duplicates([r.data for r in where.values()], config.DEDUP_THRESHOLD)
-    except (TypeError, ValueError, AttributeError):  # malformed titles etc. are reported by the rules
-        candidates = []
-    for c in candidates:
-        r = where[c.a]
-        out.append(Problem(r.path, r.line_of(("title",)), "title",
-                           f"possible duplicate of '{c.b}' (score {c.score:g}: {'; '.join(c.reasons)})",
-                           f"merge as versions, or list '{c.b}' in links or not_duplicates",
-                           "possible-duplicate", "warning"))
-    return out
+def _neighbour_ids(files: list[Path]) -> set[str]:
+    """Study ids a link may name: the stems of the study files beside each validated file."""
+    dirs = {p.parent for p in files if p.parent.is_dir()}
+    return {q.stem for dirpath in dirs for q in study_files(dirpath)}
 
 
 def validate_paths(paths: list[Path] | None = None) -> ValidationReport:
     """Validate the given files/directories (default: ``config.STUDIES_DIR``)."""
     files = expand(paths)
-    results = []
-    for p in files:
-        if not p.is_file():
-            results.append(FileResult(p, None, None, [Problem(p, 1, "(file)", "no such file", None, "yaml")],
-                                      lambda loc: 1))
-        else:
-            results.append(check_file(p))
-    problems = [p for r in results for p in r.problems] + cross_file(results)
+    results = [check_file(p) for p in files]
+    ctx = Context("(files)", known_ids=_neighbour_ids(files))
+    problems = [p for r in results for p in r.problems] + run_tree_rules(results, ctx)
     bad = {str(p.path) for p in problems if p.severity == "error"}
     studies = sorted((r.model for r in results if r.model is not None and str(r.path) not in bad),
                      key=lambda s: s.id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from functools import lru_cache
 
-from evidence.ingest.rules import d, effects, items, rule
+from evidence.ingest.rules.base import d, effects, items, rule
 from evidence.taxonomy import DATA, countries, suggest, taxonomy
 
 
@@ -63,7 +63,7 @@ def _sdg871(study, ctx):
 @rule("risk-of-bias-terms", "Risk-of-bias judgements and domain names belong to the declared tool.")
 def _rob(study, ctx):
     rob = d(d(study).get("risk_of_bias"))
-    tool = taxonomy().rob_tools.get(rob.get("tool"))
+    tool = taxonomy().rob_tools.get(rob.get("tool")) if isinstance(rob.get("tool"), str) else None
     if not rob or tool is None:
         return  # no assessment, or an unknown tool (a schema problem)
     name, judgements, domains = tool["label"], tool["judgements"], tool["domains"]

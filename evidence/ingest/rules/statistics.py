@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 
-from evidence.ingest.rules import effects, num, rule
+from evidence.ingest.rules.base import effects, num, rule
 
 
 def _half_unit(x: float) -> float:
@@ -133,7 +133,7 @@ def _t_consistent(study, ctx):
                               "check the SE and t")
 
 
-@rule("proportion-range", "Proportions (p1, p2, prevalence, ICC, proportion estimates) in [0, 1]; r in [-1, 1].")
+@rule("proportion-range", "Proportions (p1, p2, prevalence, ICC, proportion estimates) are in [0, 1].")
 def _proportions(study, ctx):
     pop = study.get("population") if isinstance(study, dict) else None
     prev = num(pop.get("baseline_prevalence")) if isinstance(pop, dict) else None
@@ -149,97 +149,36 @@ def _proportions(study, ctx):
         level = num(r.get("ci_level"))
         if level is not None and not 0 < level < 1:
             yield ctx.problem(base + ("ci_level",), f"ci_level {level:g} is outside (0, 1)", "e.g. 0.95")
-        rr = num(r.get("r"))
-        if rr is not None and not -1 <= rr <= 1:
-            yield ctx.problem(base + ("r",), f"correlation {rr:g} is outside [-1, 1]")
         b = num(r.get("estimate"))
         if r.get("unit") == "proportion" and b is not None and not -1 <= b <= 1:
             yield ctx.problem(base + ("estimate",), f"estimate {b:g} in unit 'proportion' is outside [-1, 1]",
                               "percentage points? set unit: percentage_points")
 
 
-# --- number in quote ------------------------------------------------------------------------------
+# --- what a variance can be computed from --------------------------------------------------
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*|\.\d+")
-_MINUS = "-−–‒"
-_DOWN = re.compile(r"reduc|decreas|declin|lower|fell|fall|drop|less|fewer|negative|cut", re.I)
-_UP = re.compile(r"increas|rais|rose|rise|higher|more|grew|gain|improv|positive", re.I)
-
-
-def quote_numbers(quote: str) -> list[tuple[float, str]]:
-    """Numbers in a quote as (value, text); a leading minus (incl. unicode) counts when it is not a
-    range dash ('5-17'); '1,234' is read as 1234 and '0,17' also as 0.17."""
-    out = []
-    for m in _NUMBER.finditer(quote):
-        text, start = m.group(), m.start()
-        neg = start > 0 and quote[start - 1] in _MINUS and (start < 2 or not quote[start - 2].isalnum())
-        sign = -1.0 if neg else 1.0
-        readings = {text.replace(",", "")}
-        if text.count(",") == 1 and "." not in text:
-            readings.add(text.replace(",", "."))
-        for reading in readings:
-            try:
-                out.append((sign * float(reading), ("-" if neg else "") + text))
-            except ValueError:
-                pass
-    return out
+def numbers(r: dict) -> list[str]:
+    """The reported fields that hold a number."""
+    keys = ("estimate", "se", "t", "p", "ci_low", "ci_high", "m1", "sd1", "m2", "sd2", "ai", "bi", "ci", "di",
+            "p1", "p2", "r")
+    return [k for k in keys if num(r.get(k)) is not None]
 
 
-_WORDS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split())}
-_WORDS.update({"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
-               "hundred": 100})
+_THRESHOLD = re.compile(r"p\s*(<|≤|<=)\s*(0?\.\d+)|(\d+(?:\.\d+)?)\s*%\s*(level)?", re.I)
 
 
-def _same(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-
-
-def match_number(value: float, quote: str) -> tuple[str, str | None]:
-    """How ``value`` appears in ``quote``: ('exact'|'sign'|'sign-worded'|'scale'|'rounded'|'absent', text)."""
-    found = quote_numbers(quote)  # numbers in words ('four percentage points') count as written
-    found += [(float(_WORDS[w]), w) for w in re.findall(r"[a-z]+", quote.lower()) if w in _WORDS]
-    for v, text in found:
-        if _same(v, value):
-            return "exact", text
-    for v, text in found:
-        if _same(abs(v), abs(value)):
-            worded = _DOWN.search(quote) if value < 0 else _UP.search(quote)
-            return ("sign-worded" if worded else "sign"), text
-    for v, text in found:
-        if any(_same(abs(v), abs(value) * f) for f in (100, 0.01)):
-            return "scale", text
-    for v, text in found:  # rounded: two significant digits ('2' in 'Table 2' does not count), not words
-        digits = len(text.replace("-", "").replace(".", "").replace(",", "").lstrip("0"))
-        if v and digits >= 2 and not text.isalpha() and (_same(round(abs(value), _places(v)), abs(v))
-                                  or _same(round(abs(v), _places(value)), abs(value))):
-            return "rounded", text
-    return "absent", None
-
-
-def _places(x: float) -> int:
-    text = repr(float(x))
-    return 0 if "e" in text else len(text.split(".")[1].rstrip("0"))
-
-
-@rule("number-in-quote", "The reported estimate appears in its quote (warning when only sign, scale or rounding differ).")
-def _number_in_quote(study, ctx):
-    for i, e, r in effects(study):
-        b = num(r.get("estimate"))
-        quote = e.get("provenance", {}).get("quote") if isinstance(e.get("provenance"), dict) else None
-        if b is None or not isinstance(quote, str) or not quote.strip():
-            continue
-        how, text = match_number(b, quote)
-        loc = ("effects", i, "provenance", "quote")
-        if how in ("exact", "sign-worded"):
-            continue
-        if how == "absent":
-            yield ctx.problem(loc, f"estimate {b:g} does not appear in the quote",
-                              "quote the sentence or table cell that contains the number")
-            continue
-        why = {"sign": f"only as '{text}' (sign differs and no words give the direction)",
-               "scale": f"only as '{text}' (a factor 100 apart: proportion vs percent?)",
-               "rounded": f"only rounded, as '{text}'"}[how]
-        yield ctx.problem(loc, f"estimate {b:g} appears in the quote {why}", "check the number and its unit",
-                          "warning")
+def has_variance(r: dict) -> bool:
+    """Whether a sampling variance can be computed (see docs/study-file.md: SE, t, exact p, a CI, a
+    stated significance threshold, or the raw ingredients of the form)."""
+    has = lambda *ks: all(num(r.get(k)) is not None for k in ks)  # noqa: E731
+    if has("se") and num(r["se"]) > 0:
+        return True
+    if has("estimate") and (has("t") or has("p")) or has("ci_low", "ci_high"):
+        return True
+    if has("estimate") and isinstance(r.get("significance"), str) and _THRESHOLD.search(r["significance"]):
+        return True
+    form = r.get("form")
+    return ((form == "means_sds" and has("m1", "sd1", "n1", "m2", "sd2", "n2"))
+            or (form == "counts" and has("ai", "bi", "ci", "di"))
+            or (form == "proportions" and has("p1", "p2", "n1", "n2"))
+            or (form == "correlation" and has("r", "n")))
