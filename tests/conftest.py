@@ -33,3 +33,38 @@ def reference_dir() -> Path:
     if not REFERENCE.is_dir():
         pytest.skip(f"reference data not found at {REFERENCE}")
     return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server for this test session (``tests/pgserver.py``), stopped at the end.
+    Missing PostgreSQL is a skip on a developer machine and a failure under CI=true."""
+    from pgserver import PgServer, available
+
+    why = available()
+    if why:
+        if IN_CI:
+            pytest.fail(why)
+        pytest.skip(why)
+    server = PgServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    """Parametrises a test over both catalogue back ends; use with :func:`catalogue_target`."""
+    return request.param
+
+
+def catalogue_target(request, backend: str, sqlite_path: Path) -> str:
+    """Where to build a test catalogue on ``backend``: the SQLite path, or the session's PostgreSQL
+    database (owner URL) -- one database, so tests that build there run in one xdist group."""
+    if backend == "sqlite":
+        return str(sqlite_path)
+    return request.getfixturevalue("pg_server").owner_url

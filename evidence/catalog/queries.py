@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from evidence import config
+from evidence.catalog import target
 from evidence.catalog.models import (
     CatalogMeta, DesignRow, EffectRow as E, InterventionRow as I, PopulationRow as P, ProgrammeCountryRow as PC,
     ProgrammeRow, ProvenanceRow, RiskOfBiasRow as R, RobDomainRow, SourceRow, StudyLinkRow, StudyRow as S,
@@ -104,13 +105,11 @@ _BY_KEY: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
 def _resolve(url: str | Path | None) -> str:
-    url = str(url or config.CATALOG_URL or config.CATALOG_PATH)
-    return url if "://" in url else f"sqlite:///{Path(url).resolve()}"
+    return target.resolve(url)
 
 
 def _sqlite_file(url: str) -> Path | None:
-    u = make_url(url)
-    return Path(u.database) if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:") else None
+    return target.sqlite_file(url)
 
 
 def _server_engine(url: str, read_only: bool) -> Engine:
@@ -172,17 +171,15 @@ def _engine(key: str) -> Engine:
     return engine if engine is not None else connect(key)
 
 
-def _stamp(key: str) -> tuple | None:
-    """Changes when the catalogue is rebuilt, so cached results never outlive it: the file's identity
-    for SQLite files, else (server databases) the studies hash the catalogue was built from."""
-    path = _sqlite_file(key)
-    if path is not None:
-        if not path.exists():
-            return None
-        st = path.stat()
-        return st.st_mtime_ns, st.st_size, st.st_ino
-    meta = _frame(_engine(key), select(CatalogMeta.value).where(CatalogMeta.key == "studies_hash"), ["v"])
-    return tuple(meta["v"])
+def _stamp(key: str) -> tuple:
+    """The catalogue's stamp (:func:`evidence.catalog.target.stamp`), read through the key's engine."""
+    return target.stamp(key, engine=None if _sqlite_file(key) is not None else _engine(key))
+
+
+def _where(engine: Engine) -> str:
+    """The catalogue an engine reads, for messages: its SQLite file, else its URL (password masked)."""
+    path = _FILES.get(engine)
+    return f"sqlite:///{path}" if path is not None else str(engine.url)
 
 
 def _frame(engine: Engine, stmt, columns: list[str] | None = None) -> pd.DataFrame:
@@ -191,7 +188,7 @@ def _frame(engine: Engine, stmt, columns: list[str] | None = None) -> pd.DataFra
             res = conn.execute(stmt)
             return pd.DataFrame.from_records(list(res), columns=columns or list(res.keys()))
     except DBAPIError as exc:
-        raise CatalogError(f"cannot read the catalogue ({exc.orig}); rebuild it with `evidence build`") from None
+        raise target.connection_error(exc, _where(engine)) from None
 
 
 def _effect_from():
@@ -387,7 +384,7 @@ def study(study_id: str, engine: Engine | None = None) -> dict:
             prov = {p["effect_id"]: p for p in _records(conn, ProvenanceRow, study_id, [ProvenanceRow.effect_id])}
             effs = _records(conn, E, study_id, [E.seq])
     except DBAPIError as exc:
-        raise CatalogError(f"cannot read the catalogue ({exc.orig}); rebuild it with `evidence build`") from None
+        raise target.connection_error(exc, _where(engine)) from None
     for e in effs:
         e["primary"] = e.pop("is_primary")
         e["provenance"] = {k: v for k, v in prov.get(e["effect_id"], {}).items() if k != "effect_id"}
