@@ -11,18 +11,17 @@ from __future__ import annotations
 import sqlite3
 import threading
 import weakref
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import and_, case, create_engine, func, or_, select, true
+from sqlalchemy import and_, create_engine, func, or_, select, true
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from evidence import config
 from evidence.catalog import target
+from evidence.catalog.filters import Filters, _effect_conds, _overlap, _study_conds
 from evidence.catalog.models import (
     CatalogMeta, DesignRow, EffectRow as E, InterventionRow as I, PopulationRow as P, ProgrammeCountryRow as PC,
     ProgrammeRow, ProvenanceRow, RiskOfBiasRow as R, RobDomainRow, SourceRow, StudyLinkRow, StudyRow as S,
@@ -46,55 +45,6 @@ STUDY_COLUMNS = [
     "country_names", "regions", "design", "interventions", "families", "outcomes", "coding_status",
     "risk_of_bias", "rob_tool", "n_effects",
 ]
-_TUPLES = ("families", "interventions", "outcomes", "outcome_groups", "countries", "regions", "designs",
-           "rob_levels", "coding_status")
-
-
-@dataclass(frozen=True)
-class Filters:
-    """What to keep. Empty tuples/None/False mean "no restriction"; several values in a tuple are OR-ed,
-    different fields AND-ed. Hashable (tuples only) so results can be cached per filter set.
-
-    ``sex`` matches the effect's subgroup sex (a full-sample effect of a girls-only study counts as
-    girls). ``age_min``/``age_max`` keep effects whose age band (subgroup, else population) overlaps
-    the requested band; unknown bounds are open. ``exclude_high_rob`` keeps studies without a
-    judgement; ``rob_levels`` (low/moderate/high/unclear) does not.
-    """
-
-    families: tuple[str, ...] = ()
-    interventions: tuple[str, ...] = ()
-    outcomes: tuple[str, ...] = ()
-    outcome_groups: tuple[str, ...] = ()
-    countries: tuple[str, ...] = ()
-    regions: tuple[str, ...] = ()
-    designs: tuple[str, ...] = ()
-    randomised_only: bool = False
-    sex: str | None = None
-    age_min: float | None = None
-    age_max: float | None = None
-    rob_levels: tuple[str, ...] = ()
-    exclude_high_rob: bool = False
-    year_min: int | None = None
-    year_max: int | None = None
-    coding_status: tuple[str, ...] = ()
-    primary_only: bool = False
-    exclude_imputed: bool = False
-    has_variance: bool = False
-
-    def __post_init__(self):  # accept lists or a single string; canonical order keeps cache keys stable
-        for name in _TUPLES:
-            v = getattr(self, name)
-            v = () if v is None else (v,) if isinstance(v, str) else tuple(sorted(dict.fromkeys(v)))
-            object.__setattr__(self, name, v)
-        if self.sex not in (None, "all", "girls", "boys"):
-            raise CatalogError(f"sex must be all, girls or boys, not '{self.sex}'")
-
-    def effect_level(self) -> bool:
-        """True when a filter concerns effects, so a study is kept only if one of its effects matches."""
-        return bool(self.outcomes or self.outcome_groups or self.sex or self.primary_only
-                    or self.exclude_imputed or self.has_variance)
-
-
 #: engine -> SQLite file it reads, so cached results can follow rebuilds of that file
 _FILES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 #: connect() memo: (resolved URL, read_only) -> engine, so a server URL gets one pool, not one per query
@@ -201,61 +151,6 @@ def _effect_from():
             .outerjoin(R, R.study_id == E.study_id)
             .outerjoin(ProvenanceRow, and_(ProvenanceRow.study_id == E.study_id, ProvenanceRow.effect_id == E.effect_id))
             .outerjoin(SourceRow, and_(SourceRow.study_id == E.study_id, SourceRow.source_id == ProvenanceRow.source_id)))
-
-
-def _study_conds(f: Filters) -> list:
-    c = []
-    if f.countries:
-        c.append(S.id.in_(select(PC.study_id).where(PC.iso3.in_(f.countries))))
-    if f.regions:
-        c.append(S.id.in_(select(PC.study_id).where(PC.region.in_(f.regions))))
-    if f.designs:
-        c.append(DesignRow.type.in_(f.designs))
-    if f.randomised_only:
-        c.append(DesignRow.randomised == true())
-    if f.rob_levels:
-        c.append(R.level.in_(f.rob_levels))
-    if f.exclude_high_rob:
-        c.append(or_(R.level.is_(None), R.level != "high"))
-    if f.year_min is not None:
-        c.append(S.year >= f.year_min)
-    if f.year_max is not None:
-        c.append(S.year <= f.year_max)
-    if f.coding_status:
-        c.append(S.coding_status.in_(f.coding_status))
-    return c
-
-
-def _overlap(lo, hi, f: Filters) -> list:
-    c = []
-    if f.age_min is not None:
-        c.append(or_(hi.is_(None), hi >= f.age_min))
-    if f.age_max is not None:
-        c.append(or_(lo.is_(None), lo <= f.age_max))
-    return c
-
-
-def _effect_conds(f: Filters) -> list:
-    c = _study_conds(f)
-    if f.families:
-        c.append(I.family.in_(f.families))
-    if f.interventions:
-        c.append(I.type.in_(f.interventions))
-    if f.outcomes:
-        c.append(E.outcome.in_(f.outcomes))
-    if f.outcome_groups:
-        c.append(E.outcome_group.in_(f.outcome_groups))
-    if f.sex:
-        sex = case((E.subgroup_sex != "all", E.subgroup_sex), else_=func.coalesce(P.sex, "all"))
-        c.append(sex == f.sex)
-    c += _overlap(func.coalesce(E.subgroup_age_min, P.age_min), func.coalesce(E.subgroup_age_max, P.age_max), f)
-    if f.primary_only:
-        c.append(E.is_primary == true())
-    if f.exclude_imputed:
-        c.append(E.variance_imputed != true())
-    if f.has_variance:
-        c.append(E.vi.is_not(None))
-    return c
 
 
 def _countries(engine: Engine) -> pd.DataFrame:

@@ -47,7 +47,7 @@ def parse(text: str) -> URL:
     """``make_url`` with the errors a person can act on (bad syntax, unknown backend, missing driver)."""
     try:
         url = make_url(text)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise CatalogError(f"not a valid catalogue URL: {display(text)!r} (expected e.g. "
                            "postgresql+psycopg://user@host:5432/evidence or a SQLite file path)") from None
     try:
@@ -67,7 +67,7 @@ def display(url: str | URL) -> str:
     """The URL with its password hidden, for messages and cache keys."""
     try:
         return (url if isinstance(url, URL) else make_url(url)).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", str(url))
 
 
