@@ -29,8 +29,9 @@ def lock_path(out: Path) -> Path:
 
 
 def temp_files(out: Path) -> list[Path]:
-    """Temp files of builds of ``out`` (``.<name>.*.tmp``, as :func:`tempfile.mkstemp` names them)."""
-    return sorted(out.parent.glob(f".{out.name}.*.tmp"))
+    """Temp files of builds of ``out``: ``.<name>.*.tmp`` (as :func:`tempfile.mkstemp` names them) and
+    SQLite's companions of those (``-journal``, ``-wal``, ``-shm``)."""
+    return sorted(out.parent.glob(f".{out.name}.*.tmp")) + sorted(out.parent.glob(f".{out.name}.*.tmp-*"))
 
 
 def disk_error(exc: BaseException, out: Path) -> BuildError | None:
