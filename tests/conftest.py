@@ -51,20 +51,3 @@ def pg_server():
         yield server
     finally:
         server.stop()
-
-
-BACKENDS = ["sqlite", "postgresql"]
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request) -> str:
-    """Parametrises a test over both catalogue back ends; use with :func:`catalogue_target`."""
-    return request.param
-
-
-def catalogue_target(request, backend: str, sqlite_path: Path) -> str:
-    """Where to build a test catalogue on ``backend``: the SQLite path, or the session's PostgreSQL
-    database (owner URL) -- one database, so tests that build there run in one xdist group."""
-    if backend == "sqlite":
-        return str(sqlite_path)
-    return request.getfixturevalue("pg_server").owner_url

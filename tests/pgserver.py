@@ -83,14 +83,19 @@ class PgServer:
                     "-o", f"-k {self.root} -h 127.0.0.1 -p {self.port} -c fsync=off -c full_page_writes=off")
         if not getattr(self, "_ready", False):
             self.psql(f"CREATE ROLE {OWNER} LOGIN PASSWORD '{OWNER_PW}'",
-                      f"CREATE ROLE {READER} LOGIN PASSWORD '{READER_PW}'",
-                      f"CREATE DATABASE {DB} OWNER {OWNER}")
-            self.psql(f"ALTER SCHEMA public OWNER TO {OWNER}", f"REVOKE CREATE ON SCHEMA public FROM PUBLIC",
-                      f"GRANT USAGE ON SCHEMA public TO {READER}",
-                      f"ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER} GRANT SELECT ON TABLES TO {READER}",
-                      db=DB)
+                      f"CREATE ROLE {READER} LOGIN PASSWORD '{READER_PW}'")
+            self.create_database(DB)
             self._ready = True
         return self
+
+    def create_database(self, name: str) -> tuple[str, str]:
+        """A database owned by the owner role, readable by the reader role (as docs/deploy.md sets one
+        up); returns its (owner URL, reader URL). One per test module keeps modules independent."""
+        self.psql(f"CREATE DATABASE {name} OWNER {OWNER}")
+        self.psql(f"ALTER SCHEMA public OWNER TO {OWNER}", "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+                  f"GRANT USAGE ON SCHEMA public TO {READER}",
+                  f"ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER} GRANT SELECT ON TABLES TO {READER}", db=name)
+        return self.url(OWNER, db=name), self.url(READER, db=name)
 
     def pg_ctl(self, *args, check: bool = True) -> subprocess.CompletedProcess:
         return self._as_postgres(BIN / "pg_ctl", "-D", self.data, *args, check=check)
