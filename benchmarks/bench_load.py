@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -36,6 +37,12 @@ CHROMIUM = "/usr/bin/chromium"
 STEP_TIMEOUT_MS = 180_000
 STEPS = ("gap map", "filter", "what works")
 REGION = "Latin America"
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds the process has used (/proc/PID/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
@@ -82,23 +89,25 @@ async def adviser(browser, url: str) -> tuple[dict[str, float], object]:
     return times, ctx
 
 
-async def wave(url: str, n: int, pids: list[int]) -> tuple[list[dict], float]:
-    """N sessions at once; returns their step times and the RSS growth (MB) with all of them open."""
+async def wave(url: str, n: int, pids: list[int]) -> tuple[list[dict], float, float]:
+    """N sessions at once; returns their step times, the RSS growth (MB) with all of them open and
+    the server CPU seconds they used."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM,
                                           args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         try:
-            base = sum(rss_mb(pid) for pid in pids)
+            base, cpu0 = sum(rss_mb(pid) for pid in pids), sum(cpu_s(pid) for pid in pids)
             results = await asyncio.gather(*(adviser(browser, url) for _ in range(n)))
             await asyncio.sleep(1.0)
             grown = sum(rss_mb(pid) for pid in pids) - base
+            cpu = sum(cpu_s(pid) for pid in pids) - cpu0
             for _, ctx in results:
                 await ctx.close()
         finally:
             await browser.close()
-    return [t for t, _ in results], grown
+    return [t for t, _ in results], grown, cpu
 
 
 def pct(values: list[float], q: float) -> float:
@@ -113,13 +122,14 @@ def measure(stack: Stack, levels: list[int], label: str) -> dict:
     asyncio.run(wave(stack.url, 1, pids))  # warm-up: imports, first queries, st.cache_data
     out = {}
     for n in levels:
-        runs, grown = [], []
+        runs, grown, cpu = [], [], []
         for _ in range(3 if n == 1 else 1):
-            t, g = asyncio.run(wave(stack.url, n, pids))
+            t, g, c = asyncio.run(wave(stack.url, n, pids))
             runs += t
             grown.append(g / n)
+            cpu.append(c / n)
         out[n] = {"steps": {s: [r[s] for r in runs] for s in STEPS}, "mb_per_session": statistics.median(grown),
-                  "rss_mb": sum(rss_mb(pid) for pid in pids)}
+                  "rss_mb": sum(rss_mb(pid) for pid in pids), "cpu_per_session": statistics.median(cpu)}
     print(f"\n{label}: {stack.url} ({len(stack.apps)} app process{'es' if len(stack.apps) > 1 else ''})")
     print(f"{'N':>3} {'step':<11} {'p50 ms':>8} {'p95 ms':>8} {'p95 / N=1':>10}")
     for n, r in out.items():
@@ -127,7 +137,8 @@ def measure(stack: Stack, levels: list[int], label: str) -> dict:
             v = [1000 * x for x in r["steps"][s]]
             ref = pct([1000 * x for x in out[levels[0]]["steps"][s]], 95)
             print(f"{n:>3} {s:<11} {pct(v, 50):8.0f} {pct(v, 95):8.0f} {pct(v, 95) / ref:9.2f}x")
-        print(f"{n:>3} memory: {r['mb_per_session']:.1f} MB per session (server RSS {r['rss_mb']:.0f} MB)")
+        print(f"{n:>3} memory: {r['mb_per_session']:.1f} MB per session (server RSS {r['rss_mb']:.0f} MB); "
+              f"server CPU {r['cpu_per_session']:.2f} s per session")
     return out
 
 

@@ -26,4 +26,4 @@ def test_bench_load_quick():
     rows = re.findall(r"^\s+1 (gap map|filter|what works)\s+(\d+)\s+(\d+)\s+1\.00x$", run.stdout, re.M)
     assert [r[0] for r in rows] == ["gap map", "filter", "what works"], run.stdout
     assert all(0 < int(p50) <= int(p95) for _, p50, p95 in rows)
-    assert re.search(r"^\s+1 memory: -?\d+\.\d MB per session \(server RSS \d+ MB\)$", run.stdout, re.M), run.stdout
+    assert re.search(r"^\s+1 memory: -?\d+\.\d MB per session \(server RSS \d+ MB\); server CPU \d+\.\d\d s per session$", run.stdout, re.M), run.stdout
