@@ -21,6 +21,17 @@ CATALOG_PATH = Path(os.environ.get("EVIDENCE_CATALOG_PATH", Path(__file__).resol
 #: Point it at PostgreSQL with e.g. ``postgresql+psycopg://user@host/evidence``.
 CATALOG_URL = os.environ.get("EVIDENCE_CATALOG_URL")
 
+
+
+def fit_cache_dir() -> Path:
+    """Where sampled (NUTS) fits are cached on disk: ``$EVIDENCE_FIT_CACHE`` -- point every app
+    replica at one shared directory and one replica's fit serves them all (entries are written to a
+    temp file and renamed, so a reader never sees half of one) -- else ``$EVIDENCE_CACHE_DIR`` (the
+    older name), else ``~/.cache/evidence/fits``. Read at each call, so tests can set it."""
+    env = os.environ.get("EVIDENCE_FIT_CACHE") or os.environ.get("EVIDENCE_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "evidence" / "fits"
+
+
 #: Duplicate detection: pairs scoring at least this (0-100, rapidfuzz token_set_ratio on normalised
 #: titles, combined with author and year agreement) are reported as likely duplicates.
 DEDUP_THRESHOLD = float(os.environ.get("EVIDENCE_DEDUP_THRESHOLD", 88))

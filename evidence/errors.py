@@ -38,3 +38,7 @@ class MetaAnalysisError(EvidenceError):
 
 class ExportError(EvidenceError):
     """An evidence summary could not be produced."""
+
+
+class UnknownTermError(EvidenceError):
+    """A filter or selection names a term no study can have (a typo would silently match nothing)."""

@@ -33,3 +33,21 @@ def reference_dir() -> Path:
     if not REFERENCE.is_dir():
         pytest.skip(f"reference data not found at {REFERENCE}")
     return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server for this test session (``tests/pgserver.py``), stopped at the end.
+    Missing PostgreSQL is a skip on a developer machine and a failure under CI=true."""
+    from pgserver import PgServer, available
+
+    why = available()
+    if why:
+        if IN_CI:
+            pytest.fail(why)
+        pytest.skip(why)
+    server = PgServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -25,16 +25,23 @@ def app() -> typer.Typer:
     return app
 
 
-@pytest.fixture(scope="module")
-def db(app, tmp_path_factory) -> str:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def db(app, tmp_path_factory, request) -> str:
+    """The fixture catalogue built through the CLI: a SQLite file (``--out``, the old name), or a
+    PostgreSQL database (``--catalog`` owner URL; the commands then read it as the read-only role)."""
     d = tmp_path_factory.mktemp("studies")
     for f in OWN.glob("*.yaml"):
         shutil.copy(f, d / f.name)
-    out = d.parent / "cli.db"
-    res = runner.invoke(app, ["build", "--studies", str(d), "--out", str(out), "--no-progress"])
+    if request.param == "sqlite":
+        out = read = str(d.parent / "cli.db")
+        option = "--out"
+    else:
+        out, read = request.getfixturevalue("pg_server").create_database("cli")
+        option = "--catalog"
+    res = runner.invoke(app, ["build", "--studies", str(d), option, out, "--no-progress"])
     assert res.exit_code == 0, res.output
     assert "studies 5" in res.output and "catalog version" in res.output
-    return str(out)
+    return read
 
 
 def test_build_refuses_invalid_files(app, tmp_path):

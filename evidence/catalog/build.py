@@ -23,15 +23,22 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import create_engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from evidence.catalog.guard import disk_error, exclusive_build
 from evidence.catalog.models import SCHEMA_VERSION, TABLES
-from evidence.config import CATALOG_PATH, STUDIES_DIR
+from evidence import config
+from evidence.catalog.target import connection_error, display, is_url, resolve, sqlite_file
+from evidence.config import STUDIES_DIR
 from evidence.errors import BuildError, EffectSizeError
 from evidence.schema import Study
 from evidence.taxonomy import countries, taxonomy
 
+#: pg_advisory_xact_lock key that serialises builds on one PostgreSQL database ('evidence' as digits)
+PG_LOCK_KEY = 0x65766964656E6365
+TABLES_SA = [m.__table__ for m in TABLES]
 PACKAGES = ("evidence", "sqlmodel", "SQLAlchemy", "pydantic", "numpy", "scipy")
 
 
@@ -193,49 +200,134 @@ def _meta(digest: str, n_files: int, rows: dict[str, list[dict]]) -> list[dict]:
     return [{"key": k, "value": v} for k, v in sorted(meta.items())]
 
 
+def _create_and_insert(conn, rows: dict[str, list[dict]]) -> None:
+    for t in TABLES_SA:  # indexes by name: Table.indexes is a set, whose order varies between runs
+        conn.execute(CreateTable(t))
+        for ix in sorted(t.indexes, key=lambda ix: ix.name):
+            conn.execute(CreateIndex(ix))
+    for t in TABLES_SA:
+        if rows.get(t.name):
+            conn.execute(t.insert(), rows[t.name])
+
+
 def write_rows(engine, rows: dict[str, list[dict]], *, replace: bool = False) -> None:
     """Create the tables and insert all rows in one transaction (any SQLAlchemy database)."""
-    tables = [m.__table__ for m in TABLES]
     with engine.begin() as conn:
         if replace:
-            for t in reversed(tables):
+            for t in reversed(TABLES_SA):
                 t.drop(conn, checkfirst=True)
-        for t in tables:  # indexes by name: Table.indexes is a set, whose order varies between runs
-            conn.execute(CreateTable(t))
-            for ix in sorted(t.indexes, key=lambda ix: ix.name):
-                conn.execute(CreateIndex(ix))
-        for t in tables:
-            if rows.get(t.name):
-                conn.execute(t.insert(), rows[t.name])
+        _create_and_insert(conn, rows)
 
 
 def _write_sqlite(out: Path, rows: dict[str, list[dict]]) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
+    """Write a temp file next to ``out`` and rename it over ``out``, holding the build lock."""
+    with exclusive_build(out):
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        os.close(fd)
+        try:
+            engine = create_engine(f"sqlite:///{tmp}", poolclass=NullPool)
+            write_rows(engine, rows)
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM")
+            engine.dispose()
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, out)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _swap_postgres(conn, rows: dict[str, list[dict]]) -> None:
+    """Build every table in a fresh schema, then move them over the current ones -- one transaction.
+
+    Readers keep reading the old tables until the commit (the drop takes its lock only at the end,
+    for milliseconds); a build killed at any point, or a server that dies, rolls everything back.
+    SELECT rights other roles had on the old tables (the app's read-only role) are granted again."""
+    got = conn.exec_driver_sql(f"SELECT pg_try_advisory_xact_lock({PG_LOCK_KEY})").scalar()
+    if not got:
+        raise BuildError("another `evidence build` is writing this catalogue: wait for it to finish, then build again")
+    target = conn.exec_driver_sql("SELECT current_schema()").scalar()
+    if target is None:
+        raise BuildError("the database has no schema on the search_path to build the catalogue in")
+    work = f"evidence_build_{os.getpid()}"
+    grants = conn.exec_driver_sql(
+        "SELECT DISTINCT grantee FROM information_schema.role_table_grants WHERE table_schema = %(s)s "
+        "AND table_name = 'catalog_meta' AND privilege_type = 'SELECT' AND grantee <> current_user",
+        {"s": target}).scalars().all()
+    conn.exec_driver_sql(f"CREATE SCHEMA {_q(work)}")
+    conn.exec_driver_sql(f"SET LOCAL search_path TO {_q(work)}")
+    _create_and_insert(conn, rows)
+    for t in reversed(TABLES_SA):
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_q(target)}.{_q(t.name)} CASCADE")
+    for t in TABLES_SA:
+        conn.exec_driver_sql(f"ALTER TABLE {_q(work)}.{_q(t.name)} SET SCHEMA {_q(target)}")
+    conn.exec_driver_sql(f"DROP SCHEMA {_q(work)}")
+    for role in grants:
+        who = "PUBLIC" if role == "PUBLIC" else _q(role)
+        conn.exec_driver_sql(f"GRANT SELECT ON {', '.join(f'{_q(target)}.{_q(t.name)}' for t in TABLES_SA)} TO {who}")
+
+
+def _write_server(url: str, rows: dict[str, list[dict]]) -> None:
+    """PostgreSQL: :func:`_swap_postgres`; other servers: drop and recreate in one transaction."""
+    engine = create_engine(url, poolclass=NullPool, **_pg_args(url))
     try:
-        engine = create_engine(f"sqlite:///{tmp}", poolclass=NullPool)
-        write_rows(engine, rows)
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM")
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                _swap_postgres(conn, rows)
+        else:
+            write_rows(engine, rows, replace=True)
+    except DBAPIError as exc:
+        raise BuildError(str(connection_error(exc, url)).replace("cannot read", "cannot write")) from None
+    finally:
         engine.dispose()
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
-def build_catalog(studies_dir: Path = STUDIES_DIR, out: Path | str = CATALOG_PATH,
+def _pg_args(url: str) -> dict:
+    return {"connect_args": {"connect_timeout": 10}} if url.startswith("postgresql") else {}
+
+
+def write_catalog(out: str | Path | None, rows: dict[str, list[dict]]) -> str:
+    """Write ``rows`` to the catalogue ``out`` (path or URL, :mod:`evidence.catalog.target`) safely;
+    returns where it went. A path is replaced atomically (temp file + rename, under a build lock);
+    a URL -- a server, or ``sqlite:///`` -- is rewritten in one transaction, so pooled readers keep
+    their connections. Disk and permission failures become one-line :class:`BuildError`."""
+    raw = out if out not in (None, "") else (config.CATALOG_URL or config.CATALOG_PATH)
+    url = resolve(raw)
+    path = sqlite_file(url)
+    try:
+        if path is None:
+            _write_server(url, rows)
+            return display(url)
+        if is_url(raw):
+            engine = create_engine(url, poolclass=NullPool)
+            write_rows(engine, rows, replace=True)
+            engine.dispose()
+        else:
+            _write_sqlite(path, rows)
+    except (OSError, DBAPIError) as exc:
+        err = disk_error(exc, path) if path is not None else None
+        if err is None:
+            raise
+        raise err from None
+    return str(path)
+
+
+def build_catalog(studies_dir: Path = STUDIES_DIR, out: Path | str | None = None,
                   progress: bool | None = True) -> BuildSummary:
     """Validate every study file, derive effect sizes and (re)write the catalogue at ``out``.
 
-    ``out`` is a file path (SQLite, replaced atomically) or a SQLAlchemy URL such as
-    ``postgresql+psycopg://host/evidence`` (tables dropped and recreated in one transaction).
+    ``out`` is a file path (SQLite, replaced atomically under a build lock) or a SQLAlchemy URL such
+    as ``postgresql+psycopg://host/evidence`` (built in a new schema and swapped in, one transaction);
+    None: ``EVIDENCE_CATALOG_URL``, else the shipped ``catalog.db``.
     Raises :class:`BuildError` listing every validation or effect-size error; nothing is written then.
     ``progress``: True shows a rich progress bar on stderr, False never, None only on a terminal.
     """
     t0 = time.perf_counter()
+    resolve(out)  # a malformed URL or a missing driver fails now, not after validating every file
     files = study_files(studies_dir)
     digest = studies_hash(studies_dir)
     rows: dict[str, list[dict]] = {}
@@ -257,15 +349,10 @@ def build_catalog(studies_dir: Path = STUDIES_DIR, out: Path | str = CATALOG_PAT
             raise BuildError("study files changed during the build; the catalogue was not rebuilt: run it again")
         rows["catalog_meta"] = _meta(digest, len(files), rows)
         bar.add_task("writing the catalogue", total=None)
-        if isinstance(out, str) and "://" in out:
-            engine = create_engine(out, poolclass=NullPool)
-            write_rows(engine, rows, replace=True)
-            engine.dispose()
-        else:
-            _write_sqlite(Path(out), rows)
+        where = write_catalog(out, rows)
     eff = rows.get("effect", [])
     return BuildSummary(
-        out=str(out), n_files=len(files), n_studies=len(rows.get("study", [])), n_effects=len(eff),
+        out=where, n_files=len(files), n_studies=len(rows.get("study", [])), n_effects=len(eff),
         n_with_variance=sum(e["vi"] is not None for e in eff), n_imputed=sum(bool(e["variance_imputed"]) for e in eff),
         n_interventions=len(rows.get("intervention", [])), n_sources=len(rows.get("source", [])),
         catalog_version=digest[:12], studies_hash=digest, seconds=time.perf_counter() - t0)

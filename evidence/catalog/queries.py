@@ -11,17 +11,17 @@ from __future__ import annotations
 import sqlite3
 import threading
 import weakref
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import and_, case, create_engine, func, or_, select, true
+from sqlalchemy import and_, create_engine, func, or_, select, true
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from evidence import config
+from evidence.catalog import target
+from evidence.catalog.filters import Filters, _effect_conds, _overlap, _study_conds
 from evidence.catalog.models import (
     CatalogMeta, DesignRow, EffectRow as E, InterventionRow as I, PopulationRow as P, ProgrammeCountryRow as PC,
     ProgrammeRow, ProvenanceRow, RiskOfBiasRow as R, RobDomainRow, SourceRow, StudyLinkRow, StudyRow as S,
@@ -46,55 +46,6 @@ STUDY_COLUMNS = [
     "country_names", "regions", "design", "interventions", "families", "outcomes", "coding_status",
     "risk_of_bias", "rob_tool", "n_effects",
 ]
-_TUPLES = ("families", "interventions", "outcomes", "outcome_groups", "countries", "regions", "designs",
-           "rob_levels", "coding_status")
-
-
-@dataclass(frozen=True)
-class Filters:
-    """What to keep. Empty tuples/None/False mean "no restriction"; several values in a tuple are OR-ed,
-    different fields AND-ed. Hashable (tuples only) so results can be cached per filter set.
-
-    ``sex`` matches the effect's subgroup sex (a full-sample effect of a girls-only study counts as
-    girls). ``age_min``/``age_max`` keep effects whose age band (subgroup, else population) overlaps
-    the requested band; unknown bounds are open. ``exclude_high_rob`` keeps studies without a
-    judgement; ``rob_levels`` (low/moderate/high/unclear) does not.
-    """
-
-    families: tuple[str, ...] = ()
-    interventions: tuple[str, ...] = ()
-    outcomes: tuple[str, ...] = ()
-    outcome_groups: tuple[str, ...] = ()
-    countries: tuple[str, ...] = ()
-    regions: tuple[str, ...] = ()
-    designs: tuple[str, ...] = ()
-    randomised_only: bool = False
-    sex: str | None = None
-    age_min: float | None = None
-    age_max: float | None = None
-    rob_levels: tuple[str, ...] = ()
-    exclude_high_rob: bool = False
-    year_min: int | None = None
-    year_max: int | None = None
-    coding_status: tuple[str, ...] = ()
-    primary_only: bool = False
-    exclude_imputed: bool = False
-    has_variance: bool = False
-
-    def __post_init__(self):  # accept lists or a single string; canonical order keeps cache keys stable
-        for name in _TUPLES:
-            v = getattr(self, name)
-            v = () if v is None else (v,) if isinstance(v, str) else tuple(sorted(dict.fromkeys(v)))
-            object.__setattr__(self, name, v)
-        if self.sex not in (None, "all", "girls", "boys"):
-            raise CatalogError(f"sex must be all, girls or boys, not '{self.sex}'")
-
-    def effect_level(self) -> bool:
-        """True when a filter concerns effects, so a study is kept only if one of its effects matches."""
-        return bool(self.outcomes or self.outcome_groups or self.sex or self.primary_only
-                    or self.exclude_imputed or self.has_variance)
-
-
 #: engine -> SQLite file it reads, so cached results can follow rebuilds of that file
 _FILES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 #: connect() memo: (resolved URL, read_only) -> engine, so a server URL gets one pool, not one per query
@@ -105,13 +56,11 @@ _BY_KEY: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
 def _resolve(url: str | Path | None) -> str:
-    url = str(url or config.CATALOG_URL or config.CATALOG_PATH)
-    return url if "://" in url else f"sqlite:///{Path(url).resolve()}"
+    return target.resolve(url)
 
 
 def _sqlite_file(url: str) -> Path | None:
-    u = make_url(url)
-    return Path(u.database) if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:") else None
+    return target.sqlite_file(url)
 
 
 def _server_engine(url: str, read_only: bool) -> Engine:
@@ -173,17 +122,15 @@ def _engine(key: str) -> Engine:
     return engine if engine is not None else connect(key)
 
 
-def _stamp(key: str) -> tuple | None:
-    """Changes when the catalogue is rebuilt, so cached results never outlive it: the file's identity
-    for SQLite files, else (server databases) the studies hash the catalogue was built from."""
-    path = _sqlite_file(key)
-    if path is not None:
-        if not path.exists():
-            return None
-        st = path.stat()
-        return st.st_mtime_ns, st.st_size, st.st_ino
-    meta = _frame(_engine(key), select(CatalogMeta.value).where(CatalogMeta.key == "studies_hash"), ["v"])
-    return tuple(meta["v"])
+def _stamp(key: str) -> tuple:
+    """The catalogue's stamp (:func:`evidence.catalog.target.stamp`), read through the key's engine."""
+    return target.stamp(key, engine=None if _sqlite_file(key) is not None else _engine(key))
+
+
+def _where(engine: Engine) -> str:
+    """The catalogue an engine reads, for messages: its SQLite file, else its URL (password masked)."""
+    path = _FILES.get(engine)
+    return f"sqlite:///{path}" if path is not None else str(engine.url)
 
 
 def _frame(engine: Engine, stmt, columns: list[str] | None = None) -> pd.DataFrame:
@@ -192,7 +139,7 @@ def _frame(engine: Engine, stmt, columns: list[str] | None = None) -> pd.DataFra
             res = conn.execute(stmt)
             return pd.DataFrame.from_records(list(res), columns=columns or list(res.keys()))
     except DBAPIError as exc:
-        raise CatalogError(f"cannot read the catalogue ({exc.orig}); rebuild it with `evidence build`") from None
+        raise target.connection_error(exc, _where(engine)) from None
 
 
 def _effect_from():
@@ -205,61 +152,6 @@ def _effect_from():
             .outerjoin(R, R.study_id == E.study_id)
             .outerjoin(ProvenanceRow, and_(ProvenanceRow.study_id == E.study_id, ProvenanceRow.effect_id == E.effect_id))
             .outerjoin(SourceRow, and_(SourceRow.study_id == E.study_id, SourceRow.source_id == ProvenanceRow.source_id)))
-
-
-def _study_conds(f: Filters) -> list:
-    c = []
-    if f.countries:
-        c.append(S.id.in_(select(PC.study_id).where(PC.iso3.in_(f.countries))))
-    if f.regions:
-        c.append(S.id.in_(select(PC.study_id).where(PC.region.in_(f.regions))))
-    if f.designs:
-        c.append(DesignRow.type.in_(f.designs))
-    if f.randomised_only:
-        c.append(DesignRow.randomised == true())
-    if f.rob_levels:
-        c.append(R.level.in_(f.rob_levels))
-    if f.exclude_high_rob:
-        c.append(or_(R.level.is_(None), R.level != "high"))
-    if f.year_min is not None:
-        c.append(S.year >= f.year_min)
-    if f.year_max is not None:
-        c.append(S.year <= f.year_max)
-    if f.coding_status:
-        c.append(S.coding_status.in_(f.coding_status))
-    return c
-
-
-def _overlap(lo, hi, f: Filters) -> list:
-    c = []
-    if f.age_min is not None:
-        c.append(or_(hi.is_(None), hi >= f.age_min))
-    if f.age_max is not None:
-        c.append(or_(lo.is_(None), lo <= f.age_max))
-    return c
-
-
-def _effect_conds(f: Filters) -> list:
-    c = _study_conds(f)
-    if f.families:
-        c.append(I.family.in_(f.families))
-    if f.interventions:
-        c.append(I.type.in_(f.interventions))
-    if f.outcomes:
-        c.append(E.outcome.in_(f.outcomes))
-    if f.outcome_groups:
-        c.append(E.outcome_group.in_(f.outcome_groups))
-    if f.sex:
-        sex = case((E.subgroup_sex != "all", E.subgroup_sex), else_=func.coalesce(P.sex, "all"))
-        c.append(sex == f.sex)
-    c += _overlap(func.coalesce(E.subgroup_age_min, P.age_min), func.coalesce(E.subgroup_age_max, P.age_max), f)
-    if f.primary_only:
-        c.append(E.is_primary == true())
-    if f.exclude_imputed:
-        c.append(E.variance_imputed != true())
-    if f.has_variance:
-        c.append(E.vi.is_not(None))
-    return c
 
 
 def _countries(engine: Engine) -> pd.DataFrame:
@@ -392,7 +284,7 @@ def study(study_id: str, engine: Engine | None = None) -> dict:
             prov = {p["effect_id"]: p for p in _records(conn, ProvenanceRow, study_id, [ProvenanceRow.effect_id])}
             effs = _records(conn, E, study_id, [E.seq])
     except DBAPIError as exc:
-        raise CatalogError(f"cannot read the catalogue ({exc.orig}); rebuild it with `evidence build`") from None
+        raise target.connection_error(exc, _where(engine)) from None
     for e in effs:
         e["primary"] = e.pop("is_primary")
         e["provenance"] = {k: v for k, v in prov.get(e["effect_id"], {}).items() if k != "effect_id"}

@@ -17,35 +17,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evidence.config import CATALOG_PATH, STUDIES_DIR
+from evidence.catalog.filters import Filters
+from evidence.cli.options import CATALOG_HELP, Catalog, with_filters
+from evidence.config import STUDIES_DIR
 
 
 
 def _console() -> Console:
     return Console()  # per call, so the terminal width (COLUMNS) is read when the command runs
-
-Catalog = Annotated[Optional[str], typer.Option("--catalog", help="Catalogue file or SQLAlchemy URL (default: config).")]
-Multi = Optional[list[str]]
-Intervention = Annotated[Multi, typer.Option("--intervention", help="Intervention type (repeatable).")]
-Family = Annotated[Multi, typer.Option("--family", help="Intervention family (repeatable).")]
-Outcome = Annotated[Multi, typer.Option("--outcome", help="Outcome term (repeatable).")]
-OutcomeGroup = Annotated[Multi, typer.Option("--outcome-group", help="child_labour or schooling.")]
-Country = Annotated[Multi, typer.Option("--country", help="ISO3 country code (repeatable).")]
-Region = Annotated[Multi, typer.Option("--region", help="Region, e.g. 'Sub-Saharan Africa' (repeatable).")]
-Design = Annotated[Multi, typer.Option("--design", help="Design term, e.g. cluster_rct (repeatable).")]
-Status = Annotated[Multi, typer.Option("--status", help="Coding status: mapped, headline, coded.")]
-RobLevel = Annotated[Multi, typer.Option("--rob-level", help="Common risk level: low, moderate, high, unclear.")]
-Sex = Annotated[Optional[str], typer.Option("--sex", help="Subgroup sex: all, girls, boys.")]
-AgeMin = Annotated[Optional[float], typer.Option("--age-min", help="Keep effects whose ages overlap [age-min, age-max].")]
-AgeMax = Annotated[Optional[float], typer.Option("--age-max")]
-YearMin = Annotated[Optional[int], typer.Option("--year-min")]
-YearMax = Annotated[Optional[int], typer.Option("--year-max")]
-Flag = lambda name, help: Annotated[bool, typer.Option(name, help=help)]  # noqa: E731
-Randomised = Flag("--randomised-only", "Randomised designs only.")
-NoHighRob = Flag("--exclude-high-rob", "Drop studies at high risk of bias.")
-PrimaryOnly = Flag("--primary-only", "Primary effects only (one per study and outcome).")
-NoImputed = Flag("--exclude-imputed", "Drop effects whose variance was imputed from a threshold.")
-HasVariance = Flag("--has-variance", "Only effects with a variance (drop headline estimates).")
 
 EXPORT_COLUMNS = [
     "study_id", "effect_id", "citation", "year", "intervention_id", "intervention", "family", "outcome",
@@ -54,12 +33,6 @@ EXPORT_COLUMNS = [
     "variance_imputed", "harmful", "risk_of_bias", "rob_tool", "coding_status", "source", "source_url", "location",
     "quote", "conversion_notes",
 ]
-
-
-def _filters(**kw):
-    from evidence.catalog.queries import Filters
-
-    return Filters(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in kw.items()})
 
 
 def _clean(v):
@@ -83,35 +56,28 @@ def _split(v) -> list[str]:
 
 def build(
     studies: Annotated[Path, typer.Option("--studies", help="Directory of study files.")] = STUDIES_DIR,
-    out: Annotated[Path, typer.Option("--out", help="Catalogue file to (re)write.")] = CATALOG_PATH,
+    catalog: Annotated[Optional[str], typer.Option("--catalog", "--out", help=CATALOG_HELP, show_default=False)] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Validate the study files, compute effect sizes and rebuild the catalogue (atomically)."""
     from evidence.catalog.build import build_catalog
 
-    s = build_catalog(studies, out, progress=progress)
+    s = build_catalog(studies, catalog, progress=progress)
     _console().print(f"built [bold]{s.out}[/bold] from {s.n_files} files in {s.seconds:.2f} s")
     _console().print(f"  studies {s.n_studies}, interventions {s.n_interventions}, sources {s.n_sources}, "
                   f"effects {s.n_effects} ({s.n_with_variance} with a variance, {s.n_imputed} imputed)")
     _console().print(f"  catalog version [bold]{s.catalog_version}[/bold]")
 
 
+@with_filters()
 def list_studies(
     catalog: Catalog = None, as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
-    intervention: Intervention = None, family: Family = None, outcome: Outcome = None,
-    outcome_group: OutcomeGroup = None, country: Country = None, region: Region = None, design: Design = None,
-    status: Status = None, rob_level: RobLevel = None, sex: Sex = None, age_min: AgeMin = None,
-    age_max: AgeMax = None, year_min: YearMin = None, year_max: YearMax = None, randomised_only: Randomised = False,
-    exclude_high_rob: NoHighRob = False,
+    filters: Filters = Filters(),
 ) -> None:
     """List the studies in the catalogue (filters combine with AND; repeated options with OR)."""
     from evidence.catalog.queries import connect, studies
 
-    f = _filters(interventions=intervention, families=family, outcomes=outcome, outcome_groups=outcome_group,
-                 countries=country, regions=region, designs=design, coding_status=status, rob_levels=rob_level,
-                 sex=sex, age_min=age_min, age_max=age_max, year_min=year_min, year_max=year_max,
-                 randomised_only=randomised_only, exclude_high_rob=exclude_high_rob)
-    df = studies(f, engine=connect(catalog))
+    df = studies(filters, engine=connect(catalog))
     if as_json:
         lists = ("countries", "country_names", "regions", "interventions", "families", "outcomes")
         for rec in df.to_dict("records"):
@@ -188,24 +154,15 @@ def _subgroup(r) -> str:
     return ", ".join(parts) or "full sample"
 
 
+@with_filters()
 def export_csv(
     output: Annotated[Path, typer.Option("-o", "--output", help="CSV file to write.")],
-    catalog: Catalog = None, intervention: Intervention = None, family: Family = None, outcome: Outcome = None,
-    outcome_group: OutcomeGroup = None, country: Country = None, region: Region = None, design: Design = None,
-    status: Status = None, rob_level: RobLevel = None, sex: Sex = None, age_min: AgeMin = None,
-    age_max: AgeMax = None, year_min: YearMin = None, year_max: YearMax = None, randomised_only: Randomised = False,
-    exclude_high_rob: NoHighRob = False, primary_only: PrimaryOnly = False, exclude_imputed: NoImputed = False,
-    has_variance: HasVariance = False,
+    catalog: Catalog = None, filters: Filters = Filters(),
 ) -> None:
     """Write the matching effects as a flat, metafor-ready CSV (yi, vi, sei and moderators)."""
     from evidence.catalog.queries import connect, effects
 
-    f = _filters(interventions=intervention, families=family, outcomes=outcome, outcome_groups=outcome_group,
-                 countries=country, regions=region, designs=design, coding_status=status, rob_levels=rob_level,
-                 sex=sex, age_min=age_min, age_max=age_max, year_min=year_min, year_max=year_max,
-                 randomised_only=randomised_only, exclude_high_rob=exclude_high_rob, primary_only=primary_only,
-                 exclude_imputed=exclude_imputed, has_variance=has_variance)
-    df = effects(f, engine=connect(catalog))
+    df = effects(filters, engine=connect(catalog))
     df["subgroup"] = [_subgroup(r) for r in df.to_dict("records")]
     df["sei"] = df["vi"] ** 0.5
     df["source"] = df["source_id"]

@@ -52,7 +52,7 @@ def run(measure: str, csv: Path, cols: list[str], out: Path) -> str:
         raise EffectSizeError(f"unknown measure '{measure}'; choose one of {', '.join(MEASURES)}")
     try:
         frame = pd.read_csv(csv)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise EffectSizeError(f"cannot read {csv}: {exc}") from None
     yi, vi = escalc(measure, **_parse_cols(cols, frame))
     kept = []

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import typer
 
+from evidence.catalog.filters import Filters
+from evidence.cli.options import Catalog, check_cell, with_filters
 from evidence.errors import MetaAnalysisError
 
 METHODS = ["REML", "DL", "PM", "ML", "SJ", "HE", "EB", "HS", "FE", "bayes"]
@@ -32,6 +34,20 @@ def design_matrix(df: pd.DataFrame, formula: str) -> tuple[pd.DataFrame, list[st
     sub = df.loc[df[terms].notna().all(axis=1), terms]
     M, names = moderator_columns(sub)
     return pd.DataFrame(M, index=sub.index, columns=names), names
+
+
+def read_effects_csv(path: Path) -> pd.DataFrame:
+    """The CSV as a table, or a :class:`MetaAnalysisError` saying why it cannot be one (empty, not
+    CSV, not text) -- pandas' own exceptions would reach the user as tracebacks."""
+    try:
+        df = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise MetaAnalysisError(f"{path}: the file is empty (expected a header row and one effect per row)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise MetaAnalysisError(f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+    if df.empty:
+        raise MetaAnalysisError(f"{path}: no rows (expected one effect per row)")
+    return df
 
 
 def _num(x):
@@ -109,14 +125,13 @@ def _print_summary(res: dict) -> None:
         typer.echo(f"  {name:<20} {f(c['estimate'])}  ({'se' if 'se' in c else 'sd'} {f(spread)})")
 
 
-def _catalog_effects(intervention, outcome, region, country, design, sex, exclude_high_rob, exclude_imputed):
+def _catalog_effects(catalog, intervention, outcome, filters, exclude_high_rob, exclude_imputed):
     """The effects the app's What-works page pools for this cell (same selection: one metric, one
     effect per study, the sensitivity switches), so the CLI and the app give the same answer."""
-    from evidence.catalog.queries import Filters, effects
+    from evidence.catalog.queries import connect, effects
     from evidence.synthesis import WhatWorksOptions, what_works
 
-    filters = Filters(regions=tuple(region or ()), countries=tuple(country or ()), designs=tuple(design or ()), sex=sex)
-    ww = what_works(effects(filters), WhatWorksOptions(intervention, outcome, exclude_high_rob=exclude_high_rob,
+    ww = what_works(effects(filters, engine=connect(catalog)), WhatWorksOptions(intervention, outcome, exclude_high_rob=exclude_high_rob,
                                                        exclude_imputed=exclude_imputed))
     if ww.result is None:
         raise MetaAnalysisError(f"{intervention} x {outcome}: {ww.reason}")
@@ -125,6 +140,7 @@ def _catalog_effects(intervention, outcome, region, country, design, sex, exclud
 
 def register(app: typer.Typer) -> None:
     @app.command("meta")
+    @with_filters("regions", "countries", "designs", "sex")
     def meta(
         csv: Optional[Path] = typer.Option(None, "--csv", help="CSV with one effect per row.", exists=True, dir_okay=False),
         yi: str = typer.Option("yi", "--yi", help="Column with the effect sizes."),
@@ -138,13 +154,11 @@ def register(app: typer.Typer) -> None:
         inner: Optional[str] = typer.Option(None, "--inner", help="Three-level model: the effect-within-cluster column."),
         intervention: Optional[str] = typer.Option(None, "--intervention", help="Catalogue: intervention type."),
         outcome: Optional[str] = typer.Option(None, "--outcome", help="Catalogue: outcome."),
-        region: Optional[list[str]] = typer.Option(None, "--region"),
-        country: Optional[list[str]] = typer.Option(None, "--country"),
-        design: Optional[list[str]] = typer.Option(None, "--design"),
-        sex: Optional[str] = typer.Option(None, "--sex", help="girls | boys | all"),
+        catalog: Catalog = None,
         exclude_high_rob: bool = typer.Option(False, "--exclude-high-rob"),
         exclude_imputed: bool = typer.Option(False, "--exclude-imputed"),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+        filters: Filters = Filters(),
     ):
         """Pool effects (yi, vi) with a frequentist estimator or the exact Bayesian model."""
         if method not in METHODS:
@@ -152,7 +166,7 @@ def register(app: typer.Typer) -> None:
         if (csv is None) == (intervention is None):
             raise MetaAnalysisError("give either --csv FILE or --intervention TYPE --outcome OUTCOME")
         if csv is not None:
-            df = pd.read_csv(csv)
+            df = read_effects_csv(csv)
             for col in (yi, vi):
                 if col not in df.columns:
                     raise MetaAnalysisError(f"{csv}: no column {col!r} (columns: {', '.join(df.columns)})")
@@ -160,7 +174,8 @@ def register(app: typer.Typer) -> None:
         else:
             if outcome is None:
                 raise MetaAnalysisError("--intervention needs --outcome")
-            ww = _catalog_effects(intervention, outcome, region, country, design, sex, exclude_high_rob, exclude_imputed)
+            check_cell(intervention, outcome)
+            ww = _catalog_effects(catalog, intervention, outcome, filters, exclude_high_rob, exclude_imputed)
             df, labels, yi, vi = ww.selected, ww.selected["label"].tolist(), "yi", "vi"
             prior_tau = prior_tau or ww.tau_prior
         prior_tau = prior_tau or "halfnormal:0.5"

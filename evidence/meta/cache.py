@@ -24,11 +24,10 @@ _STACK = ("pymc", "pytensor", "bambi", "nutpie", "arviz", "numpy", "scipy")
 
 
 def cache_dir(directory=None) -> Path:
-    """The on-disk cache directory: argument, else ``$EVIDENCE_CACHE_DIR``, else ``~/.cache/evidence/fits``."""
-    if directory is not None:
-        return Path(directory)
-    env = os.environ.get("EVIDENCE_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "evidence" / "fits"
+    """The on-disk cache directory: argument, else :func:`evidence.config.fit_cache_dir`."""
+    from evidence import config
+
+    return Path(directory) if directory is not None else config.fit_cache_dir()
 
 
 def cache_key(kind, yi, vi, *, draws=1000, tune=1000, chains=2, seed=2026, sampler="nutpie", target_accept=0.9,
@@ -50,6 +49,7 @@ def _atomic_write(path: Path, write) -> None:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600: replicas running as other users must read it
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -1,0 +1,176 @@
+"""Many readers at once: N concurrent browser sessions (headless Chromium via Playwright) on one app
+server, then on two replicas behind ``deploy/nginx.conf``, each walking the adviser's path:
+
+  1. open the gap map page (until its numbers are shown),
+  2. change a filter (region: Latin America & Caribbean; until the numbers change),
+  3. open the cell on What works (button; until the page's chart is drawn).
+
+Prints p50/p95 latency per step for N = 1, 5, 20 (N = 1 is repeated three times so its percentiles
+mean something), the ratio of each p95 to N = 1's, measured in the same run, and the server's memory
+per open session (RSS growth of the app process(es) with all N sessions open, divided by N).
+
+    .venv/bin/python benchmarks/bench_load.py            # N = 1, 5, 20; one server and two replicas
+    .venv/bin/python benchmarks/bench_load.py --quick    # smoke run: N = 1, one server
+    .venv/bin/python benchmarks/bench_load.py --catalog postgresql+psycopg://reader@host/evidence
+
+Loopback only; every wait is bounded (STEP_TIMEOUT_MS) and the servers are stopped at the end. Note
+the browsers run on the same machine as the servers: at N = 20 on two cores they compete for CPU,
+so the figures are an upper bound on what the server alone would cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # the same replica launcher the replica test uses
+
+from replicas import Stack  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+STEP_TIMEOUT_MS = 180_000
+STEPS = ("gap map", "filter", "what works")
+REGION = "Latin America"
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds the process has used (/proc/PID/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def metrics_text(page) -> str:
+    return "|".join(await page.locator("[data-testid='stMetric']").all_inner_texts())
+
+
+async def adviser(browser, url: str) -> tuple[dict[str, float], object]:
+    """One session's path; returns the seconds per step and the still-open context (closed later, so
+    all N sessions are alive when memory is read)."""
+    ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await ctx.new_page()
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    times = {}
+    t0 = time.perf_counter()
+    await page.goto(url + "/")
+    await page.locator("[data-testid='stMetric']").first.wait_for()
+    await page.wait_for_function("document.querySelectorAll(\"[data-testid='stMetric']\").length >= 3")
+    times["gap map"] = time.perf_counter() - t0
+
+    before = await metrics_text(page)
+    t0 = time.perf_counter()
+    box = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").first
+    await box.click()
+    await page.keyboard.type(REGION)
+    await page.keyboard.press("Enter")
+    await page.keyboard.press("Escape")
+    await page.wait_for_function(
+        "old => Array.from(document.querySelectorAll(\"[data-testid='stMetric']\")).map(e => e.innerText).join('|') !== old",
+        arg=before)
+    times["filter"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    await page.get_by_role("button", name="Open in What works").click()
+    await page.wait_for_url("**/what-works**")
+    await page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg").first.wait_for()
+    times["what works"] = time.perf_counter() - t0
+    return times, ctx
+
+
+async def wave(url: str, n: int, pids: list[int]) -> tuple[list[dict], float, float]:
+    """N sessions at once; returns their step times, the RSS growth (MB) with all of them open and
+    the server CPU seconds they used."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM,
+                                          args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            base, cpu0 = sum(rss_mb(pid) for pid in pids), sum(cpu_s(pid) for pid in pids)
+            results = await asyncio.gather(*(adviser(browser, url) for _ in range(n)))
+            await asyncio.sleep(1.0)
+            grown = sum(rss_mb(pid) for pid in pids) - base
+            cpu = sum(cpu_s(pid) for pid in pids) - cpu0
+            for _, ctx in results:
+                await ctx.close()
+        finally:
+            await browser.close()
+    return [t for t, _ in results], grown, cpu
+
+
+def pct(values: list[float], q: float) -> float:
+    v = sorted(values)
+    if len(v) == 1:
+        return v[0]
+    return statistics.quantiles(v, n=100, method="inclusive")[int(q) - 1]
+
+
+def measure(stack: Stack, levels: list[int], label: str) -> dict:
+    pids = [p.pid for p in stack.apps]
+    asyncio.run(wave(stack.url, 1, pids))  # warm-up: imports, first queries, st.cache_data
+    out = {}
+    for n in levels:
+        runs, grown, cpu = [], [], []
+        for _ in range(3 if n == 1 else 1):
+            t, g, c = asyncio.run(wave(stack.url, n, pids))
+            runs += t
+            grown.append(g / n)
+            cpu.append(c / n)
+        out[n] = {"steps": {s: [r[s] for r in runs] for s in STEPS}, "mb_per_session": statistics.median(grown),
+                  "rss_mb": sum(rss_mb(pid) for pid in pids), "cpu_per_session": statistics.median(cpu)}
+    print(f"\n{label}: {stack.url} ({len(stack.apps)} app process{'es' if len(stack.apps) > 1 else ''})")
+    print(f"{'N':>3} {'step':<11} {'p50 ms':>8} {'p95 ms':>8} {'p95 / N=1':>10}")
+    for n, r in out.items():
+        for s in STEPS:
+            v = [1000 * x for x in r["steps"][s]]
+            ref = pct([1000 * x for x in out[levels[0]]["steps"][s]], 95)
+            print(f"{n:>3} {s:<11} {pct(v, 50):8.0f} {pct(v, 95):8.0f} {pct(v, 95) / ref:9.2f}x")
+        print(f"{n:>3} memory: {r['mb_per_session']:.1f} MB per session (server RSS {r['rss_mb']:.0f} MB); "
+              f"server CPU {r['cpu_per_session']:.2f} s per session")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smoke run: N = 1 on one server only")
+    ap.add_argument("--catalog", default=str(REPO / "evidence" / "catalog.db"),
+                    help="catalogue the servers read (SQLite path or URL; default: the shipped catalog.db)")
+    args = ap.parse_args(argv)
+    if not Path(CHROMIUM).exists():
+        print(f"{CHROMIUM} is missing: apt-get install chromium", file=sys.stderr)
+        return 1
+    levels = [1] if args.quick else [1, 5, 20]
+    print(f"catalogue: {args.catalog}; levels N = {levels}; step timeout {STEP_TIMEOUT_MS / 1000:.0f} s")
+    results = {}
+    one = Stack([args.catalog], proxy=False).start()
+    try:
+        results["one"] = measure(one, levels, "one server")
+    finally:
+        one.stop()
+    if not args.quick:
+        two = Stack([args.catalog, args.catalog]).start()
+        try:
+            results["two"] = measure(two, levels, "two replicas behind nginx")
+        finally:
+            two.stop()
+        r = results["one"]
+        worst = max(pct(r[20]["steps"][s], 95) / pct(r[1]["steps"][s], 95) for s in STEPS)
+        print(f"\ntarget: p95 at N = 20 within 3x of N = 1 on one server -> worst step {worst:.2f}x "
+              f"({'met' if worst <= 3 else 'NOT met'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
