@@ -347,3 +347,4 @@ def _doi_format(study, ctx):
 
 
 from evidence.ingest import stat_rules, term_rules  # noqa: E402,F401  (register their rules)
+from evidence.coding import rules as _coding_rules  # noqa: E402,F401  (double coding, guided risk of bias)
