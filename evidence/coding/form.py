@@ -308,8 +308,8 @@ def from_state(st: dict, base: dict | None = None) -> tuple[dict, dict[str, str]
     for sec, fields in SECTIONS.items():
         target = study if not sec else study.setdefault(sec, {})
         _apply(target, fields, st, sec, errors)
-        if sec and not target:
-            del study[sec]
+        if sec == "population" and not target:
+            del study[sec]  # optional; programme, design and coding are required (problems point inside)
     for name, fields in LISTS.items():
         old = study.get(name) or []
         items = []
@@ -348,4 +348,29 @@ def visible_fields(st: dict) -> set[str]:
     out |= {f"risk_of_bias.{k}" for k in ("tool", "overall", *ROB_TEXT)}
     if tool in rob.TOOLS:
         out |= {f"risk_of_bias.domains.{d['id']}" for d in rob.tool_spec(tool)["domains"]}
+    return out
+
+
+# --- session-state keys of the coding page (besides the field widgets) -----------------------------
+
+STATE_BASE = "coding:base"  # the study dict the draft started from (the parsed file, or a new skeleton)
+STATE_ORIGINAL = "coding:original"  # the file's text when editing an existing study, else None
+STATE_DUPLICATES = "coding:duplicates"  # likely duplicates found when the draft was started
+STATE_SAVED = "coding:saved"  # the path last written
+SECOND_CODER = "coding:second_coder"  # checkbox: save as an independent second coding
+
+
+def new_item(name: str, st: dict) -> dict:
+    """Widget state for one more arm, source or effect (ids and references prefilled)."""
+    i = int(st.get(COUNT[name], 0))
+    out = {COUNT[name]: i + 1}
+    if name == "interventions":
+        out[key(f"interventions[{i}].id")] = f"arm{i + 1}" if i else "arm"
+    elif name == "sources":
+        out[key(f"sources[{i}].id")] = f"source{i + 1}" if i else "paper"
+    else:
+        out[key(f"effects[{i}].id")] = f"effect{i + 1}"
+        out[key(f"effects[{i}].intervention")] = st.get(key("interventions[0].id"), "")
+        out[key(f"effects[{i}].provenance.source")] = st.get(key("sources[0].id"), "")
+        out[key(f"effects[{i}].reported.form")] = "coefficient"
     return out
