@@ -73,15 +73,19 @@ def _keyed(items) -> bool:
     return isinstance(items, list) and all(isinstance(x, dict) and "id" in x for x in items)
 
 
-def merge(target, new):
+def merge(target, new, order: list[str] | None = None):
     """``new`` merged into ``target`` (a ruamel node): unchanged values keep their node (comments,
-    style), changed scalars are replaced, missing keys removed, list items with ids matched by id."""
+    style), changed scalars are replaced, missing keys removed, list items with ids matched by id;
+    a new key goes where ``order`` (the schema's key order, at the top level) puts it."""
     if isinstance(target, CommentedMap) and isinstance(new, dict):
         for k in [k for k in target if k not in new]:
             del target[k]
         for k, v in new.items():
             if k in target:
                 target[k] = merge(target[k], v)
+            elif order and k in order:
+                before = [x for x in target if x in order and order.index(x) < order.index(k)]
+                target.insert(list(target).index(before[-1]) + 1 if before else 0, k, _fresh(v))
             else:
                 target[k] = _fresh(v)
         return target
@@ -176,7 +180,7 @@ def dump(study: dict, original: str | None = None) -> str:
     if original:
         y = _yaml(original)
         old = parse(original)
-        text = _text(merge(parse(original), study), y)
+        text = _text(merge(parse(original), study, list(Study.model_fields)), y)
         return _splice(original, old, text)
     doc = _fresh(_ordered(study))
     doc.yaml_set_start_comment(HEADER)
