@@ -9,7 +9,6 @@ import streamlit as st
 from evidence import config
 from evidence.coding import draft, form, rob, robplot
 from evidence.errors import EvidenceError
-from evidence.ingest.scaffold import existing_studies
 
 S = st.session_state
 K = form.key
@@ -83,17 +82,26 @@ def fields(specs, base: str, cols: int = 3) -> None:
             widget(f, form.full(base, f.name))
 
 
+def add(name: str) -> None:
+    S.update(form.new_item(name, S))
+
+
+def remove(name: str) -> None:
+    S[form.COUNT[name]] -= 1
+
+
+def add_remove(name: str, title: str) -> None:
+    a, b = st.columns(2)
+    a.button(f"Add {title.lower()}", key=f"coding:add:{name}", on_click=add, args=(name,))
+    if S.get(form.COUNT[name], 0):
+        b.button(f"Remove last {title.lower()}", key=f"coding:remove:{name}", on_click=remove, args=(name,))
+
+
 def items(name: str, title: str, specs) -> None:
     for i in range(int(S.get(form.COUNT[name], 0))):
         with st.expander(f"{title} {i + 1}: {S.get(K(f'{name}[{i}].id'), '')}", expanded=True):
             fields(specs, f"{name}[{i}]")
-    a, b = st.columns(2)
-    if a.button(f"Add {title.lower()}", key=f"coding:add:{name}"):
-        S.update(form.new_item(name, S))
-        st.rerun()
-    if S.get(form.COUNT[name], 0) and b.button(f"Remove last {title.lower()}", key=f"coding:remove:{name}"):
-        S[form.COUNT[name]] -= 1
-        st.rerun()
+    add_remove(name, title)
 
 
 identity, programme, arms, design, rob_tab, effects, save = st.tabs(
@@ -132,13 +140,7 @@ with effects:
                 st.success(f"Derived: yi = {e.yi:.6g} {e.metric} ({e.measure}), {vi}"
                            + (" - variance imputed" if e.variance_imputed else ""))
                 st.caption(" · ".join(e.notes))
-    items_bar = st.columns(2)
-    if items_bar[0].button("Add effect", key="coding:add:effects"):
-        S.update(form.new_item("effects", S))
-        st.rerun()
-    if S.get(form.COUNT["effects"], 0) and items_bar[1].button("Remove last effect", key="coding:remove:effects"):
-        S[form.COUNT["effects"]] -= 1
-        st.rerun()
+    add_remove("effects", "Effect")
 
 with rob_tab:
     suggested = rob.tool_for_design((study.get("design") or {}).get("type"))
@@ -171,11 +173,21 @@ with rob_tab:
         for k in form.ROB_TEXT:
             widget(form.Field(f"risk_of_bias.{k}", k.capitalize()), f"risk_of_bias.{k}")
     if tool in robplot.STYLE:
-        others = [s for s in existing_studies(config.STUDIES_DIR) if s.get("id") != study.get("id")]
+        st.subheader("Across the studies")
+        others = [s for s in draft.coded_studies(config.STUDIES_DIR) if s.get("id") != study.get("id")]
         df = robplot.assessments(others + [study], tool)
         if not df.empty:
             st.altair_chart(robplot.traffic_light(df, tool))
-            st.altair_chart(robplot.summary(df, tool, weighted=False))
+            if st.checkbox("Weight the summary by sample size", key="coding:rob_weighted"):
+                pairs = [(s, robplot.sample_size(s)) for s in others + [study]]
+                weighted = robplot.assessments([(s, w) for s, w in pairs if w], tool)
+                left_out = df.study.nunique() - weighted.study.nunique()
+                if left_out:
+                    st.caption(f"{left_out} study(ies) without a sample size left out of the weighted summary.")
+                if not weighted.empty:
+                    st.altair_chart(robplot.summary(weighted, tool, weighted=True))
+            else:
+                st.altair_chart(robplot.summary(df, tool, weighted=False))
 
 with save:
     st.code(result.text, language="yaml")

@@ -48,6 +48,10 @@ st.dataframe(pd.DataFrame([{"field": d.field, cmp.first_coder: show(d.first), cm
                             "categorical": d.categorical} for d in cmp.disagreements]),
              hide_index=True, width="stretch")
 
+with st.expander(f"The {len(cmp.paired)} categorical fields behind the agreement and kappa"):
+    st.dataframe(pd.DataFrame([{"field": f, cmp.first_coder: show(x), cmp.second_coder: show(y), "agree": x == y}
+                               for f, x, y in cmp.paired]), hide_index=True, width="stretch")
+
 choices = {}
 for d in cmp.disagreements:
     choices[d.field] = st.radio(f"{d.field}: keep", ["first", "second"], horizontal=True, key=CHOICE + d.field,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from evidence import config
@@ -46,6 +47,19 @@ def _skeleton(rec: BibRecord, coder: str, today: dt.date) -> dict:
     return {k: v for k, v in study.items() if v not in (None, [], "") or k in ("effects",)}
 
 
+@lru_cache(maxsize=4)
+def _studies(folder: str, signature: tuple) -> tuple[dict, ...]:
+    return tuple(existing_studies(Path(folder)))
+
+
+def coded_studies(studies_dir: Path | None = None) -> tuple[dict, ...]:
+    """The study files already coded (raw dicts, read-only), re-read only when a file changed: the page
+    reruns on every keystroke and shows plots across all studies."""
+    folder = Path(studies_dir or config.STUDIES_DIR)
+    files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    return _studies(str(folder), tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files))
+
+
 def start(kind: str, text: str, coder: str = "", studies_dir: Path | None = None,
           today: dt.date | None = None) -> Start:
     """A draft from a DOI, a BibTeX or RIS entry, or an existing study id, with the likely duplicates
@@ -56,7 +70,7 @@ def start(kind: str, text: str, coder: str = "", studies_dir: Path | None = None
         raise EvidenceError(f"start from one of {', '.join(START_KINDS)}, not '{kind}'")
     if not text:
         raise EvidenceError(f"give the {kind.upper() if kind != 'id' else 'study id'} to start from")
-    others = existing_studies(studies_dir)
+    others = list(coded_studies(studies_dir))
     if kind == "id":
         path = studies_dir / f"{text}.yaml"
         if not path.is_file():

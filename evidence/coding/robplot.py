@@ -73,16 +73,34 @@ def traffic_light(df: pd.DataFrame, tool: str) -> alt.Chart:
                                     title=f"{tool_spec(tool)['label']}: risk of bias by study")
 
 
-def summary(df: pd.DataFrame, tool: str, weighted: bool = True) -> alt.Chart:
-    """robvis ``rob_summary``: per domain, the (weighted) share of studies at each judgement."""
+def sample_size(study) -> float | None:
+    """A study's weight for a weighted summary when no meta-analytic weight is at hand: its sample size
+    (``population.n_total``, else ``n_treatment + n_control``); None when the file gives neither."""
+    s = study.model_dump() if hasattr(study, "model_dump") else study
+    pop = s.get("population") or {}
+    if pop.get("n_total"):
+        return float(pop["n_total"])
+    if pop.get("n_treatment") and pop.get("n_control"):
+        return float(pop["n_treatment"] + pop["n_control"])
+    return None
+
+
+def summary_table(df: pd.DataFrame, tool: str, weighted: bool = True) -> pd.DataFrame:
+    """Per domain and judgement, the (weighted) share of studies: the numbers the summary plot draws."""
     if df.empty:
         raise EvidenceError(f"no study in the selection is assessed with {tool}")
     df = _labelled(df, tool)
     df["w"] = df.weight if weighted else 1.0
-    agg = df.groupby(["domain_label", "judgement", "Judgement"], as_index=False)["w"].sum()
+    agg = df.groupby(["domain", "domain_label", "judgement", "Judgement"], as_index=False, sort=False)["w"].sum()
     agg["share"] = agg.w / agg.groupby("domain_label").w.transform("sum")
     rank = {k: i for i, k in enumerate(STYLE[tool])}
     agg["order"] = agg.judgement.map(rank)
+    return agg
+
+
+def summary(df: pd.DataFrame, tool: str, weighted: bool = True) -> alt.Chart:
+    """robvis ``rob_summary``: per domain, the (weighted) share of studies at each judgement."""
+    agg = summary_table(df, tool, weighted)
     order = list(dict.fromkeys(df.domain_label))
     return alt.Chart(agg).mark_bar(stroke="#333333", strokeWidth=0.5).encode(
         y=alt.Y("domain_label:N", sort=order, title=None),

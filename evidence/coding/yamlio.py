@@ -8,9 +8,11 @@ gets the schema comment line and the key order of ``evidence.schema.Study``.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import re
+from functools import lru_cache
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -44,6 +46,11 @@ def parse(text: str) -> CommentedMap:
     if not isinstance(doc, CommentedMap):
         raise EvidenceError("a study file must be a mapping of keys")
     return doc
+
+
+@lru_cache(maxsize=16)
+def _parsed(text: str) -> CommentedMap:
+    return parse(text)
 
 
 def plain(node):
@@ -148,13 +155,39 @@ def _spans(doc: CommentedMap, n_lines: int) -> dict:
     return out
 
 
-def _splice(original: str, old: CommentedMap, new_text: str) -> str:
+def _scan_spans(doc: CommentedMap, lines: list[str], dash: int) -> dict | None:
+    """The spans of :func:`_spans` for text ruamel just emitted from ``doc``, found by scanning lines
+    (a top-level key starts in column 0; an item of a block list with ``- `` at column ``dash``):
+    saves a second parse. None when the scan does not match the document (the caller then parses)."""
+    starts = [i for i, ln in enumerate(lines) if ln[:1] not in ("", " ", "#", "-", "\n")]
+    keys = list(doc)
+    if len(starts) != len(keys):
+        return None
+    starts.append(len(lines))
+    out = {}
+    for i, k in enumerate(keys):
+        start, end, items = starts[i], starts[i + 1], {}
+        v = doc[k]
+        if isinstance(v, CommentedSeq) and len(v) and not v.fa.flow_style():
+            marks = [j for j in range(start + 1, end) if lines[j].startswith(" " * dash + "- ")]
+            if len(marks) != len(v):
+                return None
+            marks.append(end)
+            items = {j: (marks[j], marks[j + 1]) for j in range(len(v))}
+        out[k] = (start, end, items)
+    return out
+
+
+def _splice(original: str, old: CommentedMap, new: CommentedMap, new_text: str, y: YAML) -> str:
     """``new_text`` with every top-level block (and every list item) whose value did not change copied
     verbatim from ``original``: ruamel re-flows long plain scalars it re-emits, so only the parts the
     coder changed may change layout."""
-    new = _yaml(original).load(new_text)
     a, b = original.splitlines(keepends=True), new_text.splitlines(keepends=True)
-    sa, sb = _spans(old, len(a)), _spans(new, len(b))
+    sa = _spans(old, len(a))
+    sb = _scan_spans(new, b, y.sequence_dash_offset)
+    if sb is None:
+        new = _yaml(original).load(new_text)
+        sb = _spans(new, len(b))
     out = a[:min((s for s, _, _ in sa.values()), default=len(a))]  # the header comment
     for k, (start, end, items) in sb.items():
         if k in sa and plain(old[k]) == plain(new[k]):
@@ -179,9 +212,9 @@ def dump(study: dict, original: str | None = None) -> str:
     new file with the schema header."""
     if original:
         y = _yaml(original)
-        old = parse(original)
-        text = _text(merge(parse(original), study, list(Study.model_fields)), y)
-        return _splice(original, old, text)
+        old = _parsed(original)  # cached and never mutated: the merge works on a copy
+        new = merge(copy.deepcopy(old), study, list(Study.model_fields))
+        return _splice(original, old, new, _text(new, y), y)
     doc = _fresh(_ordered(study))
     doc.yaml_set_start_comment(HEADER)
     return _text(doc, _yaml())
