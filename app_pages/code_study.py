@@ -21,9 +21,11 @@ with st.expander("Start", expanded=form.STATE_BASE not in S):
     kind = st.radio("Start from", list(START_LABELS), format_func=START_LABELS.get, horizontal=True, key="coding:kind")
     source = st.text_area("DOI, entry or id", key="coding:start_text", height=90)
     coder = st.text_input("Coder", key="coding:coder")
+    st.checkbox("Independent second coding: saved to studies/second-coding/<id>.<coder>.yaml; opening a "
+                "study by its id then shows only its identity and sources", key=form.SECOND_CODER)
     if st.button("Start coding", key="coding:start"):
         try:
-            begun = draft.start(kind, source, coder)
+            begun = draft.start(kind, source, coder, independent=bool(S.get(form.SECOND_CODER)))
         except EvidenceError as exc:
             st.error(str(exc))
         else:
@@ -42,7 +44,9 @@ for c in S.get(form.STATE_DUPLICATES) or []:
     st.warning(f"Likely duplicate: **{c.b}** (score {c.score:g}: {'; '.join(c.reasons)}). Open it by its id "
                "instead, or list it in not_duplicates.")
 
-second = st.checkbox("I am the second, independent coder (saved to studies/second-coding/)", key=form.SECOND_CODER)
+second = bool(S.get(form.SECOND_CODER))
+if second:
+    st.info("Independent second coding: this file goes to studies/second-coding/ and is reconciled later.")
 study, input_errors = form.from_state(S, S[form.STATE_BASE])
 second_coder = (study.get("coding") or {}).get("coder") if second else None
 result = draft.check(study, S[form.STATE_ORIGINAL], config.STUDIES_DIR, second_coder)

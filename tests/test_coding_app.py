@@ -121,3 +121,27 @@ def test_reconcile_page_lists_disagreements_and_writes(studies):
     assert not at.exception and any("Wrote" in s.value for s in at.success)
     assert validate_paths([studies]).ok
     assert yaml.safe_load((studies / "omega-2015-cct.yaml").read_text())["effects"][0]["reported"]["se"] == 1.3
+
+
+def test_a_second_coder_codes_independently_and_validation_waits_for_reconciliation(studies):
+    shutil.copy(REPO / "tests" / "fixtures" / "coding" / "omega-2015-cct.yaml", studies / "omega-2015-cct.yaml")
+    at = _page("app_pages/code_study.py")
+    at.radio(key="coding:kind").set_value("id")
+    at.text_area(key="coding:start_text").set_value("omega-2015-cct")
+    at.text_input(key="coding:coder").set_value("ben")
+    at.checkbox(key="coding:second_coder").check()
+    at.button(key="coding:start").click().run()
+    assert at.text_input(key="f:title").value == "Fixture: a cash transfer coded twice"
+    assert at.session_state["n:effects"] == 0  # the first coder's effects are not shown
+    _fill(at, {"programme.name": "Programa Omega", "programme.countries": "PER", "interventions[0].id": "cct",
+               "interventions[0].type": "conditional_cash_transfer", "design.type": "individual_rct"})
+    assert not [e.value for e in at.error], [e.value for e in at.error]
+    at.button(key="coding:save").click().run()
+    second = studies / "second-coding" / "omega-2015-cct.ben.yaml"
+    assert second.is_file() and yaml.safe_load(second.read_text())["design"]["type"] == "individual_rct"
+    assert (studies / "omega-2015-cct.yaml").read_text() == (REPO / "tests/fixtures/coding/omega-2015-cct.yaml").read_text()
+    report = validate_paths([studies])
+    assert [(p.rule, p.path.name) for p in report.errors] == [("second-coding-reconciled", "omega-2015-cct.yaml")]
+    rc = _page("app_pages/reconcile.py")
+    fields = list(rc.dataframe[0].value.field)
+    assert "design.type" in fields and "effects[work].reported.estimate" in fields

@@ -91,3 +91,31 @@ def test_reviews_report_only_what_a_change_introduces(tmp_path, monkeypatch):
     assert "alpha-2011-cct" in dups.output and "beta" not in dups.output
     nothing = runner.invoke(app, ["validate", str(studies), "--changed", "--base", "nonexistent-rev"])
     assert nothing.exit_code == 1 and "git rev-parse" in str(nothing.exception or nothing.output)
+
+
+BIB = """@article{nu2020, author = {Nu, Nina and Xi, Xavier}, title = {Cash transfers and child work in Colombia},
+journal = {Journal of Fixtures}, year = {2020}, doi = {10.5555/fixture.bib}}"""
+RIS = "TY  - RPRT\nAU  - Pi, Paula\nTI  - Meals at school and child work\nPY  - 2019\nUR  - https://example.org/pi\nER  -\n"
+
+
+def test_start_from_bibtex_ris_doi_or_an_id(tmp_path):
+    studies = tmp_path / "studies"
+    studies.mkdir()
+    for f in (REPO / "tests" / "fixtures" / "studies").glob("*.yaml"):
+        shutil.copy(f, studies / f.name)
+    bib = draft.start("bibtex", BIB, "ana", studies)
+    assert bib.study["id"] == "nu-2020-cash-transfers" and bib.study["authors"] == ["Nu, Nina", "Xi, Xavier"]
+    assert bib.study["sources"] == [{"id": "paper", "kind": "journal_article", "doi": "10.5555/fixture.bib"}]
+    assert bib.original is None and bib.duplicates == []
+    ris = draft.start("ris", RIS, "ana", studies)
+    assert ris.study["publication_type"] == "report" and ris.study["url"] == "https://example.org/pi"
+    with pytest.raises(Exception, match="is not a DOI"):
+        draft.start("doi", "not-a-doi", "ana", studies)
+    dup = draft.start("doi", "doi:10.0000/FIXTURE.ALPHA", "ana", studies)
+    assert [c.b for c in dup.duplicates] == ["alpha-2010-cct"]
+    opened = draft.start("id", "alpha-2010-cct", "ana", studies)
+    assert opened.original.startswith("id: alpha-2010-cct") and opened.study["effects"][0]["id"] == "work-all"
+    second = draft.start("id", "alpha-2010-cct", "ben", studies, independent=True)
+    assert second.original is None and second.study["effects"] == [] and "risk_of_bias" not in second.study
+    assert second.study["title"] == opened.study["title"] and second.study["coding"]["coder"] == "ben"
+    assert draft.target_path(second.study, studies, "Ben K.") == studies / "second-coding" / "alpha-2010-cct.ben-k.yaml"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -60,10 +61,17 @@ def coded_studies(studies_dir: Path | None = None) -> tuple[dict, ...]:
     return _studies(str(folder), tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files))
 
 
+#: What an independent second coding starts with from the first coder's file: the study's identity and
+#: its sources (what was coded from them is not shown, so the second coding stays independent).
+IDENTITY_KEYS = ("id", "title", "authors", "year", "publication_type", "venue", "doi", "url", "language",
+                 "versions", "sources")
+
+
 def start(kind: str, text: str, coder: str = "", studies_dir: Path | None = None,
-          today: dt.date | None = None) -> Start:
+          today: dt.date | None = None, independent: bool = False) -> Start:
     """A draft from a DOI, a BibTeX or RIS entry, or an existing study id, with the likely duplicates
-    among the studies already coded (``evidence.ingest.dedup``, the same check as ``evidence new``)."""
+    among the studies already coded (``evidence.ingest.dedup``, the same check as ``evidence new``).
+    ``independent``: a second coder's draft of an existing study, with only its identity and sources."""
     studies_dir = Path(studies_dir or config.STUDIES_DIR)
     text = (text or "").strip()
     if kind not in START_KINDS:
@@ -78,6 +86,11 @@ def start(kind: str, text: str, coder: str = "", studies_dir: Path | None = None
         original = path.read_text(encoding="utf-8")
         study = yamlio.plain(yamlio.parse(original))
         dups = find_duplicates([study], config.DEDUP_THRESHOLD, against=[s for s in others if s.get("id") != text])
+        if independent:
+            blank = {k: study[k] for k in IDENTITY_KEYS if k in study}
+            blank.update(programme={}, interventions=[{"id": "arm"}], design={}, effects=[],
+                         coding={"status": "mapped", "coder": coder, "date": today or dt.date.today()})
+            return Start(blank, None, [])
         return Start(study, original, dups)
     if kind == "doi":
         doi = normalise_doi(text)
@@ -115,7 +128,8 @@ def target_path(study: dict, studies_dir: Path | None = None, second_coder: str 
     studies_dir = Path(studies_dir or config.STUDIES_DIR)
     sid = study.get("id") or "new-study"
     if second_coder:
-        return studies_dir / SECOND_CODING_DIR / f"{sid}.{second_coder}.yaml"
+        who = re.sub(r"[^a-z0-9_-]+", "-", str(second_coder).casefold()).strip("-") or "second"
+        return studies_dir / SECOND_CODING_DIR / f"{sid}.{who}.yaml"
     return studies_dir / f"{sid}.yaml"
 
 
