@@ -179,9 +179,12 @@ with rob_tab:
     if tool in robplot.STYLE:
         st.subheader("Across the studies")
         others = [s for s in draft.coded_studies(config.STUDIES_DIR) if s.get("id") != study.get("id")]
-        df = robplot.assessments(others + [study], tool)
+        assessed = sorted(robplot.assessments(others + [study], tool).study.unique())
+        chosen = set(st.multiselect("Studies in the plots", assessed, default=assessed, key="coding:rob_selection"))
+        others = [s for s in others if s.get("id") in chosen]
+        df = robplot.assessments(others + ([study] if study.get("id") in chosen else []), tool)
         if not df.empty:
-            st.altair_chart(robplot.traffic_light(df, tool))
+            st.altair_chart(robplot.traffic_light(df, tool), theme=None, width="content")
             if st.checkbox("Weight the summary by sample size", key="coding:rob_weighted"):
                 pairs = [(s, robplot.sample_size(s)) for s in others + [study]]
                 weighted = robplot.assessments([(s, w) for s, w in pairs if w], tool)
@@ -189,9 +192,9 @@ with rob_tab:
                 if left_out:
                     st.caption(f"{left_out} study(ies) without a sample size left out of the weighted summary.")
                 if not weighted.empty:
-                    st.altair_chart(robplot.summary(weighted, tool, weighted=True))
+                    st.altair_chart(robplot.summary(weighted, tool, weighted=True), theme=None, width="content")
             else:
-                st.altair_chart(robplot.summary(df, tool, weighted=False))
+                st.altair_chart(robplot.summary(df, tool, weighted=False), theme=None, width="content")
 
 with save:
     st.code(result.text, language="yaml")

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from evidence.cli.main import app
 from evidence.coding import draft, form, yamlio
+from evidence.schema import Reported
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = sorted((REPO / "studies").glob("*.yaml")) + sorted((REPO / "tests" / "fixtures" / "studies").glob("*.yaml"))
@@ -119,3 +120,16 @@ def test_start_from_bibtex_ris_doi_or_an_id(tmp_path):
     assert second.original is None and second.study["effects"] == [] and "risk_of_bias" not in second.study
     assert second.study["title"] == opened.study["title"] and second.study["coding"]["coder"] == "ben"
     assert draft.target_path(second.study, studies, "Ben K.") == studies / "second-coding" / "alpha-2010-cct.ben-k.yaml"
+
+
+def test_every_form_field_is_a_schema_field():
+    """A field the form shows but the schema does not know would be written as an unknown key."""
+    from evidence.ingest.structure import annotation_at
+
+    names = [form.full(base, f.name) for base, fs in form.SECTIONS.items() for f in fs]
+    names += [f"{n}.0.{f.name}" for n, fs in form.LISTS.items() for f in fs]
+    names += [f"effects.0.{f.name}" for f in form.REPORTED.values()]
+    for name in names:
+        loc = tuple(int(p) if p.isdigit() else p for p in name.split("."))
+        assert annotation_at(loc) is not None, name
+    assert set(form.FORMS) - {form.DIRECTION_ONLY} == set(form.options(Reported, "form"))

@@ -10,7 +10,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from evidence.catalog.build import build_catalog, study_files
 from evidence.cli.main import app
+from evidence.errors import BuildError
 from evidence.coding import reconcile, yamlio
 from evidence.ingest.validate import validate_paths
 
@@ -53,10 +55,13 @@ def studies(tmp_path):
     return d
 
 
-def test_unreconciled_second_coding_is_refused_and_its_folder_skipped(studies):
+def test_unreconciled_second_coding_is_refused_and_its_folder_skipped(studies, tmp_path):
     report = validate_paths([studies])
     assert report.files == 1  # the second-coding folder holds no study files
     assert [(p.rule, p.field) for p in report.errors] == [("second-coding-reconciled", "coding.reconciled")]
+    assert [p.name for p in study_files(studies)] == ["omega-2015-cct.yaml"]
+    with pytest.raises(BuildError, match="never reconciled"):
+        build_catalog(studies, tmp_path / "catalog.db", progress=False)
 
 
 def test_reconcile_cli_writes_a_valid_file_keeping_layout(studies):
@@ -79,6 +84,8 @@ def test_reconcile_cli_writes_a_valid_file_keeping_layout(studies):
     assert kept["effects[work].reported.se"] == "second" and kept["design.type"] == "first"
     assert {r["by"] for r in doc["coding"]["resolutions"]} == {"carla"}
     assert validate_paths([studies]).ok
+    built = build_catalog(studies, studies.parent / "catalog.db", progress=False)
+    assert (built.n_files, built.n_studies, built.n_effects) == (1, 1, 3)
 
 
 def test_reconcile_needs_every_choice():

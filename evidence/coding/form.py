@@ -17,8 +17,7 @@ import typing
 from dataclasses import dataclass
 
 from evidence.coding import rob
-from evidence.schema import Coding, Design, Effect, Intervention, Population, Programme, Reported, RiskOfBias, \
-    Source, Study, Subgroup
+from evidence.schema import Coding, Intervention, Population, Programme, Reported, Source, Study, Subgroup
 from evidence.taxonomy import taxonomy
 
 PREFIX = "f:"
@@ -122,9 +121,6 @@ CLUSTERING = ["se_clustered", "avg_cluster_size", "icc", "icc_note"]
 SECTIONS = {"": IDENTITY, "programme": PROGRAMME, "design": DESIGN, "population": POPULATION, "coding": CODING}
 LISTS = {"interventions": ARM, "sources": SOURCE, "effects": EFFECT + PROVENANCE}
 ROB_TEXT = ("reason", "source", "quote")
-
-assert set(options(RiskOfBias, "tool")) >= set(rob.TOOLS) and "reported" in Effect.model_fields
-assert all(f.name in m.model_fields for m, fs in ((Design, DESIGN), (Programme, PROGRAMME)) for f in fs)
 
 
 def full(base: str, name: str) -> str:
