@@ -18,12 +18,12 @@ START_LABELS = {"doi": "DOI", "bibtex": "BibTeX entry", "ris": "RIS record", "id
 st.title("Code a study")
 
 with st.expander("Start", expanded=form.STATE_BASE not in S):
-    kind = st.radio("Start from", list(START_LABELS), format_func=START_LABELS.get, horizontal=True, key="coding:kind")
-    source = st.text_area("DOI, entry or id", key="coding:start_text", height=90)
-    coder = st.text_input("Coder", key="coding:coder")
+    kind = st.radio("Start from", list(START_LABELS), format_func=START_LABELS.get, horizontal=True, key=form.START_KIND)
+    source = st.text_area("DOI, entry or id", key=form.START_TEXT, height=90)
+    coder = st.text_input("Coder", key=form.START_CODER)
     st.checkbox("Independent second coding: saved to studies/second-coding/<id>.<coder>.yaml; opening a "
                 "study by its id then shows only its identity and sources", key=form.SECOND_CODER)
-    if st.button("Start coding", key="coding:start"):
+    if st.button("Start coding", key=form.START_BUTTON):
         try:
             begun = draft.start(kind, source, coder, independent=bool(S.get(form.SECOND_CODER)))
         except EvidenceError as exc:
@@ -61,9 +61,9 @@ def problems(name: str) -> None:
 
 def widget(f: form.Field, name: str) -> None:
     k = K(name)
-    if f.kind == "choice":
-        opts = list(f.choices) + ([S[k]] if S.get(k) not in f.choices and S.get(k) else [])
-        st.selectbox(f.label, opts, key=k, help=f.help)
+    if f.kind == "choice" or f.kind.startswith("ref:"):
+        choices = list(f.choices) if f.kind == "choice" else [""] + form.ids(S, f.kind[4:])
+        st.selectbox(f.label, choices + ([S[k]] if S.get(k) and S.get(k) not in choices else []), key=k, help=f.help)
     elif f.kind == "tristate":
         st.selectbox(f.label, list(f.choices), key=k)
     elif f.kind == "bool":
@@ -96,9 +96,9 @@ def remove(name: str) -> None:
 
 def add_remove(name: str, title: str) -> None:
     a, b = st.columns(2)
-    a.button(f"Add {title.lower()}", key=f"coding:add:{name}", on_click=add, args=(name,))
+    a.button(f"Add {title.lower()}", key=form.add_button(name), on_click=add, args=(name,))
     if S.get(form.COUNT[name], 0):
-        b.button(f"Remove last {title.lower()}", key=f"coding:remove:{name}", on_click=remove, args=(name,))
+        b.button(f"Remove last {title.lower()}", key=form.remove_button(name), on_click=remove, args=(name,))
 
 
 def items(name: str, title: str, specs) -> None:
@@ -180,12 +180,12 @@ with rob_tab:
         st.subheader("Across the studies")
         others = [s for s in draft.coded_studies(config.STUDIES_DIR) if s.get("id") != study.get("id")]
         assessed = sorted(robplot.assessments(others + [study], tool).study.unique())
-        chosen = set(st.multiselect("Studies in the plots", assessed, default=assessed, key="coding:rob_selection"))
+        chosen = set(st.multiselect("Studies in the plots", assessed, default=assessed, key=form.ROB_SELECTION))
         others = [s for s in others if s.get("id") in chosen]
         df = robplot.assessments(others + ([study] if study.get("id") in chosen else []), tool)
         if not df.empty:
             st.altair_chart(robplot.traffic_light(df, tool), theme=None, width="content")
-            if st.checkbox("Weight the summary by sample size", key="coding:rob_weighted"):
+            if st.checkbox("Weight the summary by sample size", key=form.ROB_WEIGHTED):
                 pairs = [(s, robplot.sample_size(s)) for s in others + [study]]
                 weighted = robplot.assessments([(s, w) for s, w in pairs if w], tool)
                 left_out = df.study.nunique() - weighted.study.nunique()
@@ -205,7 +205,7 @@ with save:
     st.metric("Problems to fix", n_err)
     target = draft.target_path(study, config.STUDIES_DIR, second_coder)
     if draft.writable(config.STUDIES_DIR):
-        if st.button(f"Save {target.relative_to(config.STUDIES_DIR.parent)}", key="coding:save", disabled=bool(n_err)):
+        if st.button(f"Save {target.relative_to(config.STUDIES_DIR.parent)}", key=form.SAVE_BUTTON, disabled=bool(n_err)):
             try:
                 S[form.STATE_SAVED] = str(draft.save(study, S[form.STATE_ORIGINAL], config.STUDIES_DIR, second_coder))
                 S[form.STATE_ORIGINAL] = result.text

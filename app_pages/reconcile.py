@@ -14,6 +14,7 @@ BY = "reconcile:by"
 NOTE = "reconcile:note"
 CHOICE = "reconcile:choice:"  # + field
 WRITTEN = "reconcile:written"
+WRITE = "reconcile:write"
 
 st.title("Reconcile two codings")
 folder = config.STUDIES_DIR / SECOND_CODING_DIR
@@ -70,7 +71,7 @@ result = draft.check(merged, text, config.STUDIES_DIR)
 for p in result.errors:
     st.error(f"{p.field}: {p.message}" + (f" ({p.hint})" if p.hint else ""))
 if draft.writable(config.STUDIES_DIR) and st.button(f"Write {first_path.name}", disabled=bool(result.errors),
-                                                     key="reconcile:write"):
+                                                     key=WRITE):
     first_path.write_text(result.text, encoding="utf-8")
     st.session_state[WRITTEN] = str(first_path)
 if st.session_state.get(WRITTEN):

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from evidence import config
 from evidence.catalog import queries
 from evidence.catalog.build import build_catalog
+from evidence.coding import form
 from evidence.ingest.validate import validate_paths
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,11 +53,11 @@ def _fill(at: AppTest, values: dict) -> None:
 
 def test_code_a_study_from_a_doi_to_the_catalogue(studies, tmp_path):
     at = _page("app_pages/code_study.py")
-    at.text_area(key="coding:start_text").set_value("https://doi.org/10.5555/Fixture.New")
-    at.text_input(key="coding:coder").set_value("tester")
-    at.button(key="coding:start").click().run()
+    at.text_area(key=form.START_TEXT).set_value("https://doi.org/10.5555/Fixture.New")
+    at.text_input(key=form.START_CODER).set_value("tester")
+    at.button(key=form.START_BUTTON).click().run()
     assert not at.exception
-    at.button(key="coding:add:effects").click().run()
+    at.button(key=form.add_button("effects")).click().run()
     _fill(at, {"id": "nu-2020-cct", "title": "Fixture: a new cash transfer coded in the app",
                "authors": "Nu, Nina", "year": "2020", "publication_type": "journal_article",
                "programme.name": "Programa Nu", "programme.countries": "COL",
@@ -69,10 +70,10 @@ def test_code_a_study_from_a_doi_to_the_catalogue(studies, tmp_path):
     assert quote_errors == ["estimate -2.7 does not appear in the quote (quote the sentence or table cell that "
                             "contains the number)"]
     assert any("yi = -2.7 percentage_points" in s.value and "vi = 0.81" in s.value for s in at.success)
-    assert at.button(key="coding:save").disabled
+    assert at.button(key=form.SAVE_BUTTON).disabled
     _fill(at, {"effects[0].provenance.quote": "-2.7 (0.9)"})
     assert not [e.value for e in at.error], [e.value for e in at.error]
-    at.button(key="coding:save").click().run()
+    at.button(key=form.SAVE_BUTTON).click().run()
     assert not at.exception
     path = studies / "nu-2020-cct.yaml"
     assert path.is_file() and any("Saved" in s.value for s in at.success)
@@ -88,9 +89,9 @@ def test_code_a_study_from_a_doi_to_the_catalogue(studies, tmp_path):
 
     # reopening the saved study shows the same values
     again = _page("app_pages/code_study.py")
-    again.radio(key="coding:kind").set_value("id")
-    again.text_area(key="coding:start_text").set_value("nu-2020-cct")
-    again.button(key="coding:start").click().run()
+    again.radio(key=form.START_KIND).set_value("id")
+    again.text_area(key=form.START_TEXT).set_value("nu-2020-cct")
+    again.button(key=form.START_BUTTON).click().run()
     assert again.text_input(key="f:effects[0].reported.estimate").value == "-2.7"
     assert again.text_area(key="f:effects[0].provenance.quote").value == "-2.7 (0.9)"
     assert again.selectbox(key="f:design.type").value == "individual_rct"
@@ -98,8 +99,8 @@ def test_code_a_study_from_a_doi_to_the_catalogue(studies, tmp_path):
 
 def test_duplicates_are_shown_first(studies):
     at = _page("app_pages/code_study.py")
-    at.text_area(key="coding:start_text").set_value("10.0000/fixture.alpha")
-    at.button(key="coding:start").click().run()
+    at.text_area(key=form.START_TEXT).set_value("10.0000/fixture.alpha")
+    at.button(key=form.START_BUTTON).click().run()
     assert any("alpha-2010-cct" in w.value and "same DOI" in w.value for w in at.warning)
 
 
@@ -126,17 +127,17 @@ def test_reconcile_page_lists_disagreements_and_writes(studies):
 def test_a_second_coder_codes_independently_and_validation_waits_for_reconciliation(studies):
     shutil.copy(REPO / "tests" / "fixtures" / "coding" / "omega-2015-cct.yaml", studies / "omega-2015-cct.yaml")
     at = _page("app_pages/code_study.py")
-    at.radio(key="coding:kind").set_value("id")
-    at.text_area(key="coding:start_text").set_value("omega-2015-cct")
-    at.text_input(key="coding:coder").set_value("ben")
-    at.checkbox(key="coding:second_coder").check()
-    at.button(key="coding:start").click().run()
+    at.radio(key=form.START_KIND).set_value("id")
+    at.text_area(key=form.START_TEXT).set_value("omega-2015-cct")
+    at.text_input(key=form.START_CODER).set_value("ben")
+    at.checkbox(key=form.SECOND_CODER).check()
+    at.button(key=form.START_BUTTON).click().run()
     assert at.text_input(key="f:title").value == "Fixture: a cash transfer coded twice"
     assert at.session_state["n:effects"] == 0  # the first coder's effects are not shown
     _fill(at, {"programme.name": "Programa Omega", "programme.countries": "PER", "interventions[0].id": "cct",
                "interventions[0].type": "conditional_cash_transfer", "design.type": "individual_rct"})
     assert not [e.value for e in at.error], [e.value for e in at.error]
-    at.button(key="coding:save").click().run()
+    at.button(key=form.SAVE_BUTTON).click().run()
     second = studies / "second-coding" / "omega-2015-cct.ben.yaml"
     assert second.is_file() and yaml.safe_load(second.read_text())["design"]["type"] == "individual_rct"
     assert (studies / "omega-2015-cct.yaml").read_text() == (REPO / "tests/fixtures/coding/omega-2015-cct.yaml").read_text()

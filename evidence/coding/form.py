@@ -42,7 +42,8 @@ def options(model, name: str) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class Field:
     """One widget: ``name`` relative to its section (``reported.se``); kinds: text, long, number, choice,
-    bool, tristate, date, lines (one item a line), csv (comma-separated)."""
+    bool, tristate, date, lines (one item a line), csv (comma-separated), ref:<list> (the id of an item
+    of that list, e.g. an effect's arm)."""
 
     name: str
     label: str
@@ -85,14 +86,14 @@ SOURCE = [Field("id", "Source id"), _c(Source, "kind", "Kind"), Field("url", "UR
           Field("title", "Title"), Field("note", "What was and was not visible", "long")]
 CODING = [_c(Coding, "status", "Coding status"), Field("coder", "Coder"), Field("date", "Date", "date"),
           Field("notes", "Notes", "long")]
-EFFECT = [Field("id", "Effect id"), Field("intervention", "Arm (intervention id)"),
+EFFECT = [Field("id", "Effect id"), Field("intervention", "Arm (intervention id)", "ref:interventions"),
           Field("outcome", "Outcome", "choice", _terms("outcomes")), Field("outcome_definition", "Outcome definition"),
           Field("sdg871", "SDG 8.7.1 coverage", "choice", _terms("sdg871_coverage")),
           Field("subgroup.sex", "Subgroup sex", "choice", ("",) + options(Subgroup, "sex")),
           Field("subgroup.age_min", "Subgroup age min", "number"), Field("subgroup.age_max", "Subgroup age max", "number"),
           Field("subgroup.label", "Subgroup label"), Field("follow_up_months", "Follow-up (months)", "number"),
           Field("primary", "Primary effect", "bool"), Field("comparison", "Comparison (if not the pure control)")]
-PROVENANCE = [Field("provenance.source", "Source id"), Field("provenance.location", "Location (table, column, page)"),
+PROVENANCE = [Field("provenance.source", "Source id", "ref:sources"), Field("provenance.location", "Location (table, column, page)"),
               Field("provenance.quote", "Quote (verbatim, with the number)", "long")]
 
 _NUMS = ("estimate", "se", "t", "p", "ci_low", "ci_high", "ci_level", "df", "m1", "sd1", "n1", "m2", "sd2", "n2",
@@ -349,11 +350,31 @@ def visible_fields(st: dict) -> set[str]:
 
 # --- session-state keys of the coding page (besides the field widgets) -----------------------------
 
+START_KIND = "coding:kind"  # radio: what the draft starts from (doi, bibtex, ris, id)
+START_TEXT = "coding:start_text"  # the DOI, entry or id
+START_CODER = "coding:coder"  # who codes
+START_BUTTON = "coding:start"
+SAVE_BUTTON = "coding:save"
+ROB_SELECTION = "coding:rob_selection"  # studies in the risk-of-bias plots
+ROB_WEIGHTED = "coding:rob_weighted"  # weight the summary plot by sample size
 STATE_BASE = "coding:base"  # the study dict the draft started from (the parsed file, or a new skeleton)
 STATE_ORIGINAL = "coding:original"  # the file's text when editing an existing study, else None
 STATE_DUPLICATES = "coding:duplicates"  # likely duplicates found when the draft was started
 STATE_SAVED = "coding:saved"  # the path last written
 SECOND_CODER = "coding:second_coder"  # checkbox: save as an independent second coding
+
+
+def ids(st: dict, name: str) -> list[str]:
+    """The ids typed for the arms (or sources) so far: the choices of a ``ref:`` field."""
+    return [v for i in range(int(st.get(COUNT[name], 0))) if (v := str(st.get(key(f"{name}[{i}].id")) or "").strip())]
+
+
+def add_button(name: str) -> str:
+    return f"coding:add:{name}"
+
+
+def remove_button(name: str) -> str:
+    return f"coding:remove:{name}"
 
 
 def new_item(name: str, st: dict) -> dict:
