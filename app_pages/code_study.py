@@ -6,8 +6,8 @@ import datetime as dt
 
 import streamlit as st
 
-from evidence import config
-from evidence.coding import draft, form, rob, robplot
+from evidence import config, rob
+from evidence.coding import draft, form, robplot
 from evidence.errors import EvidenceError
 
 S = st.session_state

@@ -6,9 +6,9 @@ from importlib import metadata
 import pandas as pd
 import streamlit as st
 
+from evidence import synthesis
 from evidence.meta.result import RECORDED_PACKAGES
-from evidence.views import analysis
-from evidence.views.widgets import catalogue_ready, md
+from evidence.views.components import catalogue_ready, md
 
 st.title("Method")
 info = catalogue_ready()
@@ -34,8 +34,8 @@ reported as the predictive interval for a programme with those characteristics.
 checked against metafor.
 """)
 st.subheader("Default priors on the between-study SD (τ)")
-st.dataframe(pd.DataFrame([{"metric": analysis.metric_label(m), "default prior": analysis.tau_prior_for(m)}
-                           for m in analysis.POOLABLE_METRICS]), hide_index=True)
+st.dataframe(pd.DataFrame([{"metric": synthesis.metric_label(m), "default prior": synthesis.tau_prior_for(m)}
+                           for m in synthesis.POOLABLE_METRICS]), hide_index=True)
 st.subheader("Versions")
 versions = []
 for name in (*RECORDED_PACKAGES, "streamlit", "altair"):

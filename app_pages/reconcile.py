@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from evidence import config
-from evidence.coding import SECOND_CODING_DIR, draft, reconcile, yamlio
+from evidence.coding import draft, reconcile, yamlio
+from evidence.config import SECOND_CODING_DIR
 from evidence.errors import EvidenceError
 
 PICK = "reconcile:file"

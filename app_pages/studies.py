@@ -3,10 +3,11 @@ effect and the source passage it was coded from."""
 
 import streamlit as st
 
-from evidence.catalog import queries
+from evidence.synthesis.studies import record_parts, search_studies
 from evidence.taxonomy import taxonomy
-from evidence.views.widgets import (catalogue_ready, catalogue_stamp, is_web_link, load_effects, load_programmes, load_studies, md,
-                                    record_table)
+from evidence.views import state
+from evidence.views.components import catalogue_ready, is_web_link, md, record_table
+from evidence.views.loaders import catalogue_stamp, load_effects, load_programmes, load_studies, load_study
 
 t = taxonomy()
 st.title("Studies")
@@ -21,13 +22,7 @@ designs = c1.multiselect("Design", sorted(studies["design"].dropna().unique()), 
 status = c2.multiselect("Coding status", sorted(studies["coding_status"].dropna().unique()), key="st_status")
 rob = c3.multiselect("Risk of bias", sorted(studies["risk_of_bias"].dropna().unique()), key="st_rob")
 
-shown = studies
-if query:
-    text = shown[["title", "authors", "citation", "programme", "country_names"]].astype(str).agg(" ".join, axis=1)
-    shown = shown[text.str.contains(query, case=False, regex=False)]
-for col, chosen in (("design", designs), ("coding_status", status), ("risk_of_bias", rob)):
-    if chosen:
-        shown = shown[shown[col].isin(chosen)]
+shown = search_studies(studies, query, design=designs, coding_status=status, risk_of_bias=rob)
 st.caption(md(f"{len(shown)} of {len(studies)} studies"))
 event = st.dataframe(shown[["citation", "title", "programme", "year", "country_names", "design", "interventions", "outcomes", "risk_of_bias",
                             "coding_status", "n_effects"]], hide_index=True, on_select="rerun", selection_mode="single-row",
@@ -35,19 +30,18 @@ event = st.dataframe(shown[["citation", "title", "programme", "year", "country_n
 rows = event.selection.rows if event is not None else []
 options = list(shown["id"])
 if rows:
-    st.session_state["st_study"] = options[rows[0]]
+    st.session_state[state.ST_STUDY] = options[rows[0]]
 if not options:
     st.stop()
-if st.session_state.get("st_study") not in options:
-    st.session_state["st_study"] = options[0]
+if st.session_state.get(state.ST_STUDY) not in options:
+    st.session_state[state.ST_STUDY] = options[0]
 labels = dict(zip(shown["id"], shown["citation"]))
-sid = st.selectbox("Study", options, key="st_study", format_func=lambda s: labels.get(s, s))
+sid = st.selectbox("Study", options, key=state.ST_STUDY, format_func=lambda s: labels.get(s, s))
 
-rec = queries.study(sid)
+rec = load_study(stamp, sid)
+parts = record_parts(rec)
 st.header(md(rec.get("title", sid)))
-authors = rec.get("authors") or ""
-authors = "; ".join(authors) if isinstance(authors, (list, tuple)) else str(authors)
-st.write(md(f"{authors} ({rec.get('year', '')}). {rec.get('venue') or ''}"))
+st.write(md(parts["byline"]))
 st.caption(md(f"Coding status: {rec.get('coding_status')}; coded by {rec.get('coder')} on {rec.get('coding_date')}."))
 for label, key in (("DOI", "doi"), ("Link", "url")):
     value = rec.get(key)
@@ -58,19 +52,15 @@ for label, key in (("DOI", "doi"), ("Link", "url")):
 cols = st.columns(2)
 with cols[0]:
     st.subheader("Programme")
-    programme = dict(rec.get("programme") or {})
-    programme["countries"] = ", ".join(f"{c.get('name', c.get('iso3'))} ({c.get('region')})" for c in rec.get("countries") or [])
-    record_table(programme)
+    record_table(parts["programme"])
     st.subheader("Interventions")
-    for arm in rec.get("interventions") or []:
-        record_table({**arm, "type": t.interventions.get(arm.get("type"), {}).get("label", arm.get("type"))})
+    for arm in parts["arms"]:
+        record_table(arm)
 with cols[1]:
     st.subheader("Design and population")
-    design = dict(rec.get("design") or {})
-    design["type"] = t.designs.get(design.get("type"), {}).get("label", design.get("type"))
-    record_table({**design, **{f"population {k}": v for k, v in (rec.get("population") or {}).items()}})
+    record_table(parts["design_population"])
     st.subheader("Risk of bias")
-    rob = rec.get("risk_of_bias")
+    rob = parts["risk_of_bias"]
     if rob:
         record_table({k: v for k, v in rob.items() if k != "domains"})
         if rob.get("domains"):

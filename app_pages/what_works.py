@@ -6,11 +6,15 @@ import json
 
 import streamlit as st
 
+from evidence import synthesis
+from evidence.synthesis import charts, context
+from evidence.synthesis.answer import prior_sensitivity
+from evidence.synthesis.metrics import default_tau_scale, metric_unit
 from evidence.taxonomy import taxonomy
-from evidence.views import analysis, charts, context
+from evidence.views import state
+from evidence.views.components import catalogue_ready, chart_and_table, md, result_views, sidebar_filters
 from evidence.views.downloads import summary_downloads
-from evidence.views.widgets import (catalogue_ready, catalogue_stamp, chart_and_table, load_effects, load_what_works, md,
-                                    result_views, sidebar_filters, load_gap_map)
+from evidence.views.loaders import catalogue_stamp, load_card, load_effects, load_gap_map, load_what_works
 
 t = taxonomy()
 st.title("What works")
@@ -21,22 +25,22 @@ effects = load_effects(stamp, filters)
 
 # -- which intervention and outcome (from the gap map, a shared link, or chosen here) ------------
 qp = st.query_params
-for key, param in (("ww_intervention", "intervention"), ("ww_outcome", "outcome")):
+for key, param in ((state.WW_INTERVENTION, "intervention"), (state.WW_OUTCOME, "outcome")):
     if key not in st.session_state and qp.get(param):
         st.session_state[key] = qp.get(param)
-if "ww_intervention" not in st.session_state:  # first visit: open the cell with the most pooled studies
-    best = analysis.best_cell(load_gap_map(stamp, filters))
+if state.WW_INTERVENTION not in st.session_state:  # first visit: open the cell with the most pooled studies
+    best = synthesis.best_cell(load_gap_map(stamp, filters))
     if best:
-        st.session_state["ww_intervention"], st.session_state["ww_outcome"] = best
+        st.session_state[state.WW_INTERVENTION], st.session_state[state.WW_OUTCOME] = best
 iv_options = list(dict.fromkeys(effects["intervention"])) or list(t.interventions)
-if st.session_state.get("ww_intervention") not in iv_options:
-    st.session_state["ww_intervention"] = iv_options[0]
+if st.session_state.get(state.WW_INTERVENTION) not in iv_options:
+    st.session_state[state.WW_INTERVENTION] = iv_options[0]
 c1, c2 = st.columns(2)
-iv = c1.selectbox("Intervention", iv_options, key="ww_intervention", format_func=lambda k: t.interventions.get(k, {}).get("label", k))
+iv = c1.selectbox("Intervention", iv_options, key=state.WW_INTERVENTION, format_func=lambda k: t.interventions.get(k, {}).get("label", k))
 oc_options = list(dict.fromkeys(effects.loc[effects["intervention"] == iv, "outcome"])) or list(t.outcomes)
-if st.session_state.get("ww_outcome") not in oc_options:
-    st.session_state["ww_outcome"] = oc_options[0]
-oc = c2.selectbox("Outcome", oc_options, key="ww_outcome", format_func=lambda k: t.outcomes.get(k, {}).get("label", k))
+if st.session_state.get(state.WW_OUTCOME) not in oc_options:
+    st.session_state[state.WW_OUTCOME] = oc_options[0]
+oc = c2.selectbox("Outcome", oc_options, key=state.WW_OUTCOME, format_func=lambda k: t.outcomes.get(k, {}).get("label", k))
 st.query_params.update({"intervention": iv, "outcome": oc})
 
 # -- sensitivity switches ------------------------------------------------------------------------
@@ -44,21 +48,34 @@ with st.expander("Sensitivity: which effects are pooled, and how", expanded=True
     s1, s2, s3 = st.columns(3)
     excl_rob = s1.toggle("Exclude high risk of bias", key="ww_rob")
     excl_imp = s1.toggle("Exclude imputed variances", key="ww_imp")
+    excl_sec = s1.toggle("Exclude secondary sources (numbers from a review's table)", key="ww_sec")
     dependence = s2.radio("Several effects per study", ["primary", "all"], key="ww_dep",
                           format_func={"primary": "Primary effect per study", "all": "All effects (three-level model)"}.get)
-    tau_family = s3.selectbox("Prior on tau", analysis.TAU_FAMILIES, key="ww_tau")
+    tau_family = s3.selectbox("Prior on tau", synthesis.TAU_FAMILIES, key="ww_tau")
     cell_studies = effects.loc[(effects["intervention"] == iv) & (effects["outcome"] == oc)]
     study_labels = dict(zip(cell_studies["study_id"], cell_studies["citation"]))
     leave_out = s2.multiselect("Leave studies out", list(study_labels), key="ww_leave", format_func=lambda s: study_labels.get(s, s))
     metric_choice = None
-    metrics = analysis.poolable_metrics(cell_studies)
+    metrics = synthesis.poolable_metrics(cell_studies)
     if len(metrics) > 1:
-        metric_choice = s3.selectbox("Metric", metrics, key="ww_metric", format_func=analysis.metric_label)
-    scale = s3.number_input("Prior scale (0 = default for the metric)", min_value=0.0, value=0.0, step=0.5, key="ww_scale")
+        metric_choice = s3.selectbox("Metric", metrics, key="ww_metric", format_func=synthesis.metric_label)
+    metric_now = metric_choice or synthesis.main_metric(cell_studies)
+    default_scale = default_tau_scale(metric_now)
+    scale_key = f"ww_scale_{metric_now}"  # one value per metric: a scale in pp never carries over to log odds
+    scale = s3.number_input(f"Prior scale on tau ({metric_unit(metric_now, 'metric units')})", min_value=default_scale / 100,
+                            value=default_scale, step=default_scale / 10, key=scale_key, format="%.3g",
+                            help=f"Default for this metric: {default_scale:g}.")
 
-options = analysis.WhatWorksOptions(iv, oc, metric_choice, excl_rob, excl_imp, tau_family, scale or None, dependence, tuple(leave_out))
+options = synthesis.WhatWorksOptions(iv, oc, metric_choice, excl_rob, excl_imp, tau_family,
+                                     None if scale == default_scale else scale, dependence, tuple(leave_out),
+                                     exclude_secondary=excl_sec)
 ww = load_what_works(stamp, filters, options)
-unit = analysis.metric_label(ww.metric)
+unit = synthesis.metric_label(ww.metric)
+st.caption(md(f"Prior in force on the between-study SD (tau): {ww.tau_prior}"
+              + (" (the default for this metric)." if options.tau_scale is None and tau_family == "halfnormal" else ".")))
+note = prior_sensitivity(ww)
+if note:
+    st.warning(md(note))
 
 # -- headline ------------------------------------------------------------------------------------
 result = ww.result
@@ -67,26 +84,40 @@ if dependence == "all" and ww.reason and ww.metric and ww.selected["study_id"].n
     if st.button("Run the three-level model (NUTS sampler, may take a minute)", key="ww_run3"):
         with st.spinner("Sampling the three-level model…"):
             from evidence.views.sampled import three_level  # lazy: PyMC is imported only here
-            st.session_state["ww_three_level"] = (options, filters, three_level(ww))
-    stored = st.session_state.get("ww_three_level")
+            st.session_state[state.WW_THREE_LEVEL] = (options, filters, three_level(ww))
+    stored = st.session_state.get(state.WW_THREE_LEVEL)
     if stored and stored[0] == options and stored[1] == filters:
         result = stored[2]
-        ww.headline = analysis.headline(result, oc, iv, ww.metric, harms=ww.harms)
+        ww.headline = synthesis.headline_for(ww, result)
+card = load_card(stamp, filters, options)
+st.subheader(md(card.statement))
+m1, m2, m3 = st.columns(3)
+m1.metric("Certainty of the evidence", card.certainty.upper() if card.certainty else "not rated",
+          help="GRADE-style rules (start, risk of bias, inconsistency, imprecision, publication bias, indirectness); "
+               "the reasons are listed below.")
+m2.metric("Studies (pooled / in this cell)", f"{len(card.pooled_ids)} / {card.n_studies}")
+m3.metric("Direction", card.category.split(" (")[0])
 if result is not None:
     st.subheader(md(ww.headline))
-    n_imputed = int(ww.selected["variance_imputed"].fillna(False).astype(bool).sum())
-    imputed = ("none uses a variance imputed from a significance level" if n_imputed == 0 else
-               f"{n_imputed} of them use{'s' if n_imputed == 1 else ''} a variance imputed (conservatively) from a "
-               "stated significance level (switch 'Exclude imputed variances' to leave them out)")
-    st.caption(md(f"{result.k} effects from {ww.selected['study_id'].nunique()} studies; {imputed}; model {result.model}; "
-                  f"prior on tau {ww.tau_prior}; unit: {unit}. Signs as reported: negative = decrease."))
+    if card.absolute is not None and result is ww.result:
+        st.info(md(card.absolute.text))
+    st.caption(md(synthesis.pooled_caption(ww, result)))
+    with st.expander("Why this certainty rating"):
+        for line in card.certainty_reasons:
+            st.write(md("• " + line))
 else:
     st.warning(md(ww.reason or "Nothing to pool."))
-    harvest = analysis.harvest_table(ww.cell)
-    if len(harvest):
-        st.subheader("Harvest plot: what each study reports")
-        chart_and_table(charts.harvest_chart(harvest), harvest, "Each bar is one effect, placed by its direction; taller bars "
-                        "= lower risk of bias; colour = design.", "ww_harvest")
+st.write(md("**Vote count by direction of effect (SWiM):** " + card.vote_statement))
+if card.subgroups:
+    st.subheader("Girls, boys and age bands")
+    st.dataframe([{"Subgroup": g.label, "Studies": g.k, "What the evidence says": g.text} for g in card.subgroups],
+                 hide_index=True)
+harvest = synthesis.harvest_table(ww.cell)
+if result is None and len(harvest):
+    st.subheader("Harvest plot: what each study reports")
+    chart_and_table(charts.harvest_chart(harvest), harvest, "Each bar is one effect, placed by the direction the study "
+                    "reports (with or without a number); taller bars = lower risk of bias; colour = design; solid = "
+                    "statistically clear, hatched = not clear or significance not stated.", "ww_harvest")
 
 harmful = ww.cell[ww.cell["harmful"].fillna(False).astype(bool)]
 if len(harmful):
@@ -96,7 +127,7 @@ if len(harmful):
 if result is not None:
     result_views(result, ww.metric, unit, "ww")
     if st.toggle("Leave-one-out (each study left out in turn)", key="ww_loo"):
-        st.dataframe(analysis.leave_one_out(ww), hide_index=True)
+        st.dataframe(synthesis.leave_one_out(ww), hide_index=True)
 
     st.subheader("For my context")
     levels = context.context_levels(ww.selected)

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from evidence.views.where import evidence_by_country
-from evidence.views.widgets import catalogue_ready, catalogue_stamp, load_studies, md
+from evidence.synthesis.where import evidence_by_country
+from evidence.views.components import catalogue_ready, md
+from evidence.views.loaders import catalogue_stamp, load_studies
 
 st.title("Where the evidence comes from")
 catalogue_ready()

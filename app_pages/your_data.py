@@ -6,10 +6,12 @@ import json
 
 import streamlit as st
 
+from evidence import synthesis
 from evidence.errors import EvidenceError
+from evidence.ingest import effect_table as uploads
 from evidence.meta import exact, frequentist
-from evidence.views import analysis, uploads
-from evidence.views.widgets import md, result_views
+from evidence.synthesis.metrics import measure_scale
+from evidence.views.components import md, result_views
 
 
 # The upload is decoded and read once per file (keyed on its SHA-256), not on every rerun.
@@ -57,28 +59,28 @@ engine = st.radio("Model", ["Exact Bayesian random effects", "Frequentist random
 try:
     if engine.startswith("Exact"):
         c1, c2 = st.columns(2)
-        family = c1.selectbox("Prior on tau", analysis.TAU_FAMILIES, key="yd_tau")
+        family = c1.selectbox("Prior on tau", synthesis.TAU_FAMILIES, key="yd_tau")
         scale = c2.number_input("Prior scale", min_value=0.01, value=0.5, step=0.1, key="yd_scale")
-        result = exact.posterior(data.yi, data.vi, tau_prior=analysis.tau_prior_for(None, family, scale),
+        result = exact.posterior(data.yi, data.vi, tau_prior=synthesis.tau_prior_for(None, family, scale),
                                  labels=data.labels, measure=data.measure)
-        summary = (f"Pooled effect {analysis.fmt(result.mu.mean)} (95% credible interval {analysis.fmt(result.mu.q025)} to "
-                   f"{analysis.fmt(result.mu.q975)}); a new study's true effect is expected between "
-                   f"{analysis.fmt(result.theta_new.q025)} and {analysis.fmt(result.theta_new.q975)}.")
+        summary = (f"Pooled effect {synthesis.fmt(result.mu.mean)} (95% credible interval {synthesis.fmt(result.mu.q025)} to "
+                   f"{synthesis.fmt(result.mu.q975)}); a new study's true effect is expected between "
+                   f"{synthesis.fmt(result.theta_new.q025)} and {synthesis.fmt(result.theta_new.q975)}.")
     else:
         c1, c2 = st.columns(2)
         method = c1.selectbox("Estimator of tau²", ["REML", "DL", "PM", "ML", "HE", "SJ", "EB", "HS", "FE"], key="yd_method")
         knha = c2.toggle("Knapp-Hartung adjustment", key="yd_knha")
         fit = frequentist.rma(data.yi, data.vi, method=method, knha=knha)
         result = frequentist.to_meta_result(fit, labels=data.labels, measure=data.measure)
-        summary = (f"Pooled estimate {analysis.fmt(fit.estimate)} (95% confidence interval {analysis.fmt(fit.ci_lb)} to "
-                   f"{analysis.fmt(fit.ci_ub)}); 95% prediction interval {analysis.fmt(fit.pi_lb)} to {analysis.fmt(fit.pi_ub)}; "
+        summary = (f"Pooled estimate {synthesis.fmt(fit.estimate)} (95% confidence interval {synthesis.fmt(fit.ci_lb)} to "
+                   f"{synthesis.fmt(fit.ci_ub)}); 95% prediction interval {synthesis.fmt(fit.pi_lb)} to {synthesis.fmt(fit.pi_ub)}; "
                    f"tau² = {fit.tau2:.4f}, Q = {fit.QE:.2f} (p = {fit.QEp:.3g}).")
 except EvidenceError as exc:
     st.error(md(exc))
     st.stop()
 
 st.subheader(md(summary))
-result_views(result, None, uploads.scale_label(data.measure), "yd")
+result_views(result, None, measure_scale(data.measure), "yd")
 st.subheader("Download")
 st.download_button("Result (JSON)", json.dumps(result.to_dict(), indent=2), file_name="meta-analysis-result.json",
                    mime="application/json", key="yd_json")

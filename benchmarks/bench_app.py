@@ -9,7 +9,7 @@ import time
 
 from evidence import config
 from evidence.catalog import queries
-from evidence.views import analysis
+from evidence import synthesis
 
 REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 
@@ -17,9 +17,9 @@ REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 def main() -> None:
     print(f"catalogue: {config.CATALOG_URL or config.CATALOG_PATH}")
     everything = queries.effects()
-    regions = sorted({r for v in everything["regions"] for r in analysis._as_list(v)})
+    regions = sorted({r for v in everything["regions"] for r in synthesis.as_list(v)})
     filter_sets = [queries.Filters()] + [queries.Filters(regions=(r,)) for r in regions]
-    cells = analysis.gap_map_cells(everything)
+    cells = synthesis.gap_map_cells(everything)
     pooled = cells[cells["n_pooled"] > 0].sort_values("n_pooled", ascending=False)
     cell = (pooled.iloc[0]["intervention"], pooled.iloc[0]["outcome"]) if len(pooled) else tuple(everything[["intervention", "outcome"]].iloc[0])
     print(f"{len(everything)} effects; {len(filter_sets)} filter sets; What-works cell {cell[0]} x {cell[1]}")
@@ -29,9 +29,9 @@ def main() -> None:
         t0 = time.perf_counter()
         eff = queries.effects(f)
         t1 = time.perf_counter()
-        analysis.gap_map_cells(eff)
+        synthesis.gap_map_cells(eff)
         t2 = time.perf_counter()
-        analysis.what_works(eff, analysis.WhatWorksOptions(*cell, exclude_high_rob=bool(i % 2)))
+        synthesis.what_works(eff, synthesis.WhatWorksOptions(*cell, exclude_high_rob=bool(i % 2)))
         t3 = time.perf_counter()
         for k, v in zip(times, (t1 - t0, t2 - t1, t3 - t2, t3 - t0)):
             times[k].append(1000 * v)

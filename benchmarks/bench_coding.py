@@ -41,7 +41,7 @@ def main() -> None:
     b = {**a, "design": {**a["design"], "type": "other"}}
     t0 = time.perf_counter()
     for _ in range(100):
-        reconcile.compare(a, b).kappa
+        _ = reconcile.compare(a, b).kappa
     print(f"compare two codings + kappa: {(time.perf_counter() - t0) / 100 * 1e3:.2f} ms")
 
 

@@ -22,8 +22,22 @@ gives:
    unclear when it says not significant ("n.s."), gives a weaker level (e.g. "p<0.1"), or states
    nothing at all.
 
-``None`` (no direction) when ``yi`` is missing or the desirable direction is unknown; a clear effect
-of exactly zero is "unclear".
+   The same applies to an effect **without an estimate whose direction the source states in words**
+   (``reported.direction``: "decrease" / "increase"): "significantly reduced child labour" (coded
+   ``direction: decrease``, ``significance: significant (level not stated)``) improves; "reduced" with
+   no significance stated is unclear. "no_clear_change" is unclear; "mixed" is unclear too.
+
+``None`` (no direction) when there is neither ``yi`` nor a stated direction, or the desirable direction
+is unknown; a clear effect of exactly zero is "unclear".
+
+Leaning, for vote counting (SWiM, Campbell et al. 2020)
+-------------------------------------------------------
+Vote counting counts the *direction* of each effect regardless of its statistical significance:
+:func:`effect_leaning` is "improves" / "worsens" by the sign of ``yi`` (or the stated words when there
+is no estimate), "no_change" for an estimate of exactly zero or a stated "no clear change", "mixed" when
+the source says the results go both ways. The harvest plot places each effect by its leaning and marks
+whether it is statistically clear (:func:`effect_direction`), so an effect the source calls a
+significant reduction never appears as "no clear effect".
 """
 
 from __future__ import annotations
@@ -41,6 +55,9 @@ Z975 = float(ndtri(0.975))
 SLACK = 1e-6
 ALPHA = 0.05
 DIRECTIONS = ("improves", "worsens", "unclear")
+LEANINGS = ("improves", "no_change", "mixed", "worsens")
+#: A stated direction in words (``reported.direction``) for an outcome whose desirable direction is known.
+STATED = ("decrease", "increase", "no_clear_change", "mixed")
 
 
 def _missing(x) -> bool:
@@ -83,11 +100,22 @@ def is_clear(yi, vi, significance, variance_imputed) -> bool:
     return _clear_from_significance(significance, allow_unstated_level=not has_var)
 
 
-def effect_direction(yi, vi, significance, variance_imputed, desirable) -> str | None:
-    """"improves" | "worsens" | "unclear" for one effect; None when ``yi`` is missing or ``desirable``
-    is not "increase"/"decrease". See the module docstring for what counts as clear."""
-    if _missing(yi) or desirable not in ("increase", "decrease"):
+def _stated_direction(reported) -> str | None:
+    return reported if isinstance(reported, str) and reported in STATED else None
+
+
+def effect_direction(yi, vi, significance, variance_imputed, desirable, reported=None) -> str | None:
+    """"improves" | "worsens" | "unclear" for one effect; None when there is neither ``yi`` nor a stated
+    direction (``reported``), or ``desirable`` is not "increase"/"decrease". See the module docstring."""
+    if desirable not in ("increase", "decrease"):
         return None
+    if _missing(yi):
+        words = _stated_direction(reported)
+        if words is None:
+            return None
+        if words in ("no_clear_change", "mixed") or not _clear_from_significance(significance, allow_unstated_level=True):
+            return "unclear"
+        return "improves" if words == desirable else "worsens"
     y = float(yi)
     if y == 0 or not is_clear(y, vi, significance, variance_imputed):
         return "unclear"
@@ -95,4 +123,25 @@ def effect_direction(yi, vi, significance, variance_imputed, desirable) -> str |
     return "improves" if good else "worsens"
 
 
-__all__ = ["DIRECTIONS", "Z975", "effect_direction", "is_clear"]
+def effect_leaning(yi, desirable, reported=None) -> str | None:
+    """The direction of one effect regardless of significance (vote counting): "improves" | "worsens" |
+    "no_change" | "mixed"; None when neither ``yi`` nor a stated direction is known, or ``desirable`` is
+    not "increase"/"decrease"."""
+    if desirable not in ("increase", "decrease"):
+        return None
+    if not _missing(yi):
+        y = float(yi)
+        if y == 0:
+            return "no_change"
+        return "improves" if (y < 0) == (desirable == "decrease") else "worsens"
+    words = _stated_direction(reported)
+    if words is None:
+        return None
+    if words == "no_clear_change":
+        return "no_change"
+    if words == "mixed":
+        return "mixed"
+    return "improves" if words == desirable else "worsens"
+
+
+__all__ = ["DIRECTIONS", "LEANINGS", "STATED", "Z975", "effect_direction", "effect_leaning", "is_clear"]

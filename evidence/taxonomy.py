@@ -26,6 +26,7 @@ class Taxonomy:
     sdg871_coverage: dict
     designs: dict
     metrics: dict
+    measures: dict
     rob_tools: dict
 
     def family_of(self, intervention: str) -> str | None:
@@ -59,6 +60,7 @@ def taxonomy() -> Taxonomy:
         sdg871_coverage=raw["sdg871_coverage"],
         designs=raw["designs"],
         metrics=raw["metrics"],
+        measures=raw["measures"],
         rob_tools=raw["risk_of_bias"]["tools"],
     )
 

@@ -14,7 +14,7 @@ from app_catalogue import build_test_catalogue
 from evidence import config
 from evidence.catalog import queries
 from evidence.meta import exact
-from evidence.views import analysis
+from evidence import synthesis
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ["app_pages/gap_map.py", "app_pages/what_works.py", "app_pages/studies.py", "app_pages/where.py",
@@ -93,8 +93,8 @@ def _expected_headline(filters=None, **opts) -> str:
                & eff.vi.notna() & (eff.metric == "percentage_points")]
     if opts.get("exclude_high_rob"):
         cell = cell[cell.risk_of_bias != "high"]
-    r = exact.posterior(cell.yi.to_numpy(float), cell.vi.to_numpy(float), tau_prior=analysis.tau_prior_for("percentage_points"))
-    return analysis.headline(r, "economic_activity", "conditional_cash_transfer", "percentage_points")
+    r = exact.posterior(cell.yi.to_numpy(float), cell.vi.to_numpy(float), tau_prior=synthesis.tau_prior_for("percentage_points"))
+    return synthesis.headline(r, "economic_activity", "conditional_cash_transfer", "percentage_points")
 
 
 def test_what_works_headline_equals_exact_engine(catalogue):
@@ -122,14 +122,14 @@ def test_what_works_sensitivity_and_nothing_pooled(catalogue):
 def test_upload_page_example_and_bad_csv(catalogue):
     at = _app("app_pages/your_data.py")
     ref = exact.posterior(*_bcg(), tau_prior="halfnormal:0.5")
-    assert analysis.fmt(ref.mu.mean) in _text(at.subheader)
+    assert synthesis.fmt(ref.mu.mean) in _text(at.subheader)
     at.radio(key="yd_engine").set_value("Frequentist random effects").run()
     assert not at.exception and "Pooled estimate" in _text(at.subheader)
     assert len(at.get("download_button")) == 2
 
 
 def _bcg():
-    from evidence.views import uploads
+    from evidence.ingest import effect_table as uploads
 
     ds = uploads.load_example(next(iter(uploads.EXAMPLES)))
     return ds.yi, ds.vi
@@ -142,7 +142,7 @@ def test_upload_page_accepts_good_and_rejects_bad_csv(catalogue):
     assert not at.exception and "needs columns yi and vi" in _text(at.error)
     at.get("file_uploader")[0].upload("good.csv", b"study,yi,vi\nA,-0.5,0.04\nB,-0.2,0.09\nC,-0.8,0.05\n", "text/csv").run()
     ref = exact.posterior([-0.5, -0.2, -0.8], [0.04, 0.09, 0.05], tau_prior="halfnormal:0.5")
-    assert not at.exception and not at.error and analysis.fmt(ref.mu.mean) in _text(at.subheader)
+    assert not at.exception and not at.error and synthesis.fmt(ref.mu.mean) in _text(at.subheader)
 
 
 def test_summary_download_equals_the_cli_file(catalogue, tmp_path):
@@ -151,13 +151,13 @@ def test_summary_download_equals_the_cli_file(catalogue, tmp_path):
 
     from evidence.cli.main import app as cli
     from evidence.views.downloads import summary_file
-    from evidence.views.widgets import catalogue_stamp
+    from evidence.views.loaders import catalogue_stamp
 
     at = _app("app_pages/what_works.py")
     at.button(key="dl_prepare").click().run()
     assert not at.exception, [e.value for e in at.exception]
     iv, oc = at.selectbox(key="ww_intervention").value, at.selectbox(key="ww_outcome").value
-    options = analysis.WhatWorksOptions(iv, oc, None, False, False, "halfnormal", None, "primary", ())
+    options = synthesis.WhatWorksOptions(iv, oc, None, False, False, "halfnormal", None, "primary", ())
     for fmt in ("md", "csv"):
         out = tmp_path / f"s.{fmt}"
         res = CliRunner().invoke(cli, ["summary", "--intervention", iv, "--outcome", oc, "--format", fmt, "-o", str(out)])
@@ -169,35 +169,36 @@ def test_summary_download_equals_the_cli_file(catalogue, tmp_path):
 # -- review fixes -------------------------------------------------------------------------------
 def test_cached_loaders_follow_a_rebuilt_catalogue(tmp_path, monkeypatch):
     """After `evidence build` rewrites the catalogue, a running app serves the new data, not the cached old."""
-    from evidence.views import downloads, widgets
+    from evidence.views import downloads
+    from evidence.views import loaders
 
     db = build_test_catalogue(tmp_path)
     monkeypatch.setattr(config, "CATALOG_PATH", db)
     monkeypatch.setattr(config, "CATALOG_URL", None)
     st.cache_data.clear()
-    options = analysis.WhatWorksOptions("conditional_cash_transfer", "economic_activity")
+    options = synthesis.WhatWorksOptions("conditional_cash_transfer", "economic_activity")
 
     def kappa(stamp):
-        eff = widgets.load_effects(stamp, ())
+        eff = loaders.load_effects(stamp, ())
         return eff.loc[eff.study_id == "kappa-2016-cct", "yi"].iloc[0]
 
-    before = widgets.catalogue_stamp()
+    before = loaders.catalogue_stamp()
     assert before[0] == str(db.resolve()) and kappa(before) == -6.5
-    old_mu = widgets.load_what_works(before, (), options).result.mu.mean
+    old_mu = loaders.load_what_works(before, (), options).result.mu.mean
     old_md = downloads.summary_file(before, (), options, None, "", "md")
-    old_studies = widgets.load_studies(before, ())
+    old_studies = loaders.load_studies(before, ())
     _rebuild(db, "kappa-2016-cct", reported={"form": "coefficient", "estimate": -9.25, "unit": "percentage_points", "se": 2.0})
-    after = widgets.catalogue_stamp()
+    after = loaders.catalogue_stamp()
     assert after != before
     assert kappa(after) == -9.25
-    assert widgets.load_what_works(after, (), options).result.mu.mean < old_mu
+    assert loaders.load_what_works(after, (), options).result.mu.mean < old_mu
     assert downloads.summary_file(after, (), options, None, "", "md") != old_md
-    assert len(widgets.load_studies(after, ())) == len(old_studies)
+    assert len(loaders.load_studies(after, ())) == len(old_studies)
     st.cache_data.clear()
 
 
 def test_catalogue_stamp_of_a_server_database(monkeypatch):
-    from evidence.views.widgets import catalogue_stamp
+    from evidence.views.loaders import catalogue_stamp
 
     monkeypatch.setattr(config, "CATALOG_URL", "postgresql+psycopg://me:secret@db.example/evidence")
     stamp = catalogue_stamp()
@@ -205,7 +206,7 @@ def test_catalogue_stamp_of_a_server_database(monkeypatch):
 
 
 def test_age_slider_full_range_means_no_restriction(catalogue):
-    from evidence.views.widgets import age_items
+    from evidence.views.components import age_items
 
     assert age_items((0, 18)) == []
     assert age_items((5, 17)) == [("age_min", 5.0), ("age_max", 17.0)]  # was silently ignored
@@ -242,7 +243,7 @@ def test_studies_search_finds_programme_names(catalogue):
 
 
 def test_studies_page_links_only_web_addresses(catalogue, tmp_path, monkeypatch):
-    from evidence.views.widgets import is_web_link
+    from evidence.views.components import is_web_link
 
     assert is_web_link("https://example.org/a") and is_web_link("HTTP://x.org")
     assert not any(is_web_link(v) for v in ("javascript:alert(1)", "file:///etc/passwd", "example.org", None))
@@ -274,7 +275,7 @@ def test_three_level_does_not_strip_the_shared_fit(monkeypatch):
 
 
 def test_upload_is_read_once(catalogue, monkeypatch):
-    from evidence.views import uploads
+    from evidence.ingest import effect_table as uploads
 
     calls = []
     real = uploads.read_table

@@ -58,13 +58,13 @@ def server(tmp_path_factory):
 def _expected(db, regions=()) -> str:
     from evidence.catalog import queries
     from evidence.meta import exact
-    from evidence.views import analysis
+    from evidence import synthesis
 
     eff = queries.effects(queries.Filters(regions=regions), engine=queries.connect(db))  # no global state
     c = eff[(eff.intervention == "conditional_cash_transfer") & (eff.outcome == "economic_activity") & eff.primary.astype(bool)
             & eff.vi.notna()]
-    r = exact.posterior(c.yi.to_numpy(float), c.vi.to_numpy(float), tau_prior=analysis.tau_prior_for("percentage_points"))
-    return analysis.headline(r, "economic_activity", "conditional_cash_transfer", "percentage_points").split(";")[0]
+    r = exact.posterior(c.yi.to_numpy(float), c.vi.to_numpy(float), tau_prior=synthesis.tau_prior_for("percentage_points"))
+    return synthesis.headline(r, "economic_activity", "conditional_cash_transfer", "percentage_points").split(";")[0]
 
 
 def test_what_works_in_a_real_browser(server):

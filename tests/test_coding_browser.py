@@ -14,7 +14,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from test_browser import CHROMIUM, _free_port
 
 REPO = Path(__file__).resolve().parents[1]

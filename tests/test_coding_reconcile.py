@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from evidence.catalog.build import build_catalog, study_files
 from evidence.cli.main import app
-from evidence.errors import BuildError
 from evidence.coding import reconcile, yamlio
+from evidence.errors import BuildError
 from evidence.ingest.validate import validate_paths
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "coding"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from evidence.coding import rob
+from evidence import rob
 from evidence.errors import EvidenceError
 from evidence.ingest.validate import check_file
 

@@ -10,7 +10,7 @@ import sys
 HEAVY = ("pymc", "pytensor", "bambi", "arviz", "nutpie")
 MODULES = ("evidence.cli.main", "evidence.catalog.queries", "evidence.catalog.build", "evidence.ingest",
            "evidence.meta.exact", "evidence.meta.exact_regression", "evidence.meta.frequentist",
-           "evidence.meta.models", "evidence.meta.sampling", "evidence.views.analysis", "evidence.summary")
+           "evidence.meta.models", "evidence.meta.sampling", "evidence.synthesis", "evidence.summary")
 
 
 def test_no_heavy_import_on_the_fast_paths():

@@ -129,7 +129,7 @@ def test_missing_column_is_a_clear_error(reference_dir):
 def test_catalogue_cell_equals_the_apps_answer():
     """`evidence meta --intervention --outcome` pools exactly what the What-works page pools."""
     from evidence.catalog import queries
-    from evidence.views.analysis import WhatWorksOptions, what_works
+    from evidence.synthesis import WhatWorksOptions, what_works
 
     iv, oc = "unconditional_cash_transfer", "economic_activity"
     ww = what_works(queries.effects(), WhatWorksOptions(iv, oc))

@@ -16,10 +16,10 @@ from evidence.catalog.build import build_catalog
 from evidence.cli.main import app
 from evidence.meta import exact
 from evidence.summary import render, summarise
-from evidence.summary.certainty import Override
+from evidence.synthesis.certainty import Override
 from evidence.summary.content import fmt
-from evidence.views import analysis
-from evidence.views.analysis import WhatWorksOptions, tau_prior_for
+from evidence import synthesis
+from evidence.synthesis import WhatWorksOptions, tau_prior_for
 
 from summary_fixture import write_studies
 
@@ -66,16 +66,16 @@ def test_fmt_is_the_apps_format_and_na_aware():
     assert fmt(None) == "NA" and fmt(float("nan"), METRIC) == "NA" and fmt(pd.NA) == "NA"
     for x in (-4.2149, -0.04, 0.5, 12.0):
         for m in (METRIC, "hours_per_week", "sd", None):
-            assert fmt(x, m) == analysis.fmt(x, m)
+            assert fmt(x, m) == synthesis.fmt(x, m)
 
 
 def test_summary_shows_the_apps_numbers(summary, expected):
     """The summary-of-findings rows use the What-works page's decimals for the metric."""
     rows = dict(summary.sof_rows())
     r = expected
-    assert rows["Pooled effect (posterior mean)"] == analysis.fmt(r.mu.mean, METRIC)
-    assert rows["95% credible interval"] == f"{analysis.fmt(r.mu.q025, METRIC)} to {analysis.fmt(r.mu.q975, METRIC)}"
-    assert f"{analysis.fmt(r.mu.q025, METRIC)} to {analysis.fmt(r.mu.q975, METRIC)}" in render(summary, "md").decode()
+    assert rows["Pooled effect (posterior mean)"] == synthesis.fmt(r.mu.mean, METRIC)
+    assert rows["95% credible interval"] == f"{synthesis.fmt(r.mu.q025, METRIC)} to {synthesis.fmt(r.mu.q975, METRIC)}"
+    assert f"{synthesis.fmt(r.mu.q025, METRIC)} to {synthesis.fmt(r.mu.q975, METRIC)}" in render(summary, "md").decode()
 
 
 def _girls_pooled(engine, **opts) -> dict:

@@ -1,12 +1,12 @@
-"""Reading a user's CSV (evidence.views.uploads): standard errors checked, cells safe in spreadsheets."""
+"""Reading a user's CSV (evidence.ingest.effect_table): standard errors checked, cells safe in spreadsheets."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from evidence.views import uploads
-from evidence.views.uploads import UploadError, parse_csv, parse_table, read_table
+from evidence.ingest import effect_table as uploads
+from evidence.ingest.effect_table import UploadError, parse_csv, parse_table, read_table
 
 
 def test_standard_errors_become_variances():
@@ -63,7 +63,7 @@ def test_parse_table_equals_parse_csv():
 
 
 def test_ratio_measures_are_labelled_on_the_log_scale():
-    from evidence.views.uploads import scale_label
+    from evidence.synthesis.metrics import measure_scale as scale_label
 
     assert scale_label("RR") == "log risk ratio" and scale_label("OR") == "log odds ratio"
     assert scale_label(None) == "" and scale_label("XYZ") == "XYZ"

@@ -1,4 +1,4 @@
-"""Unit tests of the explorer's logic (evidence.views.analysis / uploads / charts)."""
+"""Unit tests of the explorer's logic (evidence.synthesis / uploads / charts)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import pytest
 
 from evidence.meta import exact
 from evidence.meta.result import MetaResult, Summary
-from evidence.views import analysis, context, charts, uploads
+from evidence import synthesis
+from evidence.synthesis import charts, context
+from evidence.ingest import effect_table as uploads
 
 
 def _effects(rows):
@@ -32,24 +34,24 @@ ROWS = [dict(study_id="a", yi=-4.0, vi=1.0, **CCT), dict(study_id="b", yi=-2.0, 
 
 
 def test_what_works_pools_primary_effect_per_study_with_exact_engine():
-    ww = analysis.what_works(_effects(ROWS), analysis.WhatWorksOptions(**CCT))
-    ref = exact.posterior([-4.0, -2.0, -6.0], [1.0, 2.0, 1.5], tau_prior=analysis.tau_prior_for("percentage_points"))
+    ww = synthesis.what_works(_effects(ROWS), synthesis.WhatWorksOptions(**CCT))
+    ref = exact.posterior([-4.0, -2.0, -6.0], [1.0, 2.0, 1.5], tau_prior=synthesis.tau_prior_for("percentage_points"))
     assert ww.result.k == 3 and ww.result.mu.mean == pytest.approx(ref.mu.mean)
     assert ww.excluded["reason"].tolist() == ["not the study's primary effect"]
 
 
 def test_sensitivity_switch_excludes_high_risk_of_bias_and_leave_out():
-    ww = analysis.what_works(_effects(ROWS), analysis.WhatWorksOptions(**CCT, exclude_high_rob=True))
+    ww = synthesis.what_works(_effects(ROWS), synthesis.WhatWorksOptions(**CCT, exclude_high_rob=True))
     assert ww.result.k == 2 and "high risk of bias" in set(ww.excluded["reason"])
-    ww = analysis.what_works(_effects(ROWS), analysis.WhatWorksOptions(**CCT, exclude_high_rob=True, leave_out=("a",)))
+    ww = synthesis.what_works(_effects(ROWS), synthesis.WhatWorksOptions(**CCT, exclude_high_rob=True, leave_out=("a",)))
     assert ww.result is None and "pooling needs at least two" in ww.reason
 
 
 def test_nothing_to_pool_gives_reason_and_harvest():
     rows = [dict(study_id="a", yi=-4.0, vi=np.nan, significance="p<0.05", **CCT)]
-    ww = analysis.what_works(_effects(rows), analysis.WhatWorksOptions(**CCT))
+    ww = synthesis.what_works(_effects(rows), synthesis.WhatWorksOptions(**CCT))
     assert ww.result is None and "nothing can be pooled" in ww.reason
-    h = analysis.harvest_table(ww.cell)
+    h = synthesis.harvest_table(ww.cell)
     assert h["direction"].tolist() == ["Improves"]
 
 
@@ -63,10 +65,10 @@ def test_harvest_reads_the_direction_rule():
             dict(study_id="d", yi=-4.0, vi=np.nan, significance="significant (level not stated)", **CCT),
             dict(study_id="e", yi=-4.0, vi=np.nan, **CCT)]
     df = _effects(rows)
-    assert analysis.harvest_table(df)["direction"].tolist() == [
+    assert synthesis.harvest_table(df)["direction"].tolist() == [
         "No clear effect", "No clear effect", "Worsens", "Improves", "No clear effect"]
     df["direction"] = ["worsens", "improves", None, "unclear", "improves"]  # the catalogue column wins
-    assert analysis.harvest_table(df)["direction"].tolist() == [
+    assert synthesis.harvest_table(df)["direction"].tolist() == [
         "Worsens", "Improves", "No clear effect", "No clear effect", "Improves"]
 
 
@@ -75,31 +77,31 @@ def test_poolable_metrics_lists_usable_metrics_in_order():
             dict(study_id="c", yi=-4.0, vi=np.nan, metric="hours_per_week", **CCT),
             dict(study_id="d", yi=-4.0, vi=1.0, metric="other", **CCT)]
     df = _effects(rows)
-    assert analysis.poolable_metrics(df) == ["percentage_points", "sd"]
-    assert analysis.poolable_metrics(df.iloc[0:0]) == []
-    assert analysis.what_works(df, analysis.WhatWorksOptions(**CCT)).metrics == ["percentage_points", "sd"]
+    assert synthesis.poolable_metrics(df) == ["percentage_points", "sd"]
+    assert synthesis.poolable_metrics(df.iloc[0:0]) == []
+    assert synthesis.what_works(df, synthesis.WhatWorksOptions(**CCT)).metrics == ["percentage_points", "sd"]
 
 
 def test_headline_takes_the_desirable_direction_from_the_data():
     r = _result(2.0, 0.5, 3.5, -1.0, 5.0, 0.01)  # an increase in paid work
-    assert "unwanted direction" in analysis.headline(r, "paid_work", "conditional_cash_transfer", "percentage_points")
-    told = analysis.headline(r, "paid_work", "conditional_cash_transfer", "percentage_points", desirable="increase")
+    assert "unwanted direction" in synthesis.headline(r, "paid_work", "conditional_cash_transfer", "percentage_points")
+    told = synthesis.headline(r, "paid_work", "conditional_cash_transfer", "percentage_points", desirable="increase")
     assert "unwanted direction" not in told
     rows = [dict(study_id=s, yi=y, vi=0.25, desirable="increase", **CCT) for s, y in (("a", 4.0), ("b", 3.5), ("c", 4.5))]
-    ww = analysis.what_works(_effects(rows), analysis.WhatWorksOptions(**CCT))  # the data says: increase is wanted
+    ww = synthesis.what_works(_effects(rows), synthesis.WhatWorksOptions(**CCT))  # the data says: increase is wanted
     assert ww.result.mu.q025 > 0 and "unwanted direction" not in ww.headline
     rows = [{**r, "desirable": "decrease"} for r in rows]
-    assert "unwanted direction" in analysis.what_works(_effects(rows), analysis.WhatWorksOptions(**CCT)).headline
+    assert "unwanted direction" in synthesis.what_works(_effects(rows), synthesis.WhatWorksOptions(**CCT)).headline
 
 
 def test_gap_map_cells_pooled_and_design_mix():
     rows = ROWS + [dict(study_id="d", yi=3.0, vi=1.0, intervention="school_feeding", outcome="enrolment", randomised=False,
                         desirable="increase", harmful=True)]
-    cells = analysis.gap_map_cells(_effects(rows))
+    cells = synthesis.gap_map_cells(_effects(rows))
     cct = cells[(cells.intervention == "conditional_cash_transfer") & (cells.outcome == "paid_work")].iloc[0]
-    ref = exact.posterior([-4.0, -2.0, -6.0], [1.0, 2.0, 1.5], tau_prior=analysis.tau_prior_for("percentage_points"))
+    ref = exact.posterior([-4.0, -2.0, -6.0], [1.0, 2.0, 1.5], tau_prior=synthesis.tau_prior_for("percentage_points"))
     assert cct.n_studies == 3 and cct.n_pooled == 3 and cct["mean"] == pytest.approx(ref.mu.mean)
-    assert cct.category == analysis.category(ref.p_below_0)
+    assert cct.category == synthesis.category(ref.p_below_0)
     sf = cells[(cells.intervention == "school_feeding") & (cells.outcome == "enrolment")].iloc[0]
     assert sf.category == "Not pooled: non-randomised designs" and bool(sf.any_harm)
     assert (cells.n_studies == 0).sum() == len(cells) - 2  # every other taxonomy cell is visibly empty
@@ -112,15 +114,15 @@ def _result(mean, lo, hi, plo, phi, p_below):
 
 def test_headline_wording_direction_and_harms():
     r = _result(-4.1, -6.3, -2.0, -9.0, 1.0, 0.99)
-    h = analysis.headline(r, "paid_work", "conditional_cash_transfer", "percentage_points")
+    h = synthesis.headline(r, "paid_work", "conditional_cash_transfer", "percentage_points")
     assert h.startswith("Conditional cash transfer reduces paid work outside the household by 4.1 percentage points "
                         "(95% credible interval 2.0 to 6.3); a new programme can expect between −1.0 and 9.0.")
-    bad = analysis.headline(_result(2.0, 0.5, 3.5, -1.0, 5.0, 0.01), "paid_work", "conditional_cash_transfer",
+    bad = synthesis.headline(_result(2.0, 0.5, 3.5, -1.0, 5.0, 0.01), "paid_work", "conditional_cash_transfer",
                             "percentage_points", harms=2)
     assert "increases paid work" in bad and "unwanted direction" in bad and "Harm flagged: 2 effects" in bad
-    unsure = analysis.headline(_result(1.0, -0.5, 2.5, -3.0, 5.0, 0.2), "enrolment", "school_feeding", "percentage_points")
+    unsure = synthesis.headline(_result(1.0, -0.5, 2.5, -3.0, 5.0, 0.2), "enrolment", "school_feeding", "percentage_points")
     assert "includes no effect" in unsure
-    ratio = analysis.headline(_result(math.log(0.8), math.log(0.7), math.log(0.9), math.log(0.5), math.log(1.2), 0.99),
+    ratio = synthesis.headline(_result(math.log(0.8), math.log(0.7), math.log(0.9), math.log(0.5), math.log(1.2), 0.99),
                               "paid_work", "minimum_age_law", "log_odds_ratio")
     assert "Minimum-age laws and bans lower" in ratio and "odds ratio 0.80" in ratio
 
@@ -129,17 +131,17 @@ def test_for_my_context_messages_and_prediction():
     rows = [dict(study_id=s, yi=y, vi=1.0, regions=r, **CCT) for s, y, r in
             [("a", -4, "South Asia"), ("b", -3, "South Asia"), ("c", -6, "Sub-Saharan Africa"), ("d", -5, "Sub-Saharan Africa"),
              ("e", -2, "South Asia")]]
-    ww = analysis.what_works(_effects(rows), analysis.WhatWorksOptions(**CCT))
+    ww = synthesis.what_works(_effects(rows), synthesis.WhatWorksOptions(**CCT))
     none = context.for_my_context(ww.selected, ["sex"], {"sex": "all"}, ww.tau_prior, ww.metric)
     assert none.result is None and "does not vary" in none.message
     ctx = context.for_my_context(ww.selected, ["region"], {"region": "Sub-Saharan Africa"}, ww.tau_prior, ww.metric)
     assert ctx.result is not None and ctx.result.theta_new is not None
-    assert analysis.fmt(ctx.result.theta_new.q025, ww.metric) in ctx.message
+    assert synthesis.fmt(ctx.result.theta_new.q025, ww.metric) in ctx.message
 
 
 def test_per_100_dollars_scales_by_transfer_value():
     rows = [dict(study_id="a", yi=-4.0, vi=1.0, usd_per_year=200.0, **CCT), dict(study_id="b", yi=-3.0, vi=1.0, usd_per_year=300.0, **CCT)]
-    ww = analysis.what_works(_effects(rows), analysis.WhatWorksOptions(**CCT))
+    ww = synthesis.what_works(_effects(rows), synthesis.WhatWorksOptions(**CCT))
     per = context.per_100_dollars(ww.selected, ww.metric, ww.tau_prior)
     assert per.table["per_100_usd"].tolist() == pytest.approx([-2.0, -1.0])
     assert per.result is not None and per.result.k == 2
@@ -171,7 +173,7 @@ def test_charts_have_table_twins():
 
 
 def test_evidence_by_country_counts_studies_per_country_and_intervention():
-    from evidence.views.where import evidence_by_country
+    from evidence.synthesis.where import evidence_by_country
 
     studies = pd.DataFrame([
         {"id": "a", "countries": "MWI, ZMB", "country_names": "Malawi, Zambia", "regions": "Sub-Saharan Africa, Sub-Saharan Africa",
@@ -193,5 +195,5 @@ def test_best_cell_prefers_pooled_evidence():
         {"intervention": "b", "outcome": "y", "n_studies": 2, "n_pooled": 2},
         {"intervention": "c", "outcome": "z", "n_studies": 0, "n_pooled": 0},
     ])
-    assert analysis.best_cell(cells) == ("b", "y")
-    assert analysis.best_cell(cells.iloc[[2]]) is None
+    assert synthesis.best_cell(cells) == ("b", "y")
+    assert synthesis.best_cell(cells.iloc[[2]]) is None

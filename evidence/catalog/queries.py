@@ -27,7 +27,7 @@ from evidence.catalog.models import (
     ProgrammeRow, ProvenanceRow, RiskOfBiasRow as R, RobDomainRow, SourceRow, StudyLinkRow, StudyRow as S,
     VersionRow,
 )
-from evidence.direction import effect_direction
+from evidence.direction import effect_direction, effect_leaning
 from evidence.errors import CatalogError
 from evidence.taxonomy import taxonomy
 
@@ -37,7 +37,8 @@ EFFECT_COLUMNS = [
     "countries", "country_names", "regions", "design", "randomised", "outcome", "outcome_label", "outcome_group",
     "desirable", "sdg871", "subgroup_sex", "subgroup_age_min", "subgroup_age_max", "subgroup_label", "age_min",
     "age_max", "follow_up_months", "primary", "form", "estimate", "unit", "unit_note", "se", "p", "significance",
-    "measure", "metric", "yi", "vi", "variance_imputed", "harmful", "direction", "rob_tool", "rob_overall", "risk_of_bias",
+    "measure", "metric", "yi", "vi", "variance_imputed", "harmful", "direction", "reported_direction", "leaning",
+    "secondary", "source_kind", "rob_tool", "rob_overall", "risk_of_bias",
     "coding_status", "source_id", "source_url", "location", "quote", "conversion_notes",
 ]
 STUDY_COLUMNS = [
@@ -280,9 +281,9 @@ def _effects_cached(key: str, stamp, f: Filters) -> pd.DataFrame:
             DesignRow.randomised, DesignRow.follow_up_months.label("design_follow_up"), E.outcome, E.outcome_group,
             E.desirable, E.sdg871, E.subgroup_sex, E.subgroup_age_min, E.subgroup_age_max, E.subgroup_label,
             P.age_min, P.age_max, E.follow_up_months, E.is_primary.label("primary"), E.form, E.estimate, E.unit,
-            E.unit_note, E.se, E.p, E.significance, E.measure, E.metric, E.yi, E.vi, E.variance_imputed,
+            E.unit_note, E.se, E.p, E.significance, E.direction.label("reported_direction"), E.measure, E.metric, E.yi, E.vi, E.variance_imputed,
             R.tool.label("rob_tool"), R.overall.label("rob_overall"), R.level.label("risk_of_bias"),
-            S.coding_status, ProvenanceRow.source_id, SourceRow.url.label("source_url"), ProvenanceRow.location,
+            S.coding_status, ProvenanceRow.source_id, SourceRow.url.label("source_url"), SourceRow.kind.label("source_kind"), ProvenanceRow.location,
             ProvenanceRow.quote, E.conversion_notes]
     stmt = select(*cols).select_from(_effect_from()).where(*_effect_conds(f)).order_by(E.study_id, E.seq)
     df = _frame(engine, stmt)
@@ -297,9 +298,13 @@ def _effects_cached(key: str, stamp, f: Filters) -> pd.DataFrame:
     for c in ("yi", "vi", "estimate", "se", "p", "usd_per_year", "age_min", "age_max",
               "subgroup_age_min", "subgroup_age_max"):
         df[c] = df[c].astype("float64")
-    df["direction"] = pd.Series([effect_direction(y, v, s, i, d) for y, v, s, i, d in
-                                 zip(df["yi"], df["vi"], df["significance"], df["variance_imputed"], df["desirable"])],
-                                index=df.index, dtype=object)
+    df["direction"] = pd.Series([effect_direction(y, v, s, i, d, r) for y, v, s, i, d, r in
+                                 zip(df["yi"], df["vi"], df["significance"], df["variance_imputed"], df["desirable"],
+                                     df["reported_direction"])], index=df.index, dtype=object)
+    df["leaning"] = pd.Series([effect_leaning(y, d, r) for y, d, r in zip(df["yi"], df["desirable"], df["reported_direction"])],
+                              index=df.index, dtype=object)
+    # A number taken from a published review's table (a source of kind "review") is secondary.
+    df["secondary"] = df["source_kind"].eq("review").fillna(False).astype(bool)
     df["harmful"] = pd.array([None if d is None else d == "worsens" for d in df["direction"]], dtype="boolean")
     return df[EFFECT_COLUMNS].reset_index(drop=True)
 
@@ -395,6 +400,28 @@ def study(study_id: str, engine: Engine | None = None) -> dict:
     return out
 
 
+def programme_names(engine: Engine | None = None) -> dict[str, str]:
+    """Study id -> programme name, for every study with a named programme (one query, not one per study)."""
+    df = _frame(engine or connect(), select(ProgrammeRow.study_id, ProgrammeRow.name).where(ProgrammeRow.name.is_not(None)),
+                ["study_id", "name"])
+    return {sid: str(name) for sid, name in zip(df["study_id"], df["name"]) if name}
+
+
+def rob_domains(study_ids, engine: Engine | None = None) -> dict[str, dict[str, str]]:
+    """Study id -> {risk-of-bias domain: judgement} for ``study_ids`` (one query, not one per study);
+    studies without domains map to an empty dict."""
+    ids = list(dict.fromkeys(study_ids))
+    out: dict[str, dict[str, str]] = {sid: {} for sid in ids}
+    if not ids:
+        return out
+    df = _frame(engine or connect(), select(RobDomainRow.study_id, RobDomainRow.domain, RobDomainRow.judgement)
+                .where(RobDomainRow.study_id.in_(ids)).order_by(RobDomainRow.study_id, RobDomainRow.domain),
+                ["study_id", "domain", "judgement"])
+    for sid, domain, judgement in df.itertuples(index=False):
+        out[sid][domain] = judgement
+    return out
+
+
 def facets(engine: Engine | None = None) -> dict[str, list]:
     """Distinct values present in the catalogue, for filter widgets (sorted)."""
     engine = engine or connect()
@@ -435,4 +462,4 @@ def clear_cache() -> None:
 
 
 __all__ = ["EFFECT_COLUMNS", "STUDY_COLUMNS", "Filters", "catalog_info", "clear_cache", "connect", "effects",
-           "facets", "studies", "study"]
+           "facets", "programme_names", "rob_domains", "studies", "study"]

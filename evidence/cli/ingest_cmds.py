@@ -43,7 +43,7 @@ def validate(
             typer.echo(f"{r.name:<22} {r.description}")
         return
     if changed:
-        from evidence.review import validate_changed
+        from evidence.coding.review import validate_changed
 
         report = validate_changed(base, paths[0] if paths else None)
     else:
@@ -71,7 +71,7 @@ def dedup(
     from evidence.ingest.validate import expand
 
     if base is not None:
-        from evidence.review import changed_study_files, introduced_duplicates
+        from evidence.coding.review import changed_study_files, introduced_duplicates
 
         studies = paths[0] if paths else None
         candidates = introduced_duplicates(changed_study_files(base, studies), studies, threshold)

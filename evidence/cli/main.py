@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "evidence.cli.catalog_cmds",
     "evidence.cli.escalc_cmd",
     "evidence.cli.meta_cmd",
+    "evidence.cli.answer_cmd",
     "evidence.cli.summary_cmd",
     "evidence.cli.schema_cmd",
     "evidence.cli.reconcile_cmd",

@@ -113,7 +113,7 @@ def _catalog_effects(intervention, outcome, region, country, design, sex, exclud
     """The effects the app's What-works page pools for this cell (same selection: one metric, one
     effect per study, the sensitivity switches), so the CLI and the app give the same answer."""
     from evidence.catalog.queries import Filters, effects
-    from evidence.views.analysis import WhatWorksOptions, what_works
+    from evidence.synthesis import WhatWorksOptions, what_works
 
     filters = Filters(regions=tuple(region or ()), countries=tuple(country or ()), designs=tuple(design or ()), sex=sex)
     ww = what_works(effects(filters), WhatWorksOptions(intervention, outcome, exclude_high_rob=exclude_high_rob,

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from evidence.errors import ExportError
+from evidence.errors import EvidenceError, ExportError
 
 
 def register(app: typer.Typer) -> None:
@@ -36,8 +36,8 @@ def register(app: typer.Typer) -> None:
         """Write the evidence summary (summary of findings, certainty, figures, references) to a file."""
         from evidence.catalog.queries import Filters
         from evidence.summary import FORMATS, summarise, write
-        from evidence.summary.certainty import Override
-        from evidence.views.analysis import WhatWorksOptions
+        from evidence.synthesis.certainty import Override
+        from evidence.synthesis import WhatWorksOptions
 
         if fmt not in FORMATS:
             raise ExportError(f"unknown --format {fmt!r} (choose from {', '.join(FORMATS)})")
@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         if override_rating or override_reason:
             try:
                 override = Override(override_rating or "", override_reason or "")
-            except ValueError as exc:
+            except EvidenceError as exc:
                 raise ExportError(f"--override-rating/--override-reason: {exc}") from None
         filters = Filters(regions=tuple(region or ()), countries=tuple(country or ()), designs=tuple(design or ()),
                           sex=sex, age_min=age_min, age_max=age_max, year_min=year_min, year_max=year_max,

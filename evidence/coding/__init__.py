@@ -4,11 +4,8 @@ of an edited file kept); guided risk of bias (RoB 2, ROBINS-I) with its plots; d
 reconciliation of two independent codings.
 
 Modules: ``form`` (widget state <-> study dict), ``draft`` (start a study, check it, preview effect
-sizes), ``yamlio`` (round-trip YAML), ``rob`` and ``robplot`` (risk of bias), ``reconcile`` (two
-codings -> disagreements, agreement, kappa, the reconciled file), ``rules`` (validation rules this
-package adds to ``evidence validate``). Kept light on import: the validation rules import it.
+sizes), ``yamlio`` (round-trip YAML), ``robplot`` (robvis-style plots; the RoB 2 / ROBINS-I questions and
+algorithms are ``evidence.rob``, upstream, because validation uses them too), ``reconcile`` (two codings
+-> disagreements, agreement, kappa, the reconciled file), ``review`` (what a change introduces, for CI).
+Stage: after ingest and the catalogue (it validates drafts and previews what the build derives).
 """
-
-#: Where a second coder's independent file lives, relative to the studies directory:
-#: ``second-coding/<id>.<coder>.yaml`` (not a study file: the build and validation skip the folder).
-SECOND_CODING_DIR = "second-coding"

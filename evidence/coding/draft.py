@@ -16,7 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from evidence import config
-from evidence.coding import SECOND_CODING_DIR, yamlio
+from evidence.coding import yamlio
+from evidence.config import SECOND_CODING_DIR
 from evidence.errors import EffectSizeError, EvidenceError
 from evidence.ingest.dedup import Candidate, find_duplicates, normalise_doi
 from evidence.ingest.problems import Problem

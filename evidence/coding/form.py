@@ -16,7 +16,7 @@ import re
 import typing
 from dataclasses import dataclass
 
-from evidence.coding import rob
+from evidence import rob
 from evidence.schema import Coding, Intervention, Population, Programme, Reported, Source, Study, Subgroup
 from evidence.taxonomy import taxonomy
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from evidence.coding.rob import tool_spec
 from evidence.errors import EvidenceError
+from evidence.rob import tool_spec
 
 #: judgement -> (label, colour, symbol), per tool, in the order of the legend (best first).
 STYLE = {

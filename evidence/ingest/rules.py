@@ -346,5 +346,4 @@ def _doi_format(study, ctx):
             yield ctx.problem(loc, f"'{doi}' is not a bare DOI", hint)
 
 
-from evidence.ingest import stat_rules, term_rules  # noqa: E402,F401  (register their rules)
-from evidence.coding import rules as _coding_rules  # noqa: E402,F401  (double coding, guided risk of bias)
+from evidence.ingest import coding_rules, stat_rules, term_rules  # noqa: E402,F401  (register their rules)

@@ -15,20 +15,11 @@ import pandas as pd
 
 from evidence.config import SEED
 from evidence.meta.result import MetaResult, package_versions
-from evidence.summary.certainty import Certainty, Override, assess
+from evidence.synthesis.certainty import Certainty, Override
 from evidence.taxonomy import taxonomy
-from evidence.views import analysis
-from evidence.views.analysis import WhatWorksOptions
-
-UNIT_LABELS = {
-    "percentage_points": "percentage points",
-    "hours_per_week": "hours per week",
-    "sd": "standard deviations",
-    "log_odds_ratio": "log odds ratio units",
-    "log_risk_ratio": "log risk ratio units",
-    "fisher_z": "Fisher z units",
-}
-
+from evidence import synthesis
+from evidence.synthesis import WhatWorksOptions
+from evidence.synthesis.metrics import metric_unit
 
 @dataclass
 class EvidenceSummary:
@@ -56,6 +47,7 @@ class EvidenceSummary:
     catalog_version: str
     generated: dt.date
     versions: dict = field(default_factory=package_versions)
+    card: synthesis.AnswerCard | None = None  # the answer card: the same words as the app and `evidence answer`
 
     @property
     def sufficient(self) -> bool:
@@ -70,8 +62,12 @@ class EvidenceSummary:
         n_studies = self.effects["study_id"].nunique() if len(self.effects) else 0
         rows = [("Outcome", f"{self.outcome_label} ({self.unit_label})"),
                 ("Studies / effects", f"{n_studies} studies, {len(self.effects)} effects")]
+        if self.card is not None:
+            rows.append(("What the evidence says", self.card.statement))
         if self.result is None:
             rows.append(("Pooled effect", f"not pooled: {self.insufficient_reason}"))
+            if self.card is not None:
+                rows.append(("Vote count by direction of effect (SWiM)", self.card.vote_statement))
             return rows
         r, m = self.result, self.metric
         rows += [
@@ -83,15 +79,19 @@ class EvidenceSummary:
             ("Participants", participants_text(self.pooled)),
             ("Certainty of the evidence", self.certainty.rating.upper() if self.certainty else "not rated"),
         ]
+        if self.card is not None and self.card.absolute is not None:
+            rows.insert(5, ("Absolute effect per 100 children", self.card.absolute.text))
+        if self.certainty and self.certainty.downgrades:
+            rows.append(("Why (footnotes)", "; ".join(f"{d.domain} (-{d.steps})" for d in self.certainty.downgrades)))
         return rows
 
 
 def fmt(x: float | None, metric: str | None = None) -> str:
-    """The app's number format (``analysis.fmt``: decimals suited to the metric, proper minus sign), or
+    """The app's number format (``synthesis.fmt``: decimals suited to the metric, proper minus sign), or
     "NA" for a missing value, so exports show exactly what the What-works page shows."""
     if x is None or pd.isna(x):
         return "NA"
-    return analysis.fmt(float(x), metric)
+    return synthesis.fmt(float(x), metric)
 
 
 def participants_text(pooled: pd.DataFrame) -> str:
@@ -113,22 +113,16 @@ def build_summary(effects_df: pd.DataFrame, options: WhatWorksOptions, filters_t
 
     ``effects_df`` is the filtered catalogue (``evidence.catalog.queries.effects``) and ``options``
     the What-works page's ``WhatWorksOptions``: the selection and the pooled result are exactly the
-    page's (``evidence.views.analysis.what_works``), so downloads and CLI exports agree with the app.
+    page's (``evidence.synthesis.what_works``), so downloads and CLI exports agree with the app.
     """
-    from evidence.meta.bias import egger_test
-
     t = taxonomy()
-    ww = analysis.what_works(effects_df, options)
+    ww = synthesis.what_works(effects_df, options)
     ilabel = t.interventions.get(options.intervention, {}).get("label", options.intervention)
     olabel = t.outcomes.get(options.outcome, {}).get("label", options.outcome)
     cell, pooled, result = ww.cell, ww.selected, ww.result
-    certainty = None
-    if result is not None:
-        egger_p = None
-        if pooled["study_id"].nunique() >= 10:
-            egger_p = egger_test(pooled["yi"].to_numpy(float), pooled["vi"].to_numpy(float))["pval"]
-        certainty = assess(pooled, result, ww.metric, egger_p=egger_p, override=override)
-    unit_label = UNIT_LABELS.get(ww.metric, ww.unit or "units as reported")
+    card = synthesis.card_from(ww, override)
+    certainty = card.assessment
+    unit_label = metric_unit(ww.metric, ww.unit or "units as reported")
     summary = EvidenceSummary(
         intervention=options.intervention, intervention_label=ilabel, outcome=options.outcome,
         outcome_label=olabel, filters=list(filters_text or []), options=options, effects=cell,
@@ -137,8 +131,11 @@ def build_summary(effects_df: pd.DataFrame, options: WhatWorksOptions, filters_t
         plain_language=[], subgroups=[], harms=[], as_reported=[], references=[], rob_table=pd.DataFrame(),
         methods="", caveats=[], catalog_version=catalog_version, generated=date or dt.date.today(),
     )
+    summary.card = card
     summary.plain_language = _plain_language(summary, ww)
-    summary.subgroups = _subgroups(cell, options, ww)
+    summary.subgroups = [{"label": g.label, "text": g.text, "k": g.k,
+                          **({"q50": g.mean, "q025": g.q025, "q975": g.q975} if g.mean is not None else {})}
+                         for g in card.subgroups]
     summary.harms = _harms(cell)
     summary.as_reported = _as_reported(cell)
     summary.references = _references(cell, studies_df)
@@ -151,10 +148,13 @@ def build_summary(effects_df: pd.DataFrame, options: WhatWorksOptions, filters_t
 def _plain_language(s: EvidenceSummary, ww) -> list[str]:
     n = s.effects["study_id"].nunique() if len(s.effects) else 0
     if s.result is None:
-        return [f"The evidence is insufficient for a pooled answer: {s.insufficient_reason}",
+        return [s.card.statement if s.card else "",
+                f"The evidence is insufficient for a pooled answer: {s.insufficient_reason}",
                 f"The catalogue holds {n} stud{'y' if n == 1 else 'ies'} of {s.intervention_label.lower()} reporting "
                 f"{s.outcome_label.lower()} with the current filters; their results are listed below as reported."]
-    out = [ww.headline]
+    out = [s.card.statement, ww.headline] if s.card else [ww.headline]
+    if s.card and s.card.absolute:
+        out.append(s.card.absolute.text)
     rating = s.certainty.rating
     meaning = {"high": "further research is very unlikely to change this estimate much",
                "moderate": "further research may change the estimate",
@@ -167,45 +167,9 @@ def _plain_language(s: EvidenceSummary, ww) -> list[str]:
     return out
 
 
-def _subgroups(cell: pd.DataFrame, options: WhatWorksOptions, ww) -> list[dict]:
-    """Girls/boys and age-band effects where coded: pooled when two or more studies allow, else listed.
-
-    The pooled rows follow the What-works page's selection: the cell's effects that pass the page's
-    sensitivity switches (metric, variance, left-out studies, risk of bias, imputed variances) and are
-    usable, then one effect per study within the subgroup (its primary effect, else its first listed).
-    """
-    from evidence.meta import exact
-
-    out = []
-    if cell.empty:
-        return out
-    if ww.metric:
-        eligible = cell[(analysis._exclusions(cell, options, ww.metric) == "") & analysis.usable(cell)]
-    else:
-        eligible = cell.iloc[0:0]
-    groups = [(f"{sex.capitalize()}", cell["subgroup_sex"] == sex) for sex in ("girls", "boys")]
-    age = pd.to_numeric(cell["subgroup_age_max"], errors="coerce")
-    groups += [("Children under 12", age < 12), ("Children 12 and over", pd.to_numeric(cell["subgroup_age_min"], errors="coerce") >= 12)]
-    for label, mask in groups:
-        rows = cell[mask.fillna(False).astype(bool)]
-        if rows.empty:
-            continue
-        poolable = analysis.one_per_study(eligible[eligible.index.isin(rows.index)])
-        if poolable["study_id"].nunique() >= 2:
-            r = exact.posterior(poolable["yi"].to_numpy(float), poolable["vi"].to_numpy(float), tau_prior=ww.tau_prior,
-                                measure=ww.metric)
-            text = (f"pooled {fmt(r.mu.q50, ww.metric)} {UNIT_LABELS.get(ww.metric, '')} (95% CrI {fmt(r.mu.q025, ww.metric)} to "
-                    f"{fmt(r.mu.q975, ww.metric)}; {r.k} studies)")
-            out.append({"label": label, "text": text, "k": r.k, "q50": r.mu.q50, "q025": r.mu.q025, "q975": r.mu.q975})
-        else:
-            listed = "; ".join(f"{c}: {_as_written(e)} {_unit(u)}" for c, e, u in zip(rows["citation"], rows["estimate"], rows["unit"]))
-            out.append({"label": label, "text": f"not pooled (too few studies); as reported: {listed}", "k": len(rows)})
-    return out
-
-
 def _reported_number(r) -> str:
     """The number as the source wrote it, with its value in the analysis metric when converted."""
-    converted = (f" (= {fmt(r.yi, r.metric)} {UNIT_LABELS.get(r.metric, r.metric)})"
+    converted = (f" (= {fmt(r.yi, r.metric)} {metric_unit(r.metric)})"
                  if pd.notna(r.yi) and pd.notna(r.estimate) and r.yi != r.estimate else "")
     return f"{_as_written(r.estimate)} {_unit(r.unit)}{converted}"
 
@@ -224,16 +188,33 @@ def _harms(cell: pd.DataFrame) -> list[str]:
 
 
 def _as_reported(cell: pd.DataFrame) -> list[str]:
-    """Every effect of the cell as the source reports it (the harvest, in words), with its quote."""
+    """Every effect of the cell as the source reports it, grouped by study: one line per study with its
+    results, then each distinct quote once (several results often come from one table row or sentence)."""
     out = []
-    for r in cell.sort_values(["citation", "programme", "effect_id"]).itertuples():
-        sub = r.subgroup_sex if isinstance(r.subgroup_sex, str) and r.subgroup_sex != "all" else ""
-        sig = f", {r.significance}" if isinstance(r.significance, str) and r.significance else ""
-        var = "" if pd.notna(r.vi) else " (no variance: not poolable)"
-        where = f", {r.location}" if isinstance(r.location, str) and r.location else ""
-        out.append(f"{_who(r)}{' (' + sub + ')' if sub else ''}: {_reported_number(r)}{sig}{var}. "
-                   f"Source: \"{r.quote}\"{where}.")
+    if cell.empty:
+        return out
+    for _, part in cell.sort_values(["citation", "programme", "effect_id"]).groupby(["citation", "study_id"], sort=False):
+        first = part.iloc[0]
+        results, quotes = [], {}
+        for r in part.itertuples():
+            sub = r.subgroup_sex if isinstance(r.subgroup_sex, str) and r.subgroup_sex != "all" else ""
+            label = r.subgroup_label if isinstance(r.subgroup_label, str) and r.subgroup_label else sub
+            sig = f", {r.significance}" if isinstance(r.significance, str) and r.significance else ""
+            var = "" if pd.notna(r.vi) else " (no variance: not poolable)"
+            number = _reported_number(r) if pd.notna(r.estimate) else _stated_words(r)
+            results.append(f"{label + ': ' if label else ''}{number}{sig}{var}")
+            where = f" ({r.location})" if isinstance(r.location, str) and r.location else ""
+            quotes.setdefault(str(r.quote), where)
+        quoted = " ".join(f"\"{q}\"{w}." for q, w in quotes.items())
+        out.append(f"{_who(first)}: {'; '.join(results)}. Source: {quoted}")
     return out
+
+
+def _stated_words(r) -> str:
+    words = {"decrease": "a decrease (stated in words)", "increase": "an increase (stated in words)",
+             "no_clear_change": "no clear change (stated in words)", "mixed": "mixed results (stated in words)"}
+    d = getattr(r, "reported_direction", None)
+    return words.get(d, "no number") if isinstance(d, str) else "no number"
 
 
 def _unit(unit) -> str:
@@ -299,7 +280,7 @@ def _methods(s: EvidenceSummary, ww) -> str:
     o = ww.options
     return base + (
         f"Dependence: one effect per study (the study's primary effect; {len(s.effects) - len(s.pooled)} other effects "
-        f"are listed but not pooled). Model: Bayesian normal-normal random-effects meta-analysis in {UNIT_LABELS.get(s.metric, s.metric)}, "
+        f"are listed but not pooled). Model: Bayesian normal-normal random-effects meta-analysis in {metric_unit(s.metric)}, "
         f"flat prior on the mean, {ww.tau_prior} prior on the between-study standard deviation tau, computed exactly "
         f"by numerical integration over tau (no sampling; random seed {SEED} recorded for reproducibility). "
         f"Sensitivity switches: exclude high risk of bias = {o.exclude_high_rob}, exclude imputed variances = {o.exclude_imputed}. "

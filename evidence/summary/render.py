@@ -50,7 +50,7 @@ def figures(summary: EvidenceSummary) -> dict[str, bytes]:
         return {}
     import vl_convert as vlc
 
-    from evidence.views.charts import forest_chart, posterior_chart
+    from evidence.synthesis.charts import forest_chart, posterior_chart
 
     unit = summary.unit_label
     charts = {"Forest plot": forest_chart(summary.result, unit), "Posterior of the pooled effect": posterior_chart(summary.result, unit)}
@@ -113,7 +113,9 @@ def _sections(summary: EvidenceSummary) -> list[tuple[str, list[str]]]:
             f"{g['label']}: {g['text']}" for g in summary.subgroups]))
     if summary.as_reported:
         sections.append(("Results as reported by each study", summary.as_reported))
-    sections.append(("Harms", summary.harms or ["No coded effect in this selection increases child labour."]))
+    sections.append(("Harms", summary.harms or [
+        f"No coded effect in this selection worsens {summary.outcome_label.lower()} (a statistically clear change in "
+        "the unwanted direction, in numbers or in the source's own words)."]))
     if summary.certainty:
         sections.append(("Certainty of the evidence: footnotes", summary.certainty.footnotes()))
     sections.append(("Methods", [summary.methods]))

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import fields
 
 from evidence.catalog import queries
-from evidence.summary.certainty import Override
+from evidence.synthesis.certainty import Override
 from evidence.summary.content import EvidenceSummary, build_summary
 
 
@@ -30,10 +30,7 @@ def summarise(options, filters: queries.Filters | None = None, override: Overrid
     engine = engine or queries.connect()
     effects = queries.effects(filters, engine=engine)
     cell_ids = effects.loc[(effects["intervention"] == options.intervention) & (effects["outcome"] == options.outcome), "study_id"].unique()
-    rob = {}
-    for sid in cell_ids:
-        r = queries.study(sid, engine=engine).get("risk_of_bias") or {}
-        rob[sid] = {d["domain"]: d["judgement"] for d in r.get("domains", [])}
+    rob = queries.rob_domains(cell_ids, engine=engine)
     return build_summary(effects, options, filters_text(filters), override=override,
                          catalog_version=queries.catalog_info(engine).get("catalog_version", "unknown"),
                          studies_df=queries.studies(engine=engine), rob_domains=rob, date=date)

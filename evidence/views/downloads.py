@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from evidence import synthesis
 from evidence.summary import FORMATS, render, summarise
-from evidence.summary.certainty import LEVELS, Override
-from evidence.views import analysis
-from evidence.views.widgets import make_filters, md
+from evidence.synthesis.certainty import LEVELS, Override
+from evidence.views.components import md
+from evidence.views.loaders import make_filters
 
 MIME = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -18,15 +19,15 @@ LABELS = {"docx": "Word (.docx)", "pdf": "PDF", "md": "Markdown", "html": "HTML"
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def summary_file(stamp: tuple, items: tuple, options: analysis.WhatWorksOptions, rating: str | None, reason: str,
+def summary_file(stamp: tuple, items: tuple, options: synthesis.WhatWorksOptions, rating: str | None, reason: str,
                  fmt: str) -> bytes:
-    """The rendered summary for this selection of the catalogue ``stamp`` (``widgets.catalogue_stamp()``;
+    """The rendered summary for this selection of the catalogue ``stamp`` (``loaders.catalogue_stamp()``;
     cached: the same selection of the same catalogue is rendered once)."""
     override = Override(rating, reason) if rating else None
     return render(summarise(options, make_filters(items), override=override), fmt)
 
 
-def summary_downloads(stamp: tuple, items: tuple, options: analysis.WhatWorksOptions) -> None:
+def summary_downloads(stamp: tuple, items: tuple, options: synthesis.WhatWorksOptions) -> None:
     """Format choice, an optional certainty override with its reason, and the download button."""
     c1, c2 = st.columns(2)
     fmt = c1.selectbox("Format", FORMATS, format_func=LABELS.get, key="dl_format")

@@ -1,16 +1,17 @@
 """Validation rules for double coding and guided risk of bias, registered in ``evidence validate``.
 
-They live with the coding package (what they check is defined here) and register into the one rule
-registry of ``evidence.ingest.rules`` on import, like the statistical and taxonomy rules do.
+Registered like the statistical and taxonomy rules. What they check is defined upstream: the folder
+of second codings in ``evidence.config``, the risk-of-bias algorithms in ``evidence.rob`` (the coding
+page, ``evidence.coding``, uses the same ones).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from evidence.coding import SECOND_CODING_DIR
-from evidence.coding.rob import assessment_problems
+from evidence.config import SECOND_CODING_DIR
 from evidence.ingest.rules import d, rule
+from evidence.rob import assessment_problems
 
 
 def second_codings(study_path: Path | str, study_id: str) -> list[Path]:

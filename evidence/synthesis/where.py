@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from evidence.synthesis.selection import as_list
 from evidence.taxonomy import taxonomy
-from evidence.views.analysis import as_list
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""Streamlit pieces shared by the explorer's pages: cached catalogue access, the sidebar filters and
-the result views (posterior, forest, heterogeneity, funnel) used by "What works" and "Your data".
+"""Streamlit components shared by the explorer's pages: escaped text, the sidebar filters, a chart with
+its table alternative, and the result views (posterior, forest, heterogeneity, funnel) used by "What
+works" and "Your data".
 
 Text from the catalogue or an upload is shown through ``st.dataframe``/Altair or escaped with
 :func:`md` before it reaches Markdown; no page passes ``unsafe_allow_html``.
@@ -7,19 +8,17 @@ Text from the catalogue or an upload is shown through ``st.dataframe``/Altair or
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.engine import make_url
 
-from evidence import config
-from evidence.catalog import queries
+from evidence import synthesis
 from evidence.meta.result import MetaResult
+from evidence.synthesis import charts
 from evidence.taxonomy import taxonomy
-from evidence.views import analysis, charts
+from evidence.views import state
+from evidence.views.loaders import catalogue_stamp, load_effects, load_info
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~$:])")
 
@@ -29,74 +28,9 @@ def md(text) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
-# -- catalogue ----------------------------------------------------------------------------------
-FILTER_FIELDS = {f.name for f in dataclasses.fields(queries.Filters)}
-
-
-def make_filters(items: tuple = ()) -> queries.Filters:
-    return queries.Filters(**{k: v for k, v in items if k in FILTER_FIELDS})
-
-
-def catalogue_stamp() -> tuple:
-    """Identifies the catalogue the app reads *as it is now*: (SQLite file, mtime_ns, size, inode), or the
-    URL of a server database (password hidden). Every cached loader takes it as its first argument, so ``evidence build`` (which
-    rewrites the file) makes a running app read the new catalogue instead of serving cached old data."""
-    url = str(config.CATALOG_URL or config.CATALOG_PATH)
-    if "://" in url:
-        u = make_url(url)
-        if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:"):
-            return (u.render_as_string(hide_password=True),)
-        url = u.database
-    path = Path(url).resolve()
-    try:
-        st_ = path.stat()
-    except OSError:
-        return (str(path), None, None, None)
-    return (str(path), st_.st_mtime_ns, st_.st_size, st_.st_ino)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def load_effects(stamp: tuple, items: tuple = ()) -> pd.DataFrame:
-    return queries.effects(make_filters(items))
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def load_studies(stamp: tuple, items: tuple = ()) -> pd.DataFrame:
-    return queries.studies(make_filters(items))
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def load_programmes(stamp: tuple) -> dict[str, str]:
-    """Study id -> programme name, for every study: from the effects table, else (studies mapped
-    without numbers) from the study record."""
-    names = {sid: p for sid, p in load_effects(stamp, ())[["study_id", "programme"]].drop_duplicates("study_id").itertuples(index=False)
-             if isinstance(p, str) and p}
-    for sid in load_studies(stamp, ())["id"]:
-        if sid not in names:
-            programme = queries.study(sid).get("programme") or {}
-            if programme.get("name"):
-                names[sid] = str(programme["name"])
-    return names
-
-
 def is_web_link(value) -> bool:
     """Only http(s) addresses become clickable links (no javascript:, file: or relative paths)."""
     return isinstance(value, str) and value.strip().lower().startswith(("http://", "https://"))
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def load_info(stamp: tuple) -> dict:
-    return queries.catalog_info()
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def load_gap_map(stamp: tuple, items: tuple, tau_family: str = "halfnormal") -> pd.DataFrame:
-    return analysis.gap_map_cells(load_effects(stamp, items), tau_family)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def load_what_works(stamp: tuple, items: tuple, options: analysis.WhatWorksOptions) -> analysis.WhatWorks:
-    return analysis.what_works(load_effects(stamp, items), options)
 
 
 def catalogue_ready() -> dict:
@@ -109,17 +43,17 @@ def catalogue_ready() -> dict:
 
 
 def _options(effects: pd.DataFrame, column: str) -> list[str]:
-    return sorted({x for v in effects[column] for x in analysis.as_list(v)})
+    return sorted({x for v in effects[column] for x in synthesis.as_list(v)})
 
 
 def _persist(key: str, default):
     """Filters survive page switches: widget keys are restored from a shadow copy."""
     if key not in st.session_state:
-        st.session_state[key] = st.session_state.get("_" + key, default)
+        st.session_state[key] = st.session_state.get(state.SHADOW_PREFIX + key, default)
 
 
 def _save(key: str):
-    st.session_state["_" + key] = st.session_state[key]
+    st.session_state[state.SHADOW_PREFIX + key] = st.session_state[key]
 
 
 def sidebar_filters() -> tuple:
@@ -175,7 +109,7 @@ def age_items(ages) -> list[tuple]:
 def _country_name(effects: pd.DataFrame):
     names = {}
     for codes, labels in zip(effects["countries"], effects["country_names"]):
-        for c, n in zip(analysis.as_list(codes), analysis.as_list(labels)):
+        for c, n in zip(synthesis.as_list(codes), synthesis.as_list(labels)):
             names[c] = n
     return lambda c: names.get(c, c)
 
@@ -207,10 +141,10 @@ def heterogeneity(result: MetaResult, metric: str | None) -> None:
     tau = result.tau
     cols[0].metric("Studies (k)", result.k)
     if tau is not None:
-        txt = analysis.fmt(tau.mean, metric) if tau.q025 is None else f"{analysis.fmt(tau.q50 if tau.q50 is not None else tau.mean, metric)}"
+        txt = synthesis.fmt(tau.mean, metric) if tau.q025 is None else f"{synthesis.fmt(tau.q50 if tau.q50 is not None else tau.mean, metric)}"
         cols[1].metric("Between-study SD (tau)", txt, help="Posterior median (Bayes) or estimate (frequentist)")
         if tau.q025 is not None:
-            cols[2].metric("tau 95% interval", f"{analysis.fmt(tau.q025, metric)} to {analysis.fmt(tau.q975, metric)}")
+            cols[2].metric("tau 95% interval", f"{synthesis.fmt(tau.q025, metric)} to {synthesis.fmt(tau.q975, metric)}")
     if result.i2 is not None:
         cols[3].metric("I²", f"{result.i2:.0f}%", help="Share of the variation in estimates beyond chance")
 

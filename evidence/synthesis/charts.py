@@ -19,16 +19,21 @@ from evidence.meta.result import MetaResult
 OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
              "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "grey": "#999999"}
 CATEGORY_COLOURS = {
-    "Improves (≥95% probability)": OKABE_ITO["blue"],
-    "Probably improves (80–95%)": OKABE_ITO["sky"],
+    "Improves (95% CrI excludes no effect)": OKABE_ITO["blue"],
+    "Leans to improvement (80–97.5%)": OKABE_ITO["sky"],
     "Unclear direction": OKABE_ITO["grey"],
-    "Probably worsens (80–95%)": OKABE_ITO["orange"],
-    "Worsens (≥95% probability)": OKABE_ITO["vermillion"],
+    "Leans to harm (80–97.5%)": OKABE_ITO["orange"],
+    "Worsens (95% CrI excludes no effect)": OKABE_ITO["vermillion"],
     "Not pooled: randomised designs": OKABE_ITO["black"],
     "Not pooled: non-randomised designs": OKABE_ITO["yellow"],
     "Not pooled: mixed designs": OKABE_ITO["purple"],
 }
 Z = 1.959963984540054
+#: A second channel for certainty (colour-blind safe): shape by the GRADE rating of the pooled answer.
+CERTAINTY_SHAPES = {"Certainty: high": "circle", "Certainty: moderate": "square", "Certainty: low": "triangle-up",
+                    "Certainty: very low": "triangle-down", "Not pooled": "diamond"}
+CERTAINTY_SHAPES_DOMAIN = list(CERTAINTY_SHAPES)
+CERTAINTY_SHAPES_RANGE = list(CERTAINTY_SHAPES.values())
 
 
 # -- forest -------------------------------------------------------------------------------------
@@ -158,7 +163,10 @@ def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True) -> alt.Chart:
              "child_protection": "Child protection", "livelihoods": "Livelihoods"}
     d["row"] = d["family"].map(short).fillna(d["family_label"]) + " · " + d["intervention_label"]
     d["column"] = d["outcome_group_label"] + " · " + d["outcome_label"]
-    d["pooled"] = np.where(d["n_pooled"] > 0, "pooled", "not pooled")
+    d["pooled"] = [f"Certainty: {c}" if isinstance(c, str) and c and n > 0 else "Not pooled"
+                   for c, n in zip(d.get("certainty", pd.Series([None] * len(d))), d["n_pooled"])]
+    d["harm_text"] = np.where(d["any_harm"].fillna(False).astype(bool), "yes: at least one effect worsens the outcome", "no")
+    d["answer"] = d["summary"].fillna("") if "summary" in d else ""
     rows = list(dict.fromkeys(d.sort_values("family", kind="stable", key=lambda s: s.map(FAMILY_ORDER))["row"]))
     cols = list(dict.fromkeys(d["column"]))
     y = alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelLimit=360, grid=True))
@@ -166,20 +174,20 @@ def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True) -> alt.Chart:
     grid = alt.Chart(d).mark_rect(fill="white", stroke="#DDDDDD").encode(x=x, y=y)
     filled = d[d["n_studies"] > 0]
     cats = [c for c in CATEGORY_COLOURS]
+    # Tooltips in words (the answer card's own sentence), never a bare null or a machine key.
     tooltip = [alt.Tooltip("intervention_label:N", title="Intervention"), alt.Tooltip("outcome_label:N", title="Outcome"),
                alt.Tooltip("n_studies:Q", title="Studies"), alt.Tooltip("n_effects:Q", title="Effects"),
-               alt.Tooltip("category:N", title="Pooled effect"), alt.Tooltip("mean:Q", format=".2f", title="Pooled mean"),
-               alt.Tooltip("q025:Q", format=".2f", title="2.5%"), alt.Tooltip("q975:Q", format=".2f", title="97.5%"),
-               alt.Tooltip("metric:N", title="Metric"), alt.Tooltip("designs:N", title="Designs"),
-               alt.Tooltip("any_harm:N", title="Harm coded")]
+               alt.Tooltip("answer:N", title="What the evidence says"), alt.Tooltip("pooled:N", title="Certainty"),
+               alt.Tooltip("category:N", title="Direction"), alt.Tooltip("designs:N", title="Designs"),
+               alt.Tooltip("harm_text:N", title="Harm coded")]
     bubbles = alt.Chart(filled).mark_point(filled=True, opacity=0.9, strokeWidth=2).encode(
         x=x, y=y,
         size=alt.Size("n_studies:Q", title="Studies", scale=alt.Scale(range=[60, 700], zero=False),
                       legend=alt.Legend(orient="bottom")),
         color=alt.Color("category:N", scale=alt.Scale(domain=cats, range=[CATEGORY_COLOURS[c] for c in cats]),
                         title="Pooled effect / design mix", legend=alt.Legend(orient="bottom", columns=2, labelLimit=280)),
-        shape=alt.Shape("pooled:N", scale=alt.Scale(domain=["pooled", "not pooled"], range=["circle", "diamond"]), title="Pooled?",
-                          legend=alt.Legend(orient="bottom")),
+        shape=alt.Shape("pooled:N", scale=alt.Scale(domain=CERTAINTY_SHAPES_DOMAIN, range=CERTAINTY_SHAPES_RANGE),
+                        title="Certainty (shape)", legend=alt.Legend(orient="bottom")),
         tooltip=tooltip,
     )
     if selectable:

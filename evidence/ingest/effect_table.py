@@ -72,17 +72,6 @@ def _safe_cell(x) -> str:
     return s
 
 
-#: The scale an escalc measure's yi is on (ratios are pooled on the log scale).
-SCALES = {"RR": "log risk ratio", "OR": "log odds ratio", "ROM": "log ratio of means", "PLO": "log odds",
-          "ZCOR": "Fisher's z", "SMD": "standardised mean difference", "SMDH": "standardised mean difference",
-          "MD": "mean difference", "RD": "risk difference", "PR": "proportion", "COR": "correlation"}
-
-
-def scale_label(measure: str | None) -> str:
-    """Axis label for a result in ``measure``'s units, e.g. RR -> 'log risk ratio'."""
-    return SCALES.get(measure or "", measure or "")
-
-
 def _safe_label(x) -> str:
     """A row label: whitespace collapsed, at most 80 characters, and safe as a spreadsheet cell."""
     return _safe_cell(" ".join(str(x).split())[:80])

@@ -29,17 +29,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-LEVELS = ["very low", "low", "moderate", "high"]
+from evidence.errors import EvidenceError
+from evidence.synthesis.metrics import MID
 
-#: Minimal important difference per metric, used by the imprecision rule (stated in every export).
-MID = {
-    "percentage_points": 2.5,
-    "hours_per_week": 1.0,
-    "sd": 0.1,
-    "log_odds_ratio": 0.1,
-    "log_risk_ratio": 0.05,
-    "fisher_z": 0.05,
-}
+LEVELS = ["very low", "low", "moderate", "high"]
 
 SDG_DISTANCE = {
     "full": 0, "not_applicable": 0, "economic_with_chores": 1, "economic_only": 1,
@@ -61,9 +54,9 @@ class Override:
 
     def __post_init__(self):
         if self.rating not in LEVELS:
-            raise ValueError(f"override rating must be one of {', '.join(LEVELS)}, not {self.rating!r}")
+            raise EvidenceError(f"override rating must be one of {', '.join(LEVELS)}, not {self.rating!r}")
         if not self.reason or not self.reason.strip():
-            raise ValueError("an override needs a stated reason")
+            raise EvidenceError("an override needs a stated reason")
 
 
 @dataclass
@@ -86,22 +79,28 @@ class Certainty:
         return out
 
 
+def _column(effects: pd.DataFrame, name: str, default) -> pd.Series:
+    """A column of ``effects``, or ``default`` for every row when a frame does not carry it (a user's
+    own table, a synthetic test frame): the rule then treats the domain as not coded."""
+    return effects[name] if name in effects else pd.Series(default, index=effects.index)
+
+
 def _weights(effects: pd.DataFrame, tau: float) -> np.ndarray:
     w = 1.0 / (effects["vi"].to_numpy(float) + tau**2)
     return w / w.sum()
 
 
 def rule_start(effects, w) -> tuple[str, str]:
-    share = float(np.sum(w[effects["randomised"].fillna(False).astype(bool).to_numpy()]))
+    share = float(np.sum(w[_column(effects, "randomised", False).fillna(False).astype(bool).to_numpy()]))
     if share >= 0.5:
         return "high", f"{share:.0%} of the weight comes from randomised designs"
     return "low", f"only {share:.0%} of the weight comes from randomised designs"
 
 
 def rule_risk_of_bias(effects, w) -> Downgrade | str:
-    levels = effects["risk_of_bias"].fillna("unclear").astype(str).to_numpy()
+    levels = _column(effects, "risk_of_bias", "unclear").fillna("unclear").astype(str).to_numpy()
     high = float(np.sum(w[levels == "high"]))
-    unclear = effects.loc[levels == "unclear", "citation"].astype(str).tolist()
+    unclear = _column(effects, "citation", "").loc[levels == "unclear"].astype(str).tolist()
     extra = f" No assessment for: {', '.join(sorted(set(unclear)))}." if unclear else ""
     if high >= 0.8:
         return Downgrade("Risk of bias", 2, f"{high:.0%} of the weight comes from studies at high risk of bias.{extra}")
@@ -154,7 +153,7 @@ def rule_publication_bias(egger_p: float | None, n_studies: int) -> Downgrade | 
 
 
 def rule_indirectness(effects, w) -> Downgrade | str:
-    cover = effects["sdg871"].fillna("unclear").astype(str)
+    cover = _column(effects, "sdg871", "unclear").fillna("unclear").astype(str)
     dist = cover.map(SDG_DISTANCE).fillna(2).to_numpy(float)
     d = float(np.sum(w * dist))
     mix = ", ".join(f"{k} {v}" for k, v in cover.value_counts().sort_index().items())

@@ -14,7 +14,9 @@ from evidence.errors import EvidenceError
 from evidence.meta import exact
 from evidence.meta.exact_regression import regression
 from evidence.meta.result import MetaResult
-from evidence.views.analysis import RATIO_METRICS, as_list, fmt, metric_label
+from evidence.synthesis.metrics import RATIO_METRICS, metric_unit
+from evidence.synthesis.selection import as_list
+from evidence.synthesis.wording import fmt
 
 # -- for my context -----------------------------------------------------------------------------
 MODERATORS = {"region": "Region", "conditionality": "Conditionality", "sex": "Sex", "age_band": "Age band"}
@@ -87,7 +89,7 @@ def for_my_context(selected: pd.DataFrame, moderators: list[str], context: dict[
     msg = f"Meta-regression on {len(data)} effects" + (f" ({dropped} without a coded value left out)" if dropped else "")
     if res.theta_new is not None and res.theta_new.q025 is not None:
         msg += (f". For a programme with {what}, a new programme can expect between {fmt(res.theta_new.q025, metric)} "
-                f"and {fmt(res.theta_new.q975, metric)} {metric_label(metric)} (95% predictive interval, centre "
+                f"and {fmt(res.theta_new.q975, metric)} {metric_unit(metric)} (95% predictive interval, centre "
                 f"{fmt(res.theta_new.q50 if res.theta_new.q50 is not None else res.theta_new.mean, metric)}).")
     return ContextResult(res, msg, names, levels)
 
@@ -116,6 +118,6 @@ def per_100_dollars(selected: pd.DataFrame, metric: str | None, tau_prior: str) 
         return Per100(table, None, "Only one study states the transfer value; nothing to pool per dollar.")
     res = exact.posterior(table["per_100_usd"].to_numpy(), table["se_per_100_usd"].to_numpy() ** 2,
                           tau_prior=tau_prior, labels=table["effect"].tolist(), measure=metric)
-    msg = (f"Per US$100 a year of transfer: {fmt(res.mu.mean, metric)} {metric_label(metric)} (95% credible interval "
+    msg = (f"Per US$100 a year of transfer: {fmt(res.mu.mean, metric)} {metric_unit(metric)} (95% credible interval "
            f"{fmt(res.mu.q025, metric)} to {fmt(res.mu.q975, metric)}; {len(d)} studies state the value).")
     return Per100(table, res, msg)

@@ -3,7 +3,8 @@
 The signalling questions are data (``evidence/data/rob2.yaml``, ``robins_i.yaml``); the algorithms
 that propose a judgement from the answers are here, because they are decision trees. A proposal is
 only a proposal: the coder may judge otherwise, and a judgement that differs from the proposal needs a
-reason in ``risk_of_bias.overrides`` (checked by the ``rob-override`` rule).
+reason in ``risk_of_bias.overrides`` (checked by the ``rob-override`` rule). A foundation module, not part
+of ``evidence.coding``, because validation (stage 1) applies the same algorithms to hand-written files.
 
 Sources of the rules (only rules that could be checked against published text are implemented):
 
@@ -29,7 +30,7 @@ Sources of the rules (only rules that could be checked against published text ar
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 import yaml
@@ -49,7 +50,7 @@ class Proposal:
     why: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def tool_spec(tool: str) -> dict:
     """The tool's domains and signalling questions (``evidence/data/<tool>.yaml``)."""
     if tool not in TOOLS:

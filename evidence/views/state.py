@@ -1,0 +1,15 @@
+"""Named session-state keys: the ones pages share (a cell chosen on the gap map opens on What works),
+so a renamed key cannot silently break the hand-over between pages."""
+
+#: The cell What works shows (set by the gap map's "Open in What works", a shared link or the page).
+WW_INTERVENTION = "ww_intervention"
+WW_OUTCOME = "ww_outcome"
+#: A three-level fit the user asked for, with the options and filters it belongs to.
+WW_THREE_LEVEL = "ww_three_level"
+#: The gap map's chosen cell.
+GM_INTERVENTION = "gm_intervention"
+GM_OUTCOME = "gm_outcome"
+#: The study open on the Studies page.
+ST_STUDY = "st_study"
+#: Filters survive page switches through shadow copies under this prefix.
+SHADOW_PREFIX = "_"
