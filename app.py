@@ -9,6 +9,8 @@ pages = [
     st.Page("app_pages/studies.py", title="Studies", url_path="studies"),
     st.Page("app_pages/where.py", title="Where", url_path="where"),
     st.Page("app_pages/your_data.py", title="Analyse your own data", url_path="your-data"),
+    st.Page("app_pages/code_study.py", title="Code a study", url_path="code-study"),
+    st.Page("app_pages/reconcile.py", title="Reconcile codings", url_path="reconcile"),
     st.Page("app_pages/method.py", title="Method", url_path="method"),
 ]
 st.navigation(pages).run()

@@ -39,5 +39,10 @@ DEDUP_THRESHOLD = float(os.environ.get("EVIDENCE_DEDUP_THRESHOLD", 88))
 #: Years apart within which two records can still be versions of one study.
 DEDUP_YEAR_WINDOW = 1
 
+#: Where a second coder's independent file lives, inside the studies directory:
+#: ``second-coding/<id>.<coder>.yaml``. Not a study file: the build and validation read only
+#: ``studies/*.yaml``, and validation refuses a study with a second coding until it is reconciled.
+SECOND_CODING_DIR = "second-coding"
+
 #: Default random seed for every sampler and every export.
 SEED = 2026

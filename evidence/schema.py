@@ -142,14 +142,30 @@ class RiskOfBias(Record):
     reason: str | None = Field(None, description="One line: why this judgement.")
     source: str | None = Field(None, description="Source id or URL (e.g. the CLEAR profile).")
     quote: str | None = None
+    answers: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="Guided assessment: signalling-question answers per domain "
+                                          "(Y, PY, PN, N, NI, NA), e.g. {randomisation: {'1.1': Y}}.")
+    overrides: dict[str, str] = Field(
+        default_factory=dict, description="A domain (or 'overall') whose judgement differs from the one the "
+                                          "tool's algorithm proposes -> the coder's reason.")
+
+
+class Resolution(Record):
+    """How one disagreement between two independent coders was resolved."""
+
+    field: str = Field(description="The field the coders disagreed on, e.g. 'effects[work].reported.se'.")
+    kept: Literal["first", "second", "other"] = Field(description="Whose value the reconciled file keeps.")
+    by: str = Field(description="Who resolved it.")
+    note: str | None = None
 
 
 class Coding(Record):
     status: Literal["mapped", "headline", "coded"]
     coder: str
     date: dt.date
-    second_coder: str | None = None
-    reconciled: bool | None = None
+    second_coder: str | None = Field(None, description="Who coded the study independently a second time.")
+    reconciled: bool | None = Field(None, description="true once the two codings were reconciled into this file.")
+    resolutions: list[Resolution] = Field(default_factory=list, description="Who resolved what, one per disagreement.")
     notes: str | None = None
 
 

@@ -21,6 +21,7 @@ STAGES = {
     "foundation": 0,  # config, errors, taxonomy, schema, effect sizes, reported -> yi/vi, direction
     "ingest": 1,      # study files -> validated records
     "catalog": 2,     # records -> catalogue; queries
+    "coding": 2,      # coding in the app: drafts checked by ingest, previews of what the build derives
     "meta": 3,        # analysis engines (exact, frequentist, pymc)
     "synthesis": 4,   # which effects pool, answers, gap map, certainty, wording, chart specs
     "summary": 5,     # evidence summaries (Word, PDF, Excel, ...)

@@ -22,7 +22,7 @@ def run(name: str, mutate=None, base=BASE, **ctx_kw):
     data = copy.deepcopy(base)
     if mutate:
         mutate(data)
-    ctx = Context("x.yaml", file_stem=ctx_kw.pop("stem", data.get("id")), today=dt.date(2026, 11, 26), **ctx_kw)
+    ctx = Context(ctx_kw.pop("path", "x.yaml"), file_stem=ctx_kw.pop("stem", data.get("id")), today=dt.date(2026, 11, 26), **ctx_kw)
     return run_rules(data, ctx, [name])
 
 
@@ -46,6 +46,9 @@ def eff(i, *rest):
 
 # rule, mutation, expected field, expected message part, severity
 CASES = [
+    ("second-coding-reconciled", None, "coding.reconciled", "a second coding exists (fixture-cct-coded.ben.yaml)", "error"),
+    ("rob-override", setp("risk_of_bias", "answers", {"randomisation": {"1.1": "Y", "1.2": "N", "1.3": "N"}}),
+     "risk_of_bias.domains.randomisation", "the rob2 algorithm proposes 'high'", "error"),
     ("schema", setp("year", "soon"), "year", "valid integer", "error"),
     ("schema", setp("titel", "x"), "titel", "unknown key 'titel'", "error"),
     ("filename-id", None, "id", "differs from the file name 'other.yaml'", "error"),
@@ -163,6 +166,8 @@ def test_rule_fires(name, mutate, field, message, severity):
     kw = {}
     if name == "filename-id":
         kw["stem"] = "other"
+    if name == "second-coding-reconciled":  # a second coder's file next to the study, never reconciled
+        kw["path"] = Path(__file__).parent / "fixtures" / "coding" / "fixture-cct-coded.yaml"
     if name == "duplicate-yaml-key":
         kw["duplicate_keys"] = [(("programme", "setting"), 14)]
     if name == "yaml-1.2-values":

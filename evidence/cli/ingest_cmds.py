@@ -31,6 +31,8 @@ def validate(
     strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
     fmt: Format = typer.Option(Format.text, "--format", help="text or json."),
     list_rules: bool = typer.Option(False, "--list-rules", help="List the validation rules and exit."),
+    changed: bool = typer.Option(False, "--changed", help="Only the study files changed since --base (per git)."),
+    base: str = typer.Option("origin/main", "--base", help="With --changed: the revision to compare with."),
 ) -> None:
     """Validate study files: every problem with its line, a summary, exit 1 on any error."""
     from evidence.ingest.rules import REGISTRY
@@ -40,7 +42,12 @@ def validate(
         for r in REGISTRY.all():
             typer.echo(f"{r.name:<22} {r.scope:<4} {r.severity:<7} {r.message}")
         return
-    report = validate_paths(paths or None)
+    if changed:
+        from evidence.coding.review import validate_changed
+
+        report = validate_changed(base, paths[0] if paths else None)
+    else:
+        report = validate_paths(paths or None)
     failed = bool(report.errors) or (strict and bool(report.warnings))
     if fmt == Format.json:
         typer.echo(json.dumps({"files": report.files, "valid": len(report.studies), "errors": len(report.errors),
@@ -56,12 +63,20 @@ def validate(
 def dedup(
     paths: Optional[list[Path]] = typer.Argument(None, help="Study files or directories (default: the studies directory)."),
     threshold: float = typer.Option(config.DEDUP_THRESHOLD, help="Minimum score (0-100) to report a pair."),
+    base: Optional[str] = typer.Option(None, "--base", help="Only pairs involving a study file changed since REV (git)."),
 ) -> None:
     """Report likely duplicate studies with their scores (exit 1 if any pair is found)."""
     from evidence.ingest.dedup import find_duplicates, report_table
     from evidence.ingest.loader import load
     from evidence.ingest.validate import expand
 
+    if base is not None:
+        from evidence.coding.review import changed_study_files, introduced_duplicates
+
+        studies = paths[0] if paths else None
+        candidates = introduced_duplicates(changed_study_files(base, studies), studies, threshold)
+        typer.echo(report_table(candidates, threshold))
+        raise typer.Exit(1 if candidates else 0)
     records = [d for d in (load(p).data for p in expand(paths or None)) if isinstance(d, dict) and "id" in d]
     candidates = find_duplicates(records, threshold)
     typer.echo(report_table(candidates, threshold))

@@ -66,6 +66,7 @@ COMMAND_MODULES = [
     "evidence.cli.answer_cmd",
     "evidence.cli.summary_cmd",
     "evidence.cli.schema_cmd",
+    "evidence.cli.reconcile_cmd",
 ]
 
 for _name in COMMAND_MODULES:

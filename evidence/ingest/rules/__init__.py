@@ -5,7 +5,7 @@ Modules: ``reading`` (file and YAML), ``values`` (number types, finite, 64-bit),
 (blank, long or control-character text, dates), ``terms`` (taxonomy, countries), ``statistics``
 and ``variance`` (reported numbers), ``provenance`` (coding status, quotes), ``consistency``
 (contradictions a file proves), ``plausibility`` (warnings), ``links`` (DOIs, URLs), ``tree``
-(across files) and ``sheet`` (coding sheets for ``evidence import``). Each imports ``base`` and at
+(across files), ``sheet`` (coding sheets for ``evidence import``) and ``coding`` (double coding, guided risk of bias). Each imports ``base`` and at
 most modules before it in this list, so importing this package registers every rule once, in order.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 from evidence.ingest.rules import base
 from evidence.ingest.rules import reading, values, structure, ranges, text, terms  # noqa: F401
 from evidence.ingest.rules import statistics, variance, provenance, consistency, plausibility, links  # noqa: F401
-from evidence.ingest.rules import tree, sheet  # noqa: F401
+from evidence.ingest.rules import tree, sheet, coding  # noqa: F401
 from evidence.ingest.rules.base import REGISTRY, Context, Rule, d, effects, get, items, num
 from evidence.ingest.rules.provenance import match_number, quote_numbers
 from evidence.ingest.rules.reading import READ_RULES

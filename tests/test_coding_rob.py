@@ -1,0 +1,97 @@
+"""Guided risk of bias: RoB 2's domain algorithms on their decision tables, the overall rules of
+RoB 2 and ROBINS-I, which questions are asked, and the override rule in `evidence validate`."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from evidence import rob
+from evidence.errors import EvidenceError
+from evidence.ingest.validate import check_file
+
+# Domain 1 (randomisation): (1.1, 1.2, 1.3) -> judgement, the rows of the guidance's decision table.
+D1 = [(("Y", "Y", "N"), "low"), (("NI", "Y", "PN"), "low"), (("PY", "PY", "NI"), "low"),
+      (("N", "Y", "N"), "some_concerns"), (("PN", "Y", "NI"), "some_concerns"),
+      (("Y", "Y", "Y"), "some_concerns"), (("N", "PY", "PY"), "some_concerns"),
+      (("Y", "NI", "N"), "some_concerns"), (("NI", "NI", "NI"), "some_concerns"),
+      (("Y", "NI", "Y"), "high"), (("Y", "N", "N"), "high"), (("NI", "PN", "NI"), "high")]
+
+
+@pytest.mark.parametrize("answers,expected", D1)
+def test_rob2_domain1_decision_table(answers, expected):
+    a = dict(zip(("1.1", "1.2", "1.3"), answers))
+    assert rob.propose_domain("rob2", "randomisation", a).judgement == expected
+
+
+D2 = [({"2.1": "N", "2.2": "PN", "2.6": "Y"}, "low"),
+      ({"2.1": "Y", "2.2": "Y", "2.3": "N", "2.6": "PY"}, "low"),
+      ({"2.1": "Y", "2.2": "N", "2.3": "NI", "2.6": "Y"}, "some_concerns"),
+      ({"2.1": "Y", "2.2": "N", "2.3": "Y", "2.4": "N", "2.6": "Y"}, "some_concerns"),
+      ({"2.1": "Y", "2.2": "N", "2.3": "Y", "2.4": "Y", "2.5": "Y", "2.6": "Y"}, "some_concerns"),
+      ({"2.1": "Y", "2.2": "N", "2.3": "Y", "2.4": "NI", "2.5": "N", "2.6": "Y"}, "high"),
+      ({"2.1": "N", "2.2": "N", "2.6": "N", "2.7": "N"}, "some_concerns"),
+      ({"2.1": "N", "2.2": "N", "2.6": "NI", "2.7": "PY"}, "high")]
+D3 = [({"3.1": "Y"}, "low"), ({"3.1": "N", "3.2": "Y"}, "low"), ({"3.1": "NI", "3.2": "N", "3.3": "PN"}, "low"),
+      ({"3.1": "N", "3.2": "N", "3.3": "Y", "3.4": "N"}, "some_concerns"),
+      ({"3.1": "N", "3.2": "PN", "3.3": "NI", "3.4": "NI"}, "high")]
+D4 = [({"4.1": "Y", "4.2": "N"}, "high"), ({"4.1": "N", "4.2": "PY"}, "high"),
+      ({"4.1": "N", "4.2": "N", "4.3": "N"}, "low"), ({"4.1": "N", "4.2": "N", "4.3": "Y", "4.4": "PN"}, "low"),
+      ({"4.1": "N", "4.2": "N", "4.3": "Y", "4.4": "Y", "4.5": "N"}, "some_concerns"),
+      ({"4.1": "NI", "4.2": "N", "4.3": "NI", "4.4": "NI", "4.5": "NI"}, "high"),
+      ({"4.1": "N", "4.2": "NI", "4.3": "N"}, "some_concerns")]  # the cautious NI branch (module doc)
+D5 = [({"5.1": "Y", "5.2": "N", "5.3": "PN"}, "low"), ({"5.1": "NI", "5.2": "N", "5.3": "N"}, "some_concerns"),
+      ({"5.1": "Y", "5.2": "NI", "5.3": "N"}, "some_concerns"), ({"5.1": "Y", "5.2": "PY", "5.3": "N"}, "high"),
+      ({"5.1": "Y", "5.2": "N", "5.3": "Y"}, "high")]
+
+
+@pytest.mark.parametrize("domain,answers,expected",
+                         [("deviations", a, j) for a, j in D2] + [("missing_data", a, j) for a, j in D3]
+                         + [("measurement", a, j) for a, j in D4] + [("reporting", a, j) for a, j in D5])
+def test_rob2_domains_2_to_5(domain, answers, expected):
+    p = rob.propose_domain("rob2", domain, answers)
+    assert p.judgement == expected, p.why
+
+
+def test_questions_are_asked_only_when_the_tool_asks_them():
+    ids = lambda a: [q["id"] for q in rob.open_questions("rob2", "deviations", a)]  # noqa: E731
+    assert ids({"2.1": "N", "2.2": "N"}) == ["2.1", "2.2", "2.6"]
+    assert ids({"2.1": "Y", "2.2": "N", "2.3": "Y", "2.4": "PY", "2.6": "N"}) == ["2.1", "2.2", "2.3", "2.4", "2.5",
+                                                                                 "2.6", "2.7"]
+    assert [q["id"] for q in rob.open_questions("rob2", "measurement", {"4.1": "Y", "4.2": "N"})] == ["4.1", "4.2"]
+    assert rob.propose_domain("rob2", "deviations", {"2.1": "Y", "2.2": "N"}).judgement is None  # 2.3 open
+
+
+def test_overall_rules():
+    five = lambda *js: dict(zip(["randomisation", "deviations", "missing_data", "measurement", "reporting"], js))  # noqa: E731
+    assert rob.propose_overall("rob2", five(*["low"] * 5)).judgement == "low"
+    assert rob.propose_overall("rob2", five("low", "some_concerns", "low", "low", "low")).judgement == "some_concerns"
+    assert rob.propose_overall("rob2", five("low", "some_concerns", "high", "low", "low")).judgement == "high"
+    assert rob.propose_overall("rob2", five("low", "low", None, "low", "low")).judgement is None
+    seven = lambda *js: dict(zip([d["id"] for d in rob.tool_spec("robins_i")["domains"]], js))  # noqa: E731
+    assert rob.propose_overall("robins_i", seven(*["low"] * 7)).judgement == "low"
+    assert rob.propose_overall("robins_i", seven("moderate", *["low"] * 6)).judgement == "moderate"
+    assert rob.propose_overall("robins_i", seven("moderate", "serious", *["low"] * 5)).judgement == "serious"
+    assert rob.propose_overall("robins_i", seven("critical", "serious", *["low"] * 5)).judgement == "critical"
+    assert rob.propose_overall("robins_i", seven("no_information", "moderate", *["low"] * 5)).judgement == "no_information"
+    assert rob.propose_domain("robins_i", "confounding", {"1.1": "N"}).judgement is None  # no published algorithm
+
+
+def test_tool_for_design_and_bad_answers():
+    assert rob.tool_for_design("cluster_rct") == "rob2" and rob.tool_for_design("did") == "robins_i"
+    with pytest.raises(EvidenceError, match="not a rob2 answer"):
+        rob.propose_domain("rob2", "randomisation", {"1.1": "maybe"})
+
+
+def test_validation_wants_a_reason_for_an_override(tmp_path):
+    doc = yaml.safe_load(open("tests/fixtures/studies/alpha-2010-cct.yaml", encoding="utf-8"))
+    doc["risk_of_bias"]["answers"] = {"randomisation": {"1.1": "Y", "1.2": "N", "1.3": "N"}}  # proposes high
+    path = tmp_path / "alpha-2010-cct.yaml"
+    problems = check_file(path, yaml.safe_dump(doc, sort_keys=False)).problems
+    hit = [p for p in problems if p.rule == "rob-override"]
+    # the fixture's overall 'low' also differs from the proposal ('some_concerns': measurement has some concerns)
+    assert [p.field for p in hit] == ["risk_of_bias.domains.randomisation", "risk_of_bias.overall"]
+    assert "proposes 'high'" in hit[0].message and "proposes 'some_concerns'" in hit[1].message
+    doc["risk_of_bias"]["overrides"] = {"randomisation": "concealment by sealed envelopes, confirmed by the authors",
+                                        "overall": "measurement concerns are minor for this outcome"}
+    assert not [p for p in check_file(path, yaml.safe_dump(doc, sort_keys=False)).problems if p.rule == "rob-override"]
