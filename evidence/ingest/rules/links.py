@@ -43,7 +43,9 @@ SHADOW_LIBRARIES = ("sci-hub", "scihub", "libgen", "z-lib", "zlibrary", "z-libra
 #: Document-sharing mirrors: brand names, under any top-level domain ...
 MIRROR_BRANDS = ("docslib", "fdocuments", "vdocuments", "vdocument", "fdokumen", "pdfdokumen", "scribd", "doczz",
                  "studylib", "pdfcoffee", "pdfslide", "pdfcookie", "docplayer", "kupdf", "coursehero", "123dok",
-                 "pdfroom", "zdocs", "cupdf", "docsbay", "moam", "pdfdrive", "yumpu", "slideshare", "issuu")
+                 "pdfroom", "zdocs", "cupdf", "docsbay", "moam", "pdfdrive", "yumpu")
+#: Not listed: slideshare and issuu, where issuing institutions (the Transfer Project, UNICEF, Monash Business
+#: School) publish their own slides and reports; the source note names the uploader.
 #: ... and generic words, only as these exact domains (documents.worldbank.org is canonical).
 MIRROR_DOMAINS = ("documents.pub", "documents.tips", "doku.pub", "dokumen.tips", "dokumen.pub", "idoc.pub",
                   "idoc.tips", "silo.tips", "silo.pub", "epdf.pub", "epdf.tips", "vdoc.pub", "dochub.com")
