@@ -6,7 +6,7 @@ from importlib import metadata
 import pandas as pd
 import streamlit as st
 
-from evidence.meta.result import RECORDED_PACKAGES
+from evidence.meta.provenance import RECORDED_PACKAGES
 from evidence.views import analysis
 from evidence.views.widgets import catalogue_ready, md
 
@@ -38,7 +38,7 @@ st.dataframe(pd.DataFrame([{"metric": analysis.metric_label(m), "default prior":
                            for m in analysis.POOLABLE_METRICS]), hide_index=True)
 st.subheader("Versions")
 versions = []
-for name in (*RECORDED_PACKAGES, "streamlit", "altair"):
+for name in RECORDED_PACKAGES:
     try:
         versions.append({"package": name, "version": metadata.version(name)})
     except metadata.PackageNotFoundError:

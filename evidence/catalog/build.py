@@ -17,7 +17,6 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from rich.console import Console
@@ -29,11 +28,11 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from evidence.catalog.models import SCHEMA_VERSION, TABLES
 from evidence.config import CATALOG_PATH, STUDIES_DIR
 from evidence.errors import BuildError, EffectSizeError
+from evidence.meta.provenance import package_versions
 from evidence.schema import Study
 from evidence.taxonomy import countries, taxonomy
 
 STUDY_SUFFIXES = (".yaml",)  # as the validator and docs: <id>.yaml
-PACKAGES = ("evidence", "sqlmodel", "SQLAlchemy", "pydantic", "numpy", "scipy")
 
 
 @dataclass(frozen=True)
@@ -183,17 +182,13 @@ def _meta(digest: str, n_files: int, rows: dict[str, list[dict]]) -> list[dict]:
     meta = {"schema_version": SCHEMA_VERSION, "studies_hash": digest, "catalog_version": digest[:12],
             "built_from": str(n_files), "n_studies": str(len(rows.get("study", []))),
             "n_effects": str(len(rows.get("effect", [])))}
-    for pkg in PACKAGES:
-        try:
-            meta[f"version_{pkg.lower()}"] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            pass
+    meta.update({f"version_{pkg.lower()}": v for pkg, v in package_versions().items() if v != "not installed"})
     return [{"key": k, "value": v} for k, v in sorted(meta.items())]
 
 
 def write_rows(engine, rows: dict[str, list[dict]], *, replace: bool = False) -> None:
     """Create the tables and insert all rows in one transaction (any SQLAlchemy database)."""
-    tables = [m.__table__ for m in TABLES]
+    tables = [m.__table__ for m in TABLES]  # type: ignore[attr-defined]  # SQLModel does not declare it
     with engine.begin() as conn:
         if replace:
             for t in reversed(tables):

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from evidence.config import SEED
-from evidence.meta.result import MetaResult, package_versions
+from evidence.meta.provenance import package_versions
+from evidence.meta.result import MetaResult
 from evidence.summary.certainty import Certainty, Override, assess
 from evidence.taxonomy import taxonomy
 from evidence.views import analysis
@@ -115,7 +116,7 @@ def build_summary(effects_df: pd.DataFrame, options: WhatWorksOptions, filters_t
     the What-works page's ``WhatWorksOptions``: the selection and the pooled result are exactly the
     page's (``evidence.views.analysis.what_works``), so downloads and CLI exports agree with the app.
     """
-    from evidence.meta.bias import egger_test
+    from evidence.meta.frequentist import egger_test
 
     t = taxonomy()
     ww = analysis.what_works(effects_df, options)

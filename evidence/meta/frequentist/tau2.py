@@ -147,7 +147,7 @@ def estimate_tau2(
     """Estimate tau^2 by ``method`` (one of :data:`METHODS`) as metafor's ``rma.uni`` does.
 
     ``X`` defaults to an intercept column. Estimates are truncated at 0. The caller is responsible for
-    input validation (finite values, vi > 0, k > p); see :func:`evidence.meta.frequentist.rma`.
+    input validation (finite values, vi > 0, k > p); see :func:`evidence.meta.frequentist.univariate.rma`.
     """
     method = method.upper()
     if method not in METHODS:

@@ -17,8 +17,8 @@ import numpy as np
 from scipy import optimize, stats
 
 from evidence.errors import MetaAnalysisError
-from evidence.meta.frequentist import _check_yv
-from evidence.meta.result import _clean
+from evidence.meta.inputs import check_effects
+from evidence.meta.result import json_safe
 
 
 @dataclass
@@ -43,7 +43,7 @@ class MultilevelFit:
     QEp: float
 
     def to_dict(self) -> dict:
-        return _clean(asdict(self))
+        return json_safe(asdict(self))
 
 
 def _codes(labels) -> np.ndarray:
@@ -96,7 +96,7 @@ def rma_mv_three_level(yi, vi, cluster, inner, method: str = "REML", level: floa
     """
     if str(method).upper() != "REML":
         raise MetaAnalysisError("The three-level model is implemented for method='REML' only.")
-    y, v = _check_yv(yi, vi)
+    y, v = check_effects(yi, vi)
     k = y.size
     if len(cluster) != k or len(inner) != k:
         raise MetaAnalysisError(f"cluster and inner must have {k} entries (one per effect size).")
@@ -110,14 +110,9 @@ def rma_mv_three_level(yi, vi, cluster, inner, method: str = "REML", level: floa
     # multi-start on log scale, then polish on the natural scale with bounds [0, inf)
     scale = max(float(np.var(y, ddof=1)), float(np.mean(v)), 1e-8)
     starts = [(a * scale, b * scale) for a in (0.01, 0.3, 1.0) for b in (0.01, 0.3, 1.0)]
-    best = None
-    for s in starts:
-        res = optimize.minimize(
-            lambda t: -model.loglik(np.exp(t)), np.log(s), method="Nelder-Mead",
-            options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000},
-        )
-        if best is None or res.fun < best.fun:
-            best = res
+    runs = [optimize.minimize(lambda t: -model.loglik(np.exp(t)), np.log(s), method="Nelder-Mead",
+                              options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000}) for s in starts]
+    best = min(runs, key=lambda r: r.fun)  # the first of equal minima, as the loop it replaces
     x0 = np.exp(best.x)
     x0[x0 < 1e-10 * scale] = 0.0
     pol = optimize.minimize(
