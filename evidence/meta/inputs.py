@@ -58,7 +58,8 @@ def study_labels(labels, k: int) -> list[str]:
 def typical_variance(v: np.ndarray, n_params: int = 1) -> float:
     """Higgins & Thompson's 'typical' within-study variance s^2 = (k-1) sum w / ((sum w)^2 - sum w^2),
     the denominator of every engine's I^2 (the mean of v when it is undefined, e.g. k = 1)."""
-    w = 1.0 / v
     k = v.size
+    m = float(np.min(v))
+    w = m / v  # weights scaled to max 1: the same ratio, and no overflow for tiny variances
     den = w.sum() ** 2 - (w**2).sum()
-    return float((k - n_params) * w.sum() / den) if k > n_params and den > 0 else float(np.mean(v))
+    return float((k - n_params) * w.sum() / den * m) if k > n_params and den > 0 else float(np.mean(v))

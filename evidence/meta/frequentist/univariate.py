@@ -15,7 +15,8 @@ import numpy as np
 from scipy import stats
 
 from evidence.errors import MetaAnalysisError
-from evidence.meta.frequentist.tau2 import METHODS, estimate_tau2, pmatrix, qe_stat, uniroot
+from evidence.meta.frequentist.tau2 import METHODS, estimate_tau2, qe_stat, uniroot
+from evidence.meta.frequentist.wls import Wls, check_variances
 from evidence.meta.inputs import check_effects, study_labels
 from evidence.meta.moderators import code_moderators
 from evidence.meta.result import MetaResult, StudyEstimate, Summary, json_safe
@@ -106,6 +107,7 @@ def rma(
     if not 0 < level < 100:
         raise MetaAnalysisError(f"level must be a percentage in (0, 100), got {level}.")
     y, v = check_effects(yi, vi)
+    check_variances(v)
     X, names, keep = _design(mods, mod_names, y.size)
     dropped = np.flatnonzero(~keep).tolist()
     y, v, X = y[keep], v[keep], X[keep]
@@ -128,13 +130,11 @@ def rma(
     est = estimate_tau2(y, v, X, method)
     tau2 = est.tau2
     w = 1.0 / (v + tau2)
-    XtWX = X.T @ (X * w[:, None])
-    vb = np.linalg.inv(XtWX)
-    beta = vb @ (X.T @ (w * y))
+    wfit = Wls(X, w, y)
+    vb, beta = wfit.cov(), wfit.beta
     dfs = None
     if knha:
-        P = pmatrix(X, w)
-        s2w = float(y @ P @ y) / (k - p)
+        s2w = wfit.yPy / (k - p)
         vb = s2w * vb
         dfs = k - p
     se = np.sqrt(np.diag(vb))
@@ -160,10 +160,10 @@ def rma(
 
     # heterogeneity statistics with FE weights (metafor: QE, typical within-study variance, I2, H2)
     if k > p:
-        P0 = pmatrix(X, 1.0 / v)
-        QE = max(0.0, float(y @ P0 @ y))
+        fe = Wls(X, 1.0 / v, y)
+        QE = max(0.0, fe.yPy)
         QEp = float(stats.chi2.sf(QE, k - p))
-        vt = (k - p) / float(np.trace(P0))
+        vt = (k - p) / fe.tr()
         if method == "FE":
             I2 = max(0.0, 100 * (QE - (k - p)) / QE) if QE > 0 else 0.0
             H2 = QE / (k - p)
@@ -252,7 +252,7 @@ def tau2_ci_qprofile(yi, vi, level: float = 95.0, mods=None) -> dict:
             lb = tmin
         else:
             lb = uniroot(lambda t: qe_stat(t, y, v, X) - crit_u, tmin, tmax)
-    vt = (k - p) / float(np.trace(pmatrix(X, 1.0 / v)))
+    vt = (k - p) / Wls(X, 1.0 / v).tr()
     return {
         "estimate": fit.tau2,
         "lb": float(lb),
