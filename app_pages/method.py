@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from evidence import synthesis
-from evidence.meta.result import RECORDED_PACKAGES
+from evidence.provenance import RECORDED_PACKAGES
 from evidence.views.components import catalogue_ready, md
 
 st.title("Method")
@@ -38,7 +38,7 @@ st.dataframe(pd.DataFrame([{"metric": synthesis.metric_label(m), "default prior"
                            for m in synthesis.POOLABLE_METRICS]), hide_index=True)
 st.subheader("Versions")
 versions = []
-for name in (*RECORDED_PACKAGES, "streamlit", "altair"):
+for name in RECORDED_PACKAGES:
     try:
         versions.append({"package": name, "version": metadata.version(name)})
     except metadata.PackageNotFoundError:

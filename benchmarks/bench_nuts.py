@@ -11,8 +11,9 @@ selection models are timed warm (target <= 5 s).
 
 from __future__ import annotations
 
-import sys
+import dataclasses
 import statistics
+import sys
 import time
 import timeit
 from pathlib import Path
@@ -20,9 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from evidence.meta.pymc.settings import SamplerSettings
+
 REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 PRIOR = "halfnormal:0.5"
-SETTINGS = dict(draws=1000, tune=1000, chains=2, seed=2026)
+SETTINGS = SamplerSettings()  # the defaults every sampled fit uses
 
 
 def dataset(k: int):
@@ -49,9 +52,9 @@ def mu_tau(idata):
 
 
 def main(ks):
-    from evidence.meta import sampling
     from evidence.meta.exact import posterior
-    from evidence.meta.models import build
+    from evidence.meta.pymc import sampling
+    from evidence.meta.pymc.models import build
 
     rows = []
     for k in ks:
@@ -62,7 +65,7 @@ def main(ks):
         model = build("normal", yi, vi, tau_prior=PRIOR)
         row = {"data": name, "k": len(yi), "exact s": t_ex}
         for sampler in ("nutpie", "pymc"):
-            idata, t = warm(lambda: sampling.sample(model, sampler=sampler, **SETTINGS))
+            idata, t = warm(lambda: sampling.sample(model, dataclasses.replace(SETTINGS, sampler=sampler)))
             m, tau_med = mu_tau(idata)
             row[f"{sampler} s"] = t
             row[f"{sampler}/exact"] = t / t_ex
@@ -74,15 +77,15 @@ def main(ks):
         print(f"done {name}", file=sys.stderr, flush=True)
     table = pd.DataFrame(rows).set_index("data")
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:.4g}".format):
-        print(f"\nnormal-normal, tau ~ {PRIOR}, mu flat; NUTS {SETTINGS['chains']} chains x {SETTINGS['draws']} draws "
-              f"(+{SETTINGS['tune']} warm-up); warm timings in seconds\n")
+        print(f"\nnormal-normal, tau ~ {PRIOR}, mu flat; NUTS {SETTINGS.chains} chains x {SETTINGS.draws} draws "
+              f"(+{SETTINGS.tune} warm-up); warm timings in seconds\n")
         print(table.to_string())
 
     name, yi, vi = dataset(13)
     print(f"\nother models on {name}, nutpie, warm (target <= 5 s):")
     for kind, extra in (("robust", {}), ("selection", {"alternative": "less"})):
         model = build(kind, yi, vi, tau_prior=PRIOR, **extra)
-        idata, t = warm(lambda: sampling.sample(model, **SETTINGS))
+        idata, t = warm(lambda: sampling.sample(model, SETTINGS))
         d = sampling.diagnose(idata, ["mu", "tau"])
         print(f"  {kind:<10} {t:6.2f} s  ({idata.attrs['sampler']}, mu mean {float(idata.posterior['mu'].mean()):+.3f}, "
               f"divergences {d.divergences}, max R-hat {d.max_rhat:.3f}) {'OK' if t <= 5 else 'SLOW'}")

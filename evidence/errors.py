@@ -36,6 +36,11 @@ class MetaAnalysisError(EvidenceError):
     """A meta-analysis cannot be run on the given data or specification."""
 
 
+class InvalidEffectsError(MetaAnalysisError):
+    """The effects given to a meta-analysis (yi, vi, labels) are unusable: every engine checks them
+    with ``evidence.meta.inputs.check_effects``, so the message is the same whichever engine runs."""
+
+
 class ExportError(EvidenceError):
     """An evidence summary could not be produced."""
 

@@ -23,11 +23,11 @@ class EffectSize:
     variance) and for relative % changes; ``notes`` lists every conversion applied, in order;
     ``alternatives`` maps other metafor measures (e.g. "OR", "RR", "MD") to ``(yi, vi)``."""
 
-    yi: float
+    yi: float | None  # None only for a mapped effect with no numbers coded yet
     vi: float | None
     se: float | None
-    measure: str
-    metric: str
+    measure: str | None
+    metric: str | None
     variance_imputed: bool = False
     notes: list[str] = field(default_factory=list)
     alternatives: dict[str, tuple[float, float | None]] = field(default_factory=dict)

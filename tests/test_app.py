@@ -263,7 +263,7 @@ def test_three_level_does_not_strip_the_shared_fit(monkeypatch):
     """The page's copy drops the sampler output; the object ``cached_fit`` shares keeps it."""
     import dataclasses
 
-    from evidence.meta import cache
+    from evidence.meta.pymc import cache
     from evidence.views import sampled
 
     shared = dataclasses.replace(exact.posterior([-1.0, -2.0, 0.5], [0.3, 0.4, 0.5]), idata="the sampler's draws")

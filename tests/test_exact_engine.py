@@ -17,7 +17,7 @@ from scipy import integrate, stats
 
 from evidence.errors import MetaAnalysisError
 from evidence.meta.exact import ExactPosterior, posterior
-from evidence.meta.exact_regression import regression
+from evidence.meta.exact import regression
 from evidence.meta.priors import parse_mu_prior, parse_tau_prior
 from evidence.meta.result import MetaResult, content_hash
 
@@ -273,7 +273,7 @@ def test_regression_errors_and_without_x_new():
 
 # -- isolation ----------------------------------------------------------------------------------
 def test_import_does_not_pull_in_pymc():
-    code = ("import sys, evidence.meta.exact, evidence.meta.exact_regression, evidence.meta.priors;"
+    code = ("import sys, evidence.meta.exact, evidence.meta.priors;"
             "bad=[m for m in ('pymc','pytensor','arviz','bambi','nutpie') if m in sys.modules]; print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"importing the exact engine imported {out.stdout.strip()}"

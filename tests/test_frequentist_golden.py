@@ -24,9 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evidence.meta.bias import egger_test, trimfill
-from evidence.meta.frequentist import leave1out, rma, tau2_ci_qprofile
-from evidence.meta.multilevel import rma_mv_three_level
+from evidence.meta.frequentist import egger_test, leave1out, rma, rma_mv_three_level, tau2_ci_qprofile, trimfill
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 METAFOR = REFERENCE / "metafor"

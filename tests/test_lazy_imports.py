@@ -1,20 +1,40 @@
-"""The catalogue, the CLI, the exact engine and the app's view logic never pay for PyMC at import.
+"""The catalogue, the CLI, the exact and frequentist engines, the app's views and the summaries never
+pay for PyMC at import.
 
 PyMC, pytensor, bambi, arviz and nutpie take seconds to import; only the on-request sampled models
-may load them. Checked in a fresh interpreter so other tests' imports cannot hide a regression.
+(``evidence.meta.pymc``) may load them, and nothing on these paths imports that package either.
+Checked in a fresh interpreter so other tests' imports cannot hide a regression.
 """
 
+import pkgutil
 import subprocess
 import sys
 
+import evidence.views
+
 HEAVY = ("pymc", "pytensor", "bambi", "arviz", "nutpie")
+VIEWS = tuple(f"evidence.views.{m.name}" for m in pkgutil.iter_modules(evidence.views.__path__))
 MODULES = ("evidence.cli.main", "evidence.catalog.queries", "evidence.catalog.build", "evidence.ingest",
-           "evidence.meta.exact", "evidence.meta.exact_regression", "evidence.meta.frequentist",
-           "evidence.meta.models", "evidence.meta.sampling", "evidence.synthesis", "evidence.summary")
+           "evidence.meta.exact", "evidence.meta.exact.grid", "evidence.meta.exact.mixture",
+           "evidence.meta.frequentist", "evidence.meta.frequentist.tau2", "evidence.meta.inputs",
+           "evidence.meta.moderators", "evidence.meta.priors", "evidence.provenance", "evidence.meta.result",
+           "evidence.synthesis", "evidence.summary", *VIEWS)
+
+
+def _loaded_after(modules) -> list[str]:
+    code = (f"import importlib, sys\nfor m in {tuple(modules)!r}: importlib.import_module(m)\n"
+            f"print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r} "
+            f"or m.startswith('evidence.meta.pymc'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    return [m for m in out.split(",") if m]
 
 
 def test_no_heavy_import_on_the_fast_paths():
-    code = (f"import importlib, sys\nfor m in {MODULES!r}: importlib.import_module(m)\n"
-            f"print(','.join(h for h in {HEAVY!r} if h in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
-    assert out == "", f"imported at start-up: {out}"
+    assert len(VIEWS) >= 5, VIEWS  # the views package is really scanned
+    loaded = _loaded_after(MODULES)
+    assert loaded == [], f"imported at start-up: {loaded}"
+
+
+def test_the_guard_sees_the_sampled_models():
+    """The check above can fail: importing the sampled models' fit module is caught."""
+    assert "evidence.meta.pymc.models" in _loaded_after(["evidence.meta.pymc.models"])

@@ -27,7 +27,7 @@ Z = 4.0  # MCSE multiples
 @pytest.fixture(scope="module", autouse=True)
 def _fresh_fit_cache():
     """The in-memory fit cache is process-global: start and leave this module with it empty."""
-    from evidence.meta import cache
+    from evidence.meta.pymc import cache
 
     cache.clear_memory()
     yield
@@ -54,7 +54,7 @@ def _json(ref, sub, name):
 
 @pytest.fixture(scope="session")
 def es_fit(ref):
-    from evidence.meta.models import fit
+    from evidence.meta.pymc.models import fit
 
     d = _csv(ref, "eight_schools")
     return fit("normal", d.yi, d.vi, labels=d.school, tau_prior="halfcauchy:25", **SETTINGS)
@@ -62,7 +62,7 @@ def es_fit(ref):
 
 @pytest.fixture(scope="session")
 def bcg_fit(ref):
-    from evidence.meta.models import fit
+    from evidence.meta.pymc.models import fit
 
     d = _csv(ref, "dat.bcg")
     return fit("normal", d.yi, d.vi, tau_prior="halfnormal:0.5", **SETTINGS)
@@ -70,7 +70,7 @@ def bcg_fit(ref):
 
 @pytest.fixture(scope="session")
 def metareg_fit(ref):
-    from evidence.meta.models import fit
+    from evidence.meta.pymc.models import fit
 
     d = _csv(ref, "dat.raudenbush1985")
     return fit("metareg", d.yi, d.vi, mods=d[["weeks"]], formula="~ weeks", tau_prior="halfcauchy:0.5", **SETTINGS)
@@ -78,7 +78,7 @@ def metareg_fit(ref):
 
 @pytest.fixture(scope="session")
 def three_level_fit(ref):
-    from evidence.meta.models import fit
+    from evidence.meta.pymc.models import fit
 
     d = _csv(ref, "dat.assink2016")
     return fit("three-level", d.yi, d.vi, cluster=d.study, tau_prior="halfcauchy:0.5", **SETTINGS)
@@ -86,7 +86,7 @@ def three_level_fit(ref):
 
 @pytest.fixture(scope="session")
 def robust_fit(ref):
-    from evidence.meta.models import fit
+    from evidence.meta.pymc.models import fit
 
     d = _csv(ref, "dat.bcg")
     return fit("robust", d.yi, d.vi, tau_prior="halfnormal:0.5", **SETTINGS)
@@ -94,7 +94,7 @@ def robust_fit(ref):
 
 @pytest.fixture(scope="session")
 def selection_fit(ref):
-    from evidence.meta.models import fit
+    from evidence.meta.pymc.models import fit
 
     d = _csv(ref, "dat.bcg")
     return fit("selection", d.yi, d.vi, tau_prior="halfnormal:0.5", alternative="less", **SETTINGS)
@@ -184,8 +184,8 @@ def test_bambi_metareg_equals_exact(ref, metareg_fit):
         c = metareg_fit.coefficients[name]
         assert abs(c.mean - m[j]) < Z * _mcse(idata, var) + 0.01 * s[j], name
         assert abs(c.sd - s[j]) < Z * _mcse(idata, var, "sd") + 0.01 * s[j], name
-    # the exact engine's meta-regression (evidence.meta.exact_regression)
-    from evidence.meta.exact_regression import regression
+    # the exact engine's meta-regression (evidence.meta.exact.metareg)
+    from evidence.meta.exact import regression
 
     ex = regression(d.yi, d.vi, X, names=["intrcpt", "weeks"], tau_prior="halfcauchy:0.5")
     for name, var in (("intrcpt", "Intercept"), ("weeks", "weeks")):
@@ -220,7 +220,7 @@ def test_three_level_near_metafor(ref, three_level_fit):
 
 
 def test_robust_runs_and_reports_diagnostics(robust_fit, bcg_fit):
-    from evidence.meta.sampling import ess_threshold
+    from evidence.meta.pymc.sampling import ess_threshold
 
     diag = robust_fit.diagnostics
     assert diag.sampler in ("nutpie", "pymc") and diag.draws == 500 and diag.chains == 2
@@ -238,7 +238,7 @@ def test_robust_runs_and_reports_diagnostics(robust_fit, bcg_fit):
 def test_selection_likelihood_is_normalised():
     from scipy.integrate import trapezoid
 
-    from evidence.meta.models_bias import NUMPY_LIB, interval_index, selection_bounds, selection_loglik
+    from evidence.meta.pymc.selection import NUMPY_LIB, interval_index, selection_bounds, selection_loglik
 
     v = 0.04
     ygrid = np.linspace(-3, 3, 60001)
@@ -268,7 +268,7 @@ def test_selection_model_runs(selection_fit, bcg_fit):
 
 
 def test_pet_peese_numbers(ref):
-    from evidence.meta.models import fit
+    from evidence.meta.pymc.models import fit
 
     d = _csv(ref, "dat.bcg")
     res = fit("petpeese", d.yi, d.vi)
@@ -288,7 +288,7 @@ def test_pet_peese_numbers(ref):
 
 
 def test_bad_fit_warns(ref):
-    from evidence.meta.models import fit
+    from evidence.meta.pymc.models import fit
 
     d = _csv(ref, "eight_schools")
     res = fit("normal", d.yi, d.vi, tau_prior="halfcauchy:25", draws=20, tune=0, chains=2, seed=1)
@@ -304,7 +304,7 @@ def test_bad_fit_warns(ref):
 
 
 def test_cache_hit_does_not_refit(ref, tmp_path, monkeypatch):
-    from evidence.meta import cache, models
+    from evidence.meta.pymc import cache, models
 
     d = _csv(ref, "eight_schools")
     calls = []
@@ -330,7 +330,7 @@ def test_cache_hit_does_not_refit(ref, tmp_path, monkeypatch):
 
 
 def test_loo_comparison_table(bcg_fit, robust_fit, selection_fit):
-    from evidence.meta.compare import loo_compare
+    from evidence.meta.pymc.compare import loo_compare
 
     table = loo_compare({"normal": bcg_fit, "robust": robust_fit, "selection": selection_fit})
     assert set(table.index) == {"normal", "robust", "selection"}
@@ -344,7 +344,7 @@ def test_robust_marginal_loglik_matches_quadrature(robust_fit, ref):
     """The scale-mixture log-likelihood equals direct numerical integration over the t effect."""
     from scipy import integrate, stats
 
-    from evidence.meta.compare import marginal_loglik
+    from evidence.meta.pymc.compare import marginal_loglik
 
     d = _csv(ref, "dat.bcg")
     ll = marginal_loglik("robust", robust_fit.idata, d.yi, d.vi)
@@ -366,7 +366,7 @@ def _fake_result(measure=None):
 def test_cache_hands_out_copies_with_the_callers_measure(tmp_path, monkeypatch):
     """No sampling: ``models.fit`` is replaced by a stub. A caller mutating its result must not change
     what the next caller gets; on a hit the measure is the caller's (not part of the key)."""
-    from evidence.meta import cache, models
+    from evidence.meta.pymc import cache, models
 
     calls = []
     monkeypatch.setattr(models, "fit", lambda *a, **k: calls.append(k) or _fake_result(k.get("measure")))
@@ -383,7 +383,7 @@ def test_cache_hands_out_copies_with_the_callers_measure(tmp_path, monkeypatch):
 
 
 def test_cache_key_includes_log_likelihood(tmp_path, monkeypatch):
-    from evidence.meta import cache, models
+    from evidence.meta.pymc import cache, models
 
     yi, vi = [0.1, 0.3], [0.01, 0.02]
     assert cache.cache_key("normal", yi, vi, log_likelihood=False) != cache.cache_key("normal", yi, vi)

@@ -17,7 +17,6 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from rich.console import Console
@@ -33,13 +32,13 @@ from evidence import config
 from evidence.catalog.target import connection_error, display, is_url, resolve, sqlite_file
 from evidence.config import STUDIES_DIR
 from evidence.errors import BuildError, EffectSizeError
+from evidence.provenance import package_versions
 from evidence.schema import Study
 from evidence.taxonomy import countries, taxonomy
 
 #: pg_advisory_xact_lock key that serialises builds on one PostgreSQL database ('evidence' as digits)
 PG_LOCK_KEY = 0x65766964656E6365
-TABLES_SA = [m.__table__ for m in TABLES]
-PACKAGES = ("evidence", "sqlmodel", "SQLAlchemy", "pydantic", "numpy", "scipy")
+TABLES_SA = [m.__table__ for m in TABLES]  # type: ignore[attr-defined]  # SQLModel does not declare it
 
 
 @dataclass(frozen=True)
@@ -192,11 +191,7 @@ def _meta(digest: str, n_files: int, rows: dict[str, list[dict]]) -> list[dict]:
     meta = {"schema_version": SCHEMA_VERSION, "studies_hash": digest, "catalog_version": digest[:12],
             "built_from": str(n_files), "n_studies": str(len(rows.get("study", []))),
             "n_effects": str(len(rows.get("effect", [])))}
-    for pkg in PACKAGES:
-        try:
-            meta[f"version_{pkg.lower()}"] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            pass
+    meta.update({f"version_{pkg.lower()}": v for pkg, v in package_versions().items() if v != "not installed"})
     return [{"key": k, "value": v} for k, v in sorted(meta.items())]
 
 

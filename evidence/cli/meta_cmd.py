@@ -1,7 +1,7 @@
 """``evidence meta``: meta-analyse any table of effects, or a cell of the catalogue.
 
-Frequentist estimators come from ``evidence.meta.frequentist`` (metafor's numbers), ``--method bayes``
-from the exact engine (``evidence.meta.exact``). Neither imports pymc, so the command answers fast.
+Frequentist estimators come from :mod:`evidence.meta.frequentist` (metafor's numbers), ``--method bayes``
+from the exact engine (:mod:`evidence.meta.exact`). Neither imports pymc, so the command answers fast.
 """
 
 from __future__ import annotations
@@ -23,17 +23,18 @@ METHODS = ["REML", "DL", "PM", "ML", "SJ", "HE", "EB", "HS", "FE", "bayes"]
 
 
 def design_matrix(df: pd.DataFrame, formula: str) -> tuple[pd.DataFrame, list[str]]:
-    """Moderator matrix for ``"x1 + x2"``, coded as ``rma`` codes it (``moderator_columns``: a text
-    column becomes dummies named column+level). Rows with a missing moderator are dropped."""
-    from evidence.meta.frequentist import moderator_columns
+    """Moderator matrix for ``"x1 + x2"``, coded as every meta-regression codes it
+    (:func:`evidence.meta.moderators.code_moderators`: a text column becomes R's treatment dummies
+    named column+level, the first level the reference). Rows with a missing moderator are dropped."""
+    from evidence.meta.moderators import code_moderators
 
     terms = [t.strip() for t in formula.split("+") if t.strip()]
     missing = [t for t in terms if t not in df.columns]
     if missing:
         raise MetaAnalysisError(f"--mods: no column {', '.join(missing)} in the data (columns: {', '.join(df.columns)})")
-    sub = df.loc[df[terms].notna().all(axis=1), terms]
-    M, names = moderator_columns(sub)
-    return pd.DataFrame(M, index=sub.index, columns=names), names
+    coding = code_moderators(df[terms])
+    index = df.index[coding.keep]
+    return pd.DataFrame(coding.X[coding.keep], index=index, columns=coding.names), coding.names
 
 
 def read_effects_csv(path: Path) -> pd.DataFrame:
@@ -77,7 +78,7 @@ def frequentist_json(yi, vi, method: str, knha: bool, mods: pd.DataFrame | None)
 
 
 def three_level_json(yi, vi, cluster, inner) -> dict:
-    from evidence.meta.multilevel import rma_mv_three_level
+    from evidence.meta.frequentist import rma_mv_three_level
 
     fit = rma_mv_three_level(yi, vi, cluster, inner)
     return {
@@ -192,11 +193,10 @@ def register(app: typer.Typer) -> None:
             res = three_level_json(y, v, df[cluster].to_numpy(), df[inner].to_numpy())
         elif method == "bayes":
             from evidence.meta import exact
-            from evidence.meta.exact_regression import regression
 
             if X is not None:
                 Xi = np.column_stack([np.ones(len(y)), X.to_numpy(float)])
-                result = regression(y, v, Xi, ["intercept", *names], tau_prior=prior_tau, labels=labels)
+                result = exact.regression(y, v, Xi, ["intercept", *names], tau_prior=prior_tau, labels=labels)
             else:
                 result = exact.posterior(y, v, tau_prior=prior_tau, mu_prior=prior_mu, labels=labels)
             res = bayes_json(result)

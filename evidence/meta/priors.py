@@ -1,4 +1,4 @@
-"""Priors for the exact Bayesian random-effects engine.
+"""Priors of the Bayesian engines (exact and sampled: both parse the same strings here).
 
 Priors on the between-study standard deviation tau are small immutable objects with a vectorised,
 *normalised* ``logpdf`` (so the engine can report a proper posterior density of tau), their support,
@@ -25,6 +25,10 @@ from evidence.errors import MetaAnalysisError
 _LOG2PI = math.log(2.0 * math.pi)
 TAU_PRIOR_FORMS = "halfnormal:SCALE, halfcauchy:SCALE, halft:DF:SCALE, lognormal:MU:SIGMA, uniform:LOWER:UPPER"
 MU_PRIOR_FORMS = "flat, normal:MEAN:SD"
+
+#: Defaults of every engine (exact, sampled): a half-normal(0.5) on tau, a flat prior on mu.
+DEFAULT_TAU_PRIOR = "halfnormal:0.5"
+DEFAULT_MU_PRIOR = "flat"
 
 
 def _g(x: float) -> str:

@@ -14,24 +14,11 @@ import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from typing import Any
 
 import numpy as np
 
-# Packages whose versions are recorded in every result (and so in every export).
-RECORDED_PACKAGES = ("evidence", "numpy", "scipy", "pandas", "pymc", "pytensor", "bambi", "arviz", "nutpie")
-
-
-def package_versions() -> dict[str, str]:
-    """Installed versions of the packages that can influence a number (read from metadata: no imports)."""
-    out = {}
-    for name in RECORDED_PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+from evidence.provenance import package_versions
 
 
 def _float_block(values) -> str | None:
@@ -163,7 +150,7 @@ class MetaResult:
     def to_dict(self) -> dict:
         d = asdict(self)
         d.pop("idata", None)
-        return _clean(d)
+        return json_safe(d)
 
     def to_json(self, **kw) -> str:
         return json.dumps(self.to_dict(), **kw)
@@ -189,14 +176,14 @@ def _tkey(threshold: float) -> str:
     return f"{float(threshold):g}"
 
 
-def _clean(x):
+def json_safe(x):
     """Make a nested structure JSON-safe (numpy scalars -> Python, NaN -> None)."""
     if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
+        return {str(k): json_safe(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
+        return [json_safe(v) for v in x]
     if isinstance(x, np.ndarray):
-        return [_clean(v) for v in x.tolist()]
+        return [json_safe(v) for v in x.tolist()]
     if isinstance(x, (np.floating, float)):
         x = float(x)
         return None if math.isnan(x) or math.isinf(x) else x

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from evidence.config import SEED
-from evidence.meta.result import MetaResult, package_versions
+from evidence.provenance import package_versions
+from evidence.meta.result import MetaResult
 from evidence.synthesis.certainty import Certainty, Override
 from evidence.taxonomy import taxonomy
 from evidence import synthesis

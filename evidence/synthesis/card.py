@@ -235,7 +235,7 @@ def _harms(cell: pd.DataFrame) -> list[dict]:
 
 def card_from(ww: WhatWorks, override: grade.Override | None = None) -> AnswerCard:
     """The answer card of a What-works selection (``ww``), with its certainty."""
-    from evidence.meta.bias import egger_test
+    from evidence.meta.frequentist import egger_test
 
     t = taxonomy()
     o, cell, result = ww.options, ww.cell, ww.result

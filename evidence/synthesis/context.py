@@ -12,7 +12,7 @@ import pandas as pd
 
 from evidence.errors import EvidenceError
 from evidence.meta import exact
-from evidence.meta.exact_regression import regression
+from evidence.meta.exact import regression
 from evidence.meta.result import MetaResult
 from evidence.synthesis.metrics import RATIO_METRICS, metric_unit
 from evidence.synthesis.selection import as_list
@@ -61,7 +61,7 @@ def for_my_context(selected: pd.DataFrame, moderators: list[str], context: dict[
     keep = (mods[moderators] != "not coded").all(axis=1)
     data, mods = selected[keep], mods[keep]
     dropped = int((~keep).sum())
-    X, names, x_new, levels = [np.ones(len(data))], ["intercept"], [1.0], {}
+    levels: dict[str, list[str]] = {}
     for m in moderators:
         lv = mods[m].value_counts()
         levels[m] = sorted(lv.index)
@@ -71,20 +71,17 @@ def for_my_context(selected: pd.DataFrame, moderators: list[str], context: dict[
                                         "cannot explain differences between studies. Remove it or widen the filters.", levels=levels)
         if context.get(m) not in lv.index:
             return ContextResult(None, f"No pooled study has {MODERATORS[m].lower()} = {context.get(m)!s}.", levels=levels)
-        ref = lv.index[0]  # the most common level is the reference
-        for level in sorted(lv.index[1:]):
-            X.append((mods[m] == level).astype(float).to_numpy())
-            names.append(f"{m}: {level}")
-            x_new.append(1.0 if context[m] == level else 0.0)
-    if data["study_id"].nunique() < len(names) + 2:
-        return ContextResult(None, f"{data['study_id'].nunique()} studies are too few to estimate {len(names)} terms; "
+    n_terms = 1 + sum(len(levels[m]) - 1 for m in moderators)  # intercept + one per non-reference level
+    if data["study_id"].nunique() < n_terms + 2:
+        return ContextResult(None, f"{data['study_id'].nunique()} studies are too few to estimate {n_terms} terms; "
                                    "use fewer characteristics.", levels=levels)
-    try:
+    try:  # moderators coded as metafor codes them (evidence.meta.moderators: first level = reference)
         res = regression(data["yi"].astype(float).to_numpy(), data["vi"].astype(float).to_numpy(),
-                         np.column_stack(X), names, tau_prior=tau_prior, x_new=np.array(x_new),
+                         mods[moderators], tau_prior=tau_prior, x_new={m: context[m] for m in moderators},
                          labels=data["label"].tolist() if "label" in data else None)
     except EvidenceError as exc:
-        return ContextResult(None, f"The meta-regression could not be fitted: {exc}", names, levels)
+        return ContextResult(None, f"The meta-regression could not be fitted: {exc}", [], levels)
+    names = list(res.coefficients)
     what = ", ".join(f"{MODERATORS[m].lower()} {context[m]}" for m in moderators)
     msg = f"Meta-regression on {len(data)} effects" + (f" ({dropped} without a coded value left out)" if dropped else "")
     if res.theta_new is not None and res.theta_new.q025 is not None:

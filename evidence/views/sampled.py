@@ -4,17 +4,17 @@ import dataclasses
 
 import streamlit as st
 
-from evidence.config import SEED
-
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _three_level(yi: tuple, vi: tuple, cluster: tuple, labels: tuple, tau_prior: str, measure: str | None):
+    from evidence.meta.pymc.settings import SamplerSettings
+
     try:
-        from evidence.meta.cache import cached_fit as run
+        from evidence.meta.pymc.cache import cached_fit as run
     except ImportError:
-        from evidence.meta.models import fit as run
+        from evidence.meta.pymc.models import fit as run
     res = run("three-level", list(yi), list(vi), cluster=list(cluster), labels=list(labels), tau_prior=tau_prior,
-              measure=measure, seed=SEED)
+              measure=measure, settings=SamplerSettings())
     # keep this cache small, without touching the object ``cached_fit`` may share with its own cache
     return dataclasses.replace(res, idata=None)
 

@@ -6,10 +6,10 @@ on each coefficient), and the log marginal likelihood of tau is
     -1/2 sum log(v_i + tau^2) - 1/2 log det(X'WX + P0) - 1/2 [sum w_i r_i^2 + (beta_hat - b0)' P0 (beta_hat - b0)]
 
 with W = diag(1/(v + tau^2)) and P0 the prior precision. The tau integral uses the adaptive grid
-of :mod:`evidence.meta.exact_grid` (``TauGrid``, shared with :mod:`evidence.meta.exact`), so every
+of :mod:`evidence.meta.exact.grid` (``TauGrid``, shared with :mod:`evidence.meta.exact.normal`), so every
 coefficient's posterior, the linear predictor at a moderator vector x0 and the predictive
 distribution of a new programme's true effect at x0 (adding tau^2) are finite mixtures of normals
-over the grid (:mod:`evidence.meta.mixture`).
+over the grid (:mod:`evidence.meta.exact.mixture`).
 """
 
 from __future__ import annotations
@@ -19,19 +19,23 @@ from collections.abc import Sequence
 import numpy as np
 
 from evidence.errors import MetaAnalysisError
-from evidence.meta.exact import check_effects, recorded_versions, study_labels
-from evidence.meta.exact_grid import TauGrid, moment_warnings
-from evidence.meta.mixture import mix_cdf, mix_pdf, mix_quantile, mix_summary
-from evidence.meta.priors import MuPrior, TauPrior, parse_mu_prior, parse_tau_prior
+from evidence.meta.exact.grid import TauGrid, moment_warnings
+from evidence.meta.exact.mixture import mix_cdf, mix_pdf, mix_quantile, mix_summary
+from evidence.meta.inputs import check_effects, study_labels
+from evidence.meta.moderators import code_moderators
+from evidence.meta.priors import DEFAULT_MU_PRIOR, DEFAULT_TAU_PRIOR, MuPrior, TauPrior, parse_mu_prior, parse_tau_prior
+from evidence.provenance import package_versions
 from evidence.meta.result import MetaResult, StudyEstimate, Summary, content_hash
 
 
 class ExactRegression:
     """Exact posterior of the random-effects meta-regression (components ``pi``, ``tau``, ``beta``, ``C``)."""
 
-    def __init__(self, yi, vi, X, names: Sequence[str] | None = None, tau_prior: "str | TauPrior" = "halfnormal:0.5",
-                 beta_prior: "str | MuPrior" = "flat", x_new=None, tol: float = 1e-5):
-        self.y, self.v, _ = check_effects(yi, vi)
+    def __init__(self, yi, vi, X, names: Sequence[str] | None = None, tau_prior: "str | TauPrior" = DEFAULT_TAU_PRIOR,
+                 beta_prior: "str | MuPrior" = DEFAULT_MU_PRIOR, x_new=None, tol: float = 1e-5):
+        self.y, self.v = check_effects(yi, vi)
+        if hasattr(X, "columns"):  # a DataFrame of moderators: intercept + R's treatment coding
+            X, names, x_new = _coded(X, names, x_new)
         X = np.asarray(X, float)
         X = X[:, None] if X.ndim == 1 else X
         k = self.y.size
@@ -128,8 +132,8 @@ class ExactRegression:
         M, S = B * fit + (1 - B) * self.y, np.sqrt((1 - B) * self.v + B * B * vfit)
         k = self.y.size
         q = mix_quantile(np.repeat([0.025, 0.975], k), pi, np.hstack([M, M]), np.hstack([S, S]))
-        studies = [StudyEstimate(*c, None) for c in zip(labels, self.y.tolist(), self.v.tolist(), (pi @ M).tolist(),
-                                                         q[:k].tolist(), q[k:].tolist())]
+        studies = [StudyEstimate(lab, y, v, m, lo, hi) for lab, y, v, m, lo, hi in
+                   zip(labels, self.y.tolist(), self.v.tolist(), (pi @ M).tolist(), q[:k].tolist(), q[k:].tolist())]
         spec = {"tau_prior": self.tau_prior.label, "beta_prior": self.beta_prior.label, "moderators": self.names,
                 "x_new": None if self.x0 is None else self.x0.tolist(),
                 "mu": "linear predictor at x_new" if self.x0 is not None else f"coefficient {self.names[0]}",
@@ -138,7 +142,7 @@ class ExactRegression:
                 "moderators": {n: self.X[:, j].tolist() for j, n in enumerate(self.names)}}
         return MetaResult(
             model="exact-meta-regression", k=k, measure=measure, spec=spec, data=data,
-            hash=content_hash("exact-meta-regression", spec, data), versions=recorded_versions(),
+            hash=content_hash("exact-meta-regression", spec, data), versions=package_versions(),
             mu=mu, tau=Summary(*g.tau_moments(), *map(float, tq[:3])), theta_new=pred,
             p_below_0=float(mix_cdf(0.0, pi, mM, mS)),
             p_abs_above={f"{float(t):g}": float(1 - mix_cdf(abs(t), pi, mM, mS) + mix_cdf(-abs(t), pi, mM, mS))
@@ -147,10 +151,28 @@ class ExactRegression:
             warnings=moment_warnings(g, self.finite, self.pred_finite))
 
 
-def regression(yi, vi, X, names: Sequence[str] | None = None, tau_prior: "str | TauPrior" = "halfnormal:0.5",
-               beta_prior: "str | MuPrior" = "flat", x_new=None, labels=None, thresholds: Sequence[float] = (),
+def _coded(frame, names, x_new):
+    """(X, names, x_new) for a DataFrame of moderators, coded by :func:`code_moderators`;
+    ``x_new`` may then be a mapping moderator -> value (e.g. {"region": "South Asia"})."""
+    coding = code_moderators(frame)
+    if not coding.keep.all():
+        raise MetaAnalysisError(f"moderators are missing in rows {[int(i) + 1 for i in np.flatnonzero(~coding.keep)][:10]}"
+                                " (drop or impute rows with missing moderators)")
+    X = np.column_stack([np.ones(len(coding.keep)), coding.X])
+    names = ["intercept", *coding.names] if names is None else names
+    if x_new is not None and hasattr(x_new, "keys"):
+        x_new = np.concatenate(([1.0], coding.row(x_new)))
+    return X, names, x_new
+
+
+def regression(yi, vi, X, names: Sequence[str] | None = None, tau_prior: "str | TauPrior" = DEFAULT_TAU_PRIOR,
+               beta_prior: "str | MuPrior" = DEFAULT_MU_PRIOR, x_new=None, labels=None, thresholds: Sequence[float] = (),
                measure: str | None = None, tol: float = 1e-5) -> MetaResult:
     """Exact random-effects meta-regression as a :class:`MetaResult`.
+
+    ``X`` is a design matrix (intercept included by the caller) or a DataFrame of moderators, which
+    is coded as metafor codes it (intercept + :func:`evidence.meta.moderators.code_moderators`);
+    with a DataFrame, ``x_new`` may be a mapping moderator -> value.
 
     ``coefficients`` holds each term's posterior; ``mu`` is the linear predictor x_new' beta when
     ``x_new`` is given (the mean effect for programmes like x_new), otherwise the first coefficient

@@ -3,7 +3,7 @@
 These are the companions of the Bayesian engine: the numbers reviewers expect to see next to a
 posterior (REML/DL estimates, I^2, Q, prediction intervals, Q-profile CIs, leave-one-out and cumulative
 analyses). Pure numpy/scipy so they run anywhere quickly. Publication-bias tools live in
-:mod:`evidence.meta.bias`, the three-level model in :mod:`evidence.meta.multilevel`.
+:mod:`evidence.meta.frequentist.bias`, the three-level model in :mod:`evidence.meta.frequentist.multilevel`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ import numpy as np
 from scipy import stats
 
 from evidence.errors import MetaAnalysisError
-from evidence.meta.result import MetaResult, StudyEstimate, Summary, _clean
-from evidence.meta.tau2 import METHODS, estimate_tau2, pmatrix, qe_stat, uniroot
+from evidence.meta.frequentist.tau2 import METHODS, estimate_tau2, qe_stat, uniroot
+from evidence.meta.frequentist.wls import Wls, check_variances
+from evidence.meta.inputs import check_effects, study_labels
+from evidence.meta.moderators import code_moderators
+from evidence.meta.result import MetaResult, StudyEstimate, Summary, json_safe
 
 
 @dataclass
@@ -54,54 +57,17 @@ class RmaFit:
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return _clean(asdict(self))
+        return json_safe(asdict(self))
 
 
 # -- input handling ------------------------------------------------------------------------------
-def _check_yv(yi, vi, min_k: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Validate effect sizes and sampling variances; raise MetaAnalysisError with a clear message."""
-    try:
-        y = np.asarray(yi, dtype=float).ravel()
-        v = np.asarray(vi, dtype=float).ravel()
-    except (TypeError, ValueError) as exc:
-        raise MetaAnalysisError(f"yi and vi must be numeric: {exc}") from exc
-    if y.size != v.size:
-        raise MetaAnalysisError(f"yi and vi have different lengths ({y.size} and {v.size}).")
-    if y.size < min_k:
-        raise MetaAnalysisError(f"At least {min_k} effect size(s) needed, got {y.size}.")
-    if not np.all(np.isfinite(y)):
-        raise MetaAnalysisError(f"yi contains non-finite values at positions {np.flatnonzero(~np.isfinite(y)).tolist()}.")
-    if not np.all(np.isfinite(v)):
-        raise MetaAnalysisError(f"vi contains non-finite values at positions {np.flatnonzero(~np.isfinite(v)).tolist()}.")
-    if np.any(v <= 0):
-        raise MetaAnalysisError(f"Sampling variances must be > 0 (positions {np.flatnonzero(v <= 0).tolist()}).")
-    return y, v
-
-
-def moderator_columns(frame) -> tuple[np.ndarray, list[str]]:
-    """A DataFrame of moderators as numeric columns: numbers as they are, text as R-style treatment
-    dummies named column+level (first alphabetical level is the reference, as R's factor()).
-    Missing values stay NaN so callers can drop those rows, as metafor does."""
-    cols, names = [], []
-    for c in frame.columns:
-        s = frame[c]
-        try:
-            cols.append(np.asarray(s, dtype=float))
-            names.append(str(c))
-        except (TypeError, ValueError):
-            levels = sorted(str(x) for x in s.dropna().unique())
-            for lev in levels[1:]:
-                cols.append(np.where(s.isna(), np.nan, (s.astype(str) == lev).astype(float)))
-                names.append(f"{c}{lev}")
-    return (np.column_stack(cols) if cols else np.empty((len(frame), 0))), names
-
-
 def _design(mods, mod_names, k: int) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Intercept + moderators; returns (X, names, keep) where keep drops rows with missing moderators."""
     if mods is None:
         return np.ones((k, 1)), ["intercept"], np.ones(k, dtype=bool)
     if hasattr(mods, "columns"):  # pandas DataFrame: text columns become R-style treatment dummies
-        M, names = moderator_columns(mods)
+        coding = code_moderators(mods)
+        M, names = coding.X, coding.names
         if mod_names is not None:
             names = list(mod_names)
     else:
@@ -140,7 +106,8 @@ def rma(
         raise MetaAnalysisError(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.")
     if not 0 < level < 100:
         raise MetaAnalysisError(f"level must be a percentage in (0, 100), got {level}.")
-    y, v = _check_yv(yi, vi)
+    y, v = check_effects(yi, vi)
+    check_variances(v)
     X, names, keep = _design(mods, mod_names, y.size)
     dropped = np.flatnonzero(~keep).tolist()
     y, v, X = y[keep], v[keep], X[keep]
@@ -163,13 +130,11 @@ def rma(
     est = estimate_tau2(y, v, X, method)
     tau2 = est.tau2
     w = 1.0 / (v + tau2)
-    XtWX = X.T @ (X * w[:, None])
-    vb = np.linalg.inv(XtWX)
-    beta = vb @ (X.T @ (w * y))
+    wfit = Wls(X, w, y)
+    vb, beta = wfit.cov(), wfit.beta
     dfs = None
     if knha:
-        P = pmatrix(X, w)
-        s2w = float(y @ P @ y) / (k - p)
+        s2w = wfit.yPy / (k - p)
         vb = s2w * vb
         dfs = k - p
     se = np.sqrt(np.diag(vb))
@@ -195,10 +160,10 @@ def rma(
 
     # heterogeneity statistics with FE weights (metafor: QE, typical within-study variance, I2, H2)
     if k > p:
-        P0 = pmatrix(X, 1.0 / v)
-        QE = max(0.0, float(y @ P0 @ y))
+        fe = Wls(X, 1.0 / v, y)
+        QE = max(0.0, fe.yPy)
         QEp = float(stats.chi2.sf(QE, k - p))
-        vt = (k - p) / float(np.trace(P0))
+        vt = (k - p) / fe.tr()
         if method == "FE":
             I2 = max(0.0, 100 * (QE - (k - p)) / QE) if QE > 0 else 0.0
             H2 = QE / (k - p)
@@ -287,7 +252,7 @@ def tau2_ci_qprofile(yi, vi, level: float = 95.0, mods=None) -> dict:
             lb = tmin
         else:
             lb = uniroot(lambda t: qe_stat(t, y, v, X) - crit_u, tmin, tmax)
-    vt = (k - p) / float(np.trace(pmatrix(X, 1.0 / v)))
+    vt = (k - p) / Wls(X, 1.0 / v).tr()
     return {
         "estimate": fit.tau2,
         "lb": float(lb),
@@ -302,7 +267,7 @@ _SERIES_KEYS = ("estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "tau2", "I2"
 
 def leave1out(yi, vi, method: str = "REML", knha: bool = False) -> dict[str, list]:
     """Refit leaving out each study in turn (metafor's ``leave1out``); lists in input order."""
-    y, v = _check_yv(yi, vi, min_k=2)
+    y, v = check_effects(yi, vi, min_k=2)
     out: dict[str, list] = {key: [] for key in _SERIES_KEYS}
     for i in range(y.size):
         m = np.arange(y.size) != i
@@ -318,7 +283,7 @@ def cumulative(yi, vi, order=None, method: str = "REML", knha: bool = False) -> 
     ``order``: indices giving the order in which studies are added (default: input order).
     With one study tau^2 = 0 (as in metafor).
     """
-    y, v = _check_yv(yi, vi)
+    y, v = check_effects(yi, vi)
     idx = np.arange(y.size) if order is None else np.asarray(order, dtype=int)
     if sorted(idx.tolist()) != list(range(y.size)):
         raise MetaAnalysisError("order must be a permutation of the study indices 0..k-1.")
@@ -333,9 +298,7 @@ def cumulative(yi, vi, order=None, method: str = "REML", knha: bool = False) -> 
 
 def to_meta_result(fit: RmaFit, labels=None, measure: str | None = None) -> MetaResult:
     """Wrap an :class:`RmaFit` in the project-wide :class:`MetaResult` (frequentist = fit.to_dict())."""
-    labels = [f"study {i + 1}" for i in range(fit.k)] if labels is None else [str(x) for x in labels]
-    if len(labels) != fit.k:
-        raise MetaAnalysisError(f"{len(labels)} labels given for {fit.k} studies.")
+    labels = study_labels(labels, fit.k)
     coefs = {
         n: Summary(mean=c["estimate"], sd=c["se"], q025=c["ci_lb"], q50=c["estimate"], q975=c["ci_ub"])
         for n, c in fit.coefficients.items()

@@ -1,6 +1,6 @@
 """Sampling backend for the PyMC models, kept apart from the model specifications.
 
-Like bambi's split of formula and backend: :mod:`evidence.meta.models` says *what* the model is (an
+Like bambi's split of formula and backend: :mod:`evidence.meta.pymc.models` says *what* the model is (an
 unsampled ``pm.Model`` or ``bmb.Model``); this module says *how* it is sampled and whether the draws
 can be trusted. nutpie (Rust NUTS, numba-compiled logp) is the default because it is several times
 faster than PyMC's sampler once compiled; PyMC's NUTS is the fallback when nutpie is missing or fails,
@@ -27,12 +27,11 @@ from typing import Any
 
 import numpy as np
 
+from evidence.meta.pymc.settings import SamplerSettings
 from evidence.meta.result import Diagnostics
 
 RHAT_MAX = 1.01
 ESS_TARGET = 400.0
-
-SAMPLERS = ("nutpie", "pymc")
 
 # nutpie compilation (numba) dominates a small fit; compile each model object once.
 _COMPILED: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
@@ -49,101 +48,57 @@ def as_pymc_model(model):
     return model.backend.model
 
 
-def _nutpie_sample(model, draws, tune, chains, seed, target_accept, progress):
+def _nutpie_sample(model, s: SamplerSettings, progress: bool):
     import nutpie
 
     compiled = _COMPILED.get(model)
     if compiled is None:
         compiled = nutpie.compile_pymc_model(model)
         _COMPILED[model] = compiled
-    idata = nutpie.sample(
-        compiled,
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        cores=min(chains, 2),
-        seed=seed,
-        target_accept=target_accept,
-        progress_bar=progress,
-        save_warmup=False,
-    )
-    return idata
+    return nutpie.sample(compiled, draws=s.draws, tune=s.tune, chains=s.chains, cores=min(s.chains, 2), seed=s.seed,
+                         target_accept=s.target_accept, progress_bar=progress, save_warmup=False)
 
 
-def _pymc_sample(model, draws, tune, chains, seed, target_accept, progress):
+def _pymc_sample(model, s: SamplerSettings, progress: bool):
     import pymc as pm
 
-    return pm.sample(
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        cores=1,
-        random_seed=seed,
-        target_accept=target_accept,
-        progressbar=progress,
-        model=model,
-        compute_convergence_checks=False,
-        return_inferencedata=True,
-    )
+    return pm.sample(draws=s.draws, tune=s.tune, chains=s.chains, cores=1, random_seed=s.seed,
+                     target_accept=s.target_accept, progressbar=progress, model=model,
+                     compute_convergence_checks=False, return_inferencedata=True)
 
 
-def sample(
-    model,
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 2,
-    seed: int = 2026,
-    sampler: str = "nutpie",
-    target_accept: float = 0.9,
-    progress: bool = False,
-):
+def sample(model, settings: SamplerSettings | None = None, progress: bool = False):
     """Draw from the posterior of ``model`` (``pm.Model`` or ``bmb.Model``); returns ``InferenceData``.
 
-    ``sampler="nutpie"`` falls back to PyMC's NUTS if nutpie cannot be imported or raises; the sampler
-    that ran ("nutpie" or "pymc"), the reason for a fallback and the wall time are stored in
-    ``idata.attrs`` (``sampler``, ``sampler_fallback``, ``sampling_seconds``).
+    ``settings.sampler="nutpie"`` falls back to PyMC's NUTS if nutpie cannot be imported, cannot run
+    (no warm-up: nuts-rs panics rather than raising) or raises; the sampler that ran ("nutpie" or
+    "pymc"), the reason for a fallback, the wall time and the settings are stored in ``idata.attrs``.
     """
-    if sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, not {sampler!r}")
+    s = settings if settings is not None else SamplerSettings()
     pm_model = as_pymc_model(model)
     fallback = ""
-    used = sampler
+    used = s.sampler
     t0 = time.perf_counter()
     idata = None
-    if sampler == "nutpie":
-        try:
-            if tune < 1:  # nuts-rs asserts a non-empty warm-up (it panics rather than raising)
-                raise ValueError("nutpie needs tune >= 1")
-            idata = _nutpie_sample(pm_model, draws, tune, chains, seed, target_accept, progress)
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except BaseException as exc:  # incl. pyo3's PanicException (a BaseException): fall back, say so
-            fallback = f"nutpie failed ({type(exc).__name__}: {exc}); PyMC NUTS used instead"
+    if s.sampler == "nutpie":
+        if s.tune < 1:
+            fallback = "nutpie failed (nutpie needs tune >= 1); PyMC NUTS used instead"
+        else:
+            try:
+                idata = _nutpie_sample(pm_model, s, progress)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # incl. pyo3's PanicException (a BaseException): fall back, say so
+                fallback = f"nutpie failed ({type(exc).__name__}: {exc}); PyMC NUTS used instead"
+        if idata is None:
             used = "pymc"
             t0 = time.perf_counter()
     if idata is None:
-        idata = _pymc_sample(pm_model, draws, tune, chains, seed, target_accept, progress)
+        idata = _pymc_sample(pm_model, s, progress)
     seconds = time.perf_counter() - t0
-    idata.attrs.update(
-        sampler=used,
-        sampler_fallback=fallback,
-        sampling_seconds=float(seconds),
-        draws=int(draws),
-        tune=int(tune),
-        chains=int(chains),
-        seed=int(seed),
-        target_accept=float(target_accept),
-    )
+    idata.attrs.update(sampler=used, sampler_fallback=fallback, sampling_seconds=float(seconds),
+                       draws=s.draws, tune=s.tune, chains=s.chains, seed=s.seed, target_accept=float(s.target_accept))
     return idata
-
-
-def add_log_likelihood(idata, model) -> None:
-    """Add the pointwise log-likelihood group (nutpie does not store it) for LOO; in place."""
-    import pymc as pm
-
-    if "log_likelihood" in idata.groups():
-        return
-    pm.compute_log_likelihood(idata, model=as_pymc_model(model), extend_inferencedata=True, progressbar=False)
 
 
 def _monitored(idata, var_names):
@@ -164,8 +119,8 @@ def diagnose(idata, var_names=None) -> Diagnostics:
         n_div = int(np.asarray(idata.sample_stats["diverging"]).sum())
 
     def extreme(ds, fn):
-        vals = [np.asarray(ds[v], dtype=float).ravel() for v in ds.data_vars]
-        vals = np.concatenate(vals) if vals else np.array([np.nan])
+        parts = [np.asarray(ds[v], dtype=float).ravel() for v in ds.data_vars]
+        vals = np.concatenate(parts) if parts else np.array([np.nan])
         vals = vals[np.isfinite(vals)]
         return float(fn(vals)) if vals.size else float("nan")
 

@@ -1,7 +1,7 @@
 """The posterior of tau on an adaptive grid: the numerical core of the exact engines.
 
-The random-effects model (:mod:`evidence.meta.exact`) and the meta-regression
-(:mod:`evidence.meta.exact_regression`) integrate their location parameters out in closed form;
+The random-effects model (:mod:`evidence.meta.exact.normal`) and the meta-regression
+(:mod:`evidence.meta.exact.metareg`) integrate their location parameters out in closed form;
 what remains is a one-dimensional integral over tau, done here as in bayesmeta's DIRECT algorithm:
 
 * tau is mapped to z (tau = c sinh z, or a tanh-sinh map for bounded supports). The likelihood
@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from scipy.special import sici
 
 from evidence.errors import MetaAnalysisError
-from evidence.meta.mixture import mix_cdf, newton, probit_residual
+from evidence.meta.exact.mixture import mix_cdf, newton, probit_residual
 from evidence.meta.priors import TauPrior
 
 DROP = 32.0  # the grid brackets log-density > max - DROP (neglected mass ~1e-14)
@@ -68,6 +69,7 @@ class TauGrid:
                 f"observation(s) (its density decays like tau^-{self.tail:g}); use a proper prior on tau, "
                 "a normal prior on mu, or more studies")
         self.warnings: list[str] = []
+        self._cache: Any = None  # the (sinc, E[tau]) of the coarse and fine grids of the last comparison
         self._build()
 
     # -- transform z -> tau --------------------------------------------------------------------

@@ -1,11 +1,11 @@
 """Content-addressed cache of sampled fits, in memory and on disk.
 
 A fit is identified by ``MetaResult.hash`` (model name + spec + data, computed by
-:func:`evidence.meta.models.describe` *before* sampling) combined with the sampler settings and the
-versions of the sampling stack, so changing a prior, an effect, the seed or upgrading pymc refits,
-and nothing else does. On disk (``~/.cache/evidence/fits``, or ``$EVIDENCE_CACHE_DIR``) each entry
-is ``<key>.json`` (the ``MetaResult``) plus ``<key>.nc`` (the ``InferenceData`` as netCDF). No pickle:
-both formats are data, safe to share and readable by other tools.
+:func:`evidence.meta.pymc.models.describe` *before* sampling) combined with the sampler settings and the
+recorded package versions (:mod:`evidence.provenance`), so changing a prior, an effect, the seed
+or upgrading a package refits, and nothing else does. On disk (``~/.cache/evidence/fits``, or
+``$EVIDENCE_CACHE_DIR``) each entry is ``<key>.json`` (the ``MetaResult``) plus ``<key>.nc`` (the
+``InferenceData`` as netCDF). No pickle: both formats are data, safe to share and readable by other tools.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ import os
 import tempfile
 from pathlib import Path
 
-from evidence.meta.result import MetaResult, content_hash, package_versions
+from evidence.provenance import package_versions
+from evidence.meta.pymc import models
+from evidence.meta.pymc.settings import SamplerSettings
+from evidence.meta.result import MetaResult, content_hash
 
 _MEMORY: dict[str, MetaResult] = {}
-_STACK = ("pymc", "pytensor", "bambi", "nutpie", "arviz", "numpy", "scipy")
 
 
 def cache_dir(directory=None) -> Path:
@@ -30,18 +32,16 @@ def cache_dir(directory=None) -> Path:
     return Path(directory) if directory is not None else config.fit_cache_dir()
 
 
-def cache_key(kind, yi, vi, *, draws=1000, tune=1000, chains=2, seed=2026, sampler="nutpie", target_accept=0.9,
-              log_likelihood=True, **model_opts) -> str:
+def cache_key(kind, yi, vi, *, settings: SamplerSettings | None = None, log_likelihood: bool = True,
+              **options) -> str:
     """Key of a fit: ``MetaResult.hash`` + sampler settings (and whether the pointwise log-likelihood
-    was stored) + versions of the sampling stack."""
-    from evidence.meta.models import describe
-
-    name, spec, data = describe(kind, yi, vi, **model_opts)
+    was stored) + the recorded package versions. ``options`` as for ``models.fit`` (sampler-setting
+    fields among them override ``settings``)."""
+    settings, options = SamplerSettings.resolve(settings, options)
+    options.pop("measure", None)  # a label only
+    name, spec, data = models.describe(kind, yi, vi, **options)
     result_hash = content_hash(name, spec, data)
-    versions = {p: v for p, v in package_versions().items() if p in _STACK}
-    settings = {"draws": draws, "tune": tune, "chains": chains, "seed": seed, "sampler": sampler,
-                "target_accept": target_accept, "log_likelihood": bool(log_likelihood)}
-    return content_hash(result_hash, settings, versions)
+    return content_hash(result_hash, {**settings.as_dict(), "log_likelihood": bool(log_likelihood)}, package_versions())
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -92,12 +92,7 @@ def cached_fit(kind, yi, vi, *, directory=None, refresh=False, **kw) -> MetaResu
 
     Returns a fresh (shallow) copy each time, so a caller changing fields never alters the cache; on a
     hit ``measure`` is the caller's (it is a label only: not part of the key)."""
-    from evidence.meta import models
-
-    sampler_keys = ("draws", "tune", "chains", "seed", "sampler", "target_accept", "log_likelihood")
-    settings = {k: kw[k] for k in sampler_keys if k in kw}
-    model_opts = {k: v for k, v in kw.items() if k not in sampler_keys and k != "measure"}
-    key = cache_key(kind, yi, vi, **settings, **model_opts)
+    key = cache_key(kind, yi, vi, **kw)
     mem_key = f"{cache_dir(directory).resolve()}::{key}"
     if not refresh:
         result = _MEMORY.get(mem_key)

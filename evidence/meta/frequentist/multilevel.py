@@ -4,7 +4,8 @@ Why: several effect sizes from one study share a sample, so treating them as ind
 precision. The model adds a between-cluster variance sigma2[0] and a within-cluster (between effect
 sizes) variance sigma2[1]:  V = diag(vi) + sigma2[0] Z_c Z_c' + sigma2[1] Z_ci Z_ci'.
 
-The restricted log-likelihood is maximised on log-scale parameters from several starts (robust against
+The restricted log-likelihood is evaluated from per-group sums (O(groups), no k x k matrix: see
+``_Reml``) and maximised on log-scale parameters from several starts (robust against
 flat regions), then polished on the natural scale with a 0 lower bound so boundary solutions are exact.
 """
 
@@ -17,8 +18,9 @@ import numpy as np
 from scipy import optimize, stats
 
 from evidence.errors import MetaAnalysisError
-from evidence.meta.frequentist import _check_yv
-from evidence.meta.result import _clean
+from evidence.meta.frequentist.wls import check_variances
+from evidence.meta.inputs import check_effects
+from evidence.meta.result import json_safe
 
 
 @dataclass
@@ -43,7 +45,7 @@ class MultilevelFit:
     QEp: float
 
     def to_dict(self) -> dict:
-        return _clean(asdict(self))
+        return json_safe(asdict(self))
 
 
 def _codes(labels) -> np.ndarray:
@@ -53,39 +55,51 @@ def _codes(labels) -> np.ndarray:
 
 
 class _Reml:
-    """Restricted log-likelihood of the intercept-only three-level model."""
+    """Restricted log-likelihood of the intercept-only three-level model, from per-group sums.
+
+    V is block diagonal by cluster, and within a cluster V_c = D + s1 (a block of ones per inner
+    group) + s0 11'. Two rank-one updates (Sherman-Morrison and the matrix determinant lemma: first
+    per inner group, then per cluster) give 1'V^-1 1, 1'V^-1 y, y'V^-1 y and log det V from the sums
+    of 1/v, y/v, y^2/v and log v over each inner group, computed once. An evaluation is O(number of
+    groups); no k x k matrix and no inverse is ever formed.
+    """
 
     def __init__(self, y, v, cl, inner):
-        self.y, self.v = y, v
-        self.Zc = (cl[:, None] == np.unique(cl)[None, :]).astype(float)
-        self.Zi = (inner[:, None] == np.unique(inner)[None, :]).astype(float)
-        self.Cc = self.Zc @ self.Zc.T
-        self.Ci = self.Zi @ self.Zi.T
         self.k = y.size
+        self.c = float(np.sum(y / v) / np.sum(1.0 / v))  # centre y so the quadratic form loses no digits
+        yc = y - self.c
+        n_in = int(inner.max()) + 1
+        self.n1 = np.bincount(inner, 1.0 / v, n_in)
+        self.ny = np.bincount(inner, yc / v, n_in)
+        self.nyy = np.bincount(inner, yc * yc / v, n_in)
+        self.logv = float(np.sum(np.log(v)))
+        self.cluster_of = np.zeros(n_in, dtype=int)
+        self.cluster_of[inner] = cl
+        self.n_cl = int(cl.max()) + 1
 
-    def marginal(self, s2):
-        return np.diag(self.v) + s2[0] * self.Cc + s2[1] * self.Ci
+    def _sums(self, s2) -> tuple[float, float, float, float]:
+        """(1'V^-1 1, 1'V^-1 yc, yc'V^-1 yc, log det V) at variance components s2 = (s0, s1)."""
+        s0, s1 = float(s2[0]), float(s2[1])
+        f = 1.0 + s1 * self.n1  # inner group: (D + s1 11')^-1 by Sherman-Morrison
+        q11, q1y, qyy = self.n1 / f, self.ny / f, self.nyy - s1 * self.ny**2 / f
+        Q11, Q1y, Qyy = (np.bincount(self.cluster_of, q, self.n_cl) for q in (q11, q1y, qyy))
+        F = 1.0 + s0 * Q11  # cluster: + s0 11'
+        logdet = self.logv + float(np.sum(np.log(f))) + float(np.sum(np.log(F)))
+        return float(np.sum(Q11 / F)), float(np.sum(Q1y / F)), float(np.sum(Qyy - s0 * Q1y**2 / F)), logdet
 
-    def fixed(self, s2):
-        """(estimate, variance of estimate, V^-1) at variance components s2."""
-        V = self.marginal(s2)
-        L = np.linalg.cholesky(V)
-        Vinv = np.linalg.inv(L).T @ np.linalg.inv(L)
-        one = np.ones(self.k)
-        sw = float(one @ Vinv @ one)
-        mu = float(one @ Vinv @ self.y) / sw
-        return mu, 1.0 / sw, Vinv, L
+    def fixed(self, s2) -> tuple[float, float]:
+        """(estimate, variance of the estimate) at variance components s2."""
+        sw, swy, _, _ = self._sums(s2)
+        return self.c + swy / sw, 1.0 / sw
 
     def loglik(self, s2) -> float:
         if np.any(np.asarray(s2) < 0):
             return -np.inf
-        try:
-            mu, var_mu, Vinv, L = self.fixed(s2)
-        except np.linalg.LinAlgError:
+        sw, swy, syy, logdet = self._sums(s2)
+        if not (math.isfinite(sw) and sw > 0 and math.isfinite(logdet)):
             return -np.inf
-        r = self.y - mu
-        logdetV = 2.0 * float(np.sum(np.log(np.diag(L))))
-        return -0.5 * ((self.k - 1) * math.log(2 * math.pi) + logdetV + math.log(1.0 / var_mu) + float(r @ Vinv @ r))
+        q = max(syy - swy * swy / sw, 0.0)
+        return -0.5 * ((self.k - 1) * math.log(2 * math.pi) + logdet + math.log(sw) + q)
 
 
 def rma_mv_three_level(yi, vi, cluster, inner, method: str = "REML", level: float = 95.0) -> MultilevelFit:
@@ -96,7 +110,8 @@ def rma_mv_three_level(yi, vi, cluster, inner, method: str = "REML", level: floa
     """
     if str(method).upper() != "REML":
         raise MetaAnalysisError("The three-level model is implemented for method='REML' only.")
-    y, v = _check_yv(yi, vi)
+    y, v = check_effects(yi, vi)
+    check_variances(v)
     k = y.size
     if len(cluster) != k or len(inner) != k:
         raise MetaAnalysisError(f"cluster and inner must have {k} entries (one per effect size).")
@@ -110,14 +125,9 @@ def rma_mv_three_level(yi, vi, cluster, inner, method: str = "REML", level: floa
     # multi-start on log scale, then polish on the natural scale with bounds [0, inf)
     scale = max(float(np.var(y, ddof=1)), float(np.mean(v)), 1e-8)
     starts = [(a * scale, b * scale) for a in (0.01, 0.3, 1.0) for b in (0.01, 0.3, 1.0)]
-    best = None
-    for s in starts:
-        res = optimize.minimize(
-            lambda t: -model.loglik(np.exp(t)), np.log(s), method="Nelder-Mead",
-            options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000},
-        )
-        if best is None or res.fun < best.fun:
-            best = res
+    runs = [optimize.minimize(lambda t: -model.loglik(np.exp(t)), np.log(s), method="Nelder-Mead",
+                              options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000}) for s in starts]
+    best = min(runs, key=lambda r: r.fun)  # the first of equal minima, as the loop it replaces
     x0 = np.exp(best.x)
     x0[x0 < 1e-10 * scale] = 0.0
     pol = optimize.minimize(
@@ -129,7 +139,7 @@ def rma_mv_three_level(yi, vi, cluster, inner, method: str = "REML", level: floa
     if not np.all(np.isfinite(s2)) or not math.isfinite(model.loglik(s2)):
         raise MetaAnalysisError("REML optimisation of the three-level model failed.")
 
-    mu, var_mu, _, _ = model.fixed(s2)
+    mu, var_mu = model.fixed(s2)
     se = math.sqrt(var_mu)
     z = mu / se
     crit = stats.norm.ppf(1 - (1 - level / 100) / 2)

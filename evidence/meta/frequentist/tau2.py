@@ -6,7 +6,8 @@ tau^2 is below 1e-5; PM and the Q-profile CI use R's ``uniroot`` with tol = eps^
 To agree with metafor's published numbers we follow the same iterations, starting values, step
 halving and truncation at 0, and port R's Brent root finder (``zeroin``) exactly.
 
-All estimators accept a design matrix ``X`` (k x p, intercept included by the caller).
+All estimators accept a design matrix ``X`` (k x p, intercept included by the caller) and need
+O(k p^2) work per iteration: metafor's P matrix is never formed (:mod:`evidence.meta.frequentist.wls`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evidence.errors import MetaAnalysisError
+from evidence.meta.frequentist.wls import Wls, check_variances
 
 METHODS = ("FE", "DL", "REML", "ML", "PM", "SJ", "HE", "EB", "HS")
 
@@ -37,22 +39,17 @@ class Tau2Estimate:
     iterations: int = 0
 
 
-# -- linear algebra helpers ----------------------------------------------------------------------
-def pmatrix(X: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """P = W - W X (X'WX)^-1 X'W: the residual-maker of weighted least squares (metafor's P)."""
-    WX = X * w[:, None]
-    XtWX = X.T @ WX
-    try:
-        inv = np.linalg.inv(XtWX)
-    except np.linalg.LinAlgError as exc:  # pragma: no cover - guarded by the rank check in rma()
-        raise MetaAnalysisError("Model matrix is not of full rank; cannot fit the model.") from exc
-    return np.diag(w) - WX @ inv @ WX.T
-
-
 def qe_stat(tau2: float, y: np.ndarray, v: np.ndarray, X: np.ndarray) -> float:
-    """Generalised Q statistic Y'PY with weights 1/(v + tau2) (metafor's .QE.func)."""
-    P = pmatrix(X, 1.0 / (v + tau2))
-    return float(y @ P @ y)
+    """Generalised Q statistic Y'PY with weights 1/(v + tau2) (metafor's .QE.func), in O(k p^2).
+
+    The root searches (PM, Q-profile) call it dozens of times, so one coefficient takes a short path."""
+    w = 1.0 / (v + tau2)
+    if X.shape[1] == 1:
+        x = X[:, 0]
+        wx = w * x
+        r = y - x * (float(wx @ y) / float(wx @ x))
+        return float(w @ (r * r))
+    return Wls(X, w, y).yPy
 
 
 def uniroot(f, lower: float, upper: float, tol: float = UNIROOT_TOL, maxiter: int = 1000) -> float:
@@ -112,27 +109,19 @@ def _mad(y: np.ndarray) -> float:
     return 1.4826 * float(np.median(np.abs(y - np.median(y))))
 
 
-def _hedges(y, v, X, k, p) -> tuple[float, np.ndarray, float]:
-    """Hedges (HE) moment estimator (also metafor's start value for ML/REML/EB)."""
-    P = np.eye(k) - X @ np.linalg.inv(X.T @ X) @ X.T
-    rss = float(y @ P @ y)
-    PV = P * v[None, :]
-    trPV = float(np.trace(PV))
-    return (rss - trPV) / (k - p), PV, trPV
+def _hedges(y, v, X, k, p) -> tuple[float, Wls]:
+    """Hedges (HE) moment estimator (also metafor's start value for ML/REML/EB), with its unweighted fit."""
+    ols = Wls(X, np.ones(k), y)
+    return (ols.yPy - ols.tr(v)) / (k - p), ols
 
 
 def _loglik(tau2, y, v, X, reml: bool) -> float:
     """ML / REML log-likelihood of the random-effects (meta-regression) model."""
     k, p = X.shape
-    w = 1.0 / (v + tau2)
-    XtWX = X.T @ (X * w[:, None])
-    beta = np.linalg.solve(XtWX, X.T @ (w * y))
-    rss = float(np.sum(w * (y - X @ beta) ** 2))
+    fit = Wls(X, 1.0 / (v + tau2), y)
     if reml:
-        return -0.5 * (k - p) * math.log(2 * math.pi) - 0.5 * float(np.sum(np.log(v + tau2))) - 0.5 * float(
-            np.linalg.slogdet(XtWX)[1]
-        ) - 0.5 * rss
-    return -0.5 * k * math.log(2 * math.pi) - 0.5 * float(np.sum(np.log(v + tau2))) - 0.5 * rss
+        return -0.5 * (k - p) * math.log(2 * math.pi) - 0.5 * float(np.sum(np.log(v + tau2))) - 0.5 * fit.logdet() - 0.5 * fit.yPy
+    return -0.5 * k * math.log(2 * math.pi) - 0.5 * float(np.sum(np.log(v + tau2))) - 0.5 * fit.yPy
 
 
 def estimate_tau2(
@@ -147,7 +136,7 @@ def estimate_tau2(
     """Estimate tau^2 by ``method`` (one of :data:`METHODS`) as metafor's ``rma.uni`` does.
 
     ``X`` defaults to an intercept column. Estimates are truncated at 0. The caller is responsible for
-    input validation (finite values, vi > 0, k > p); see :func:`evidence.meta.frequentist.rma`.
+    input validation (finite values, vi > 0, k > p); see :func:`evidence.meta.frequentist.univariate.rma`.
     """
     method = method.upper()
     if method not in METHODS:
@@ -163,32 +152,30 @@ def estimate_tau2(
     if not np.allclose(X[:, 0], 1.0):  # without an intercept centring would change the model
         y = np.asarray(yi, dtype=float)
 
+    check_variances(v)
     if method == "HS":
         w = 1.0 / v
-        P = pmatrix(X, w)
-        tau2 = (float(y @ P @ y) - k) / w.sum()
+        f = Wls(X, w, y)
+        tau2 = (f.yPy - k) / w.sum()
         t = max(tau2, 0.0)
-        se = math.sqrt(1 / w.sum() ** 2 * (2 * (k - p) + 4 * t * np.trace(P) + 2 * t**2 * np.sum(P * P)))
+        se = math.sqrt(1 / w.sum() ** 2 * (2 * (k - p) + 4 * t * f.tr() + 2 * t**2 * f.tr2()))
         return Tau2Estimate(max(0.0, tau2), se)
 
     if method == "DL":
-        w = 1.0 / v
-        P = pmatrix(X, w)
-        trP = float(np.trace(P))
-        tau2 = (float(y @ P @ y) - (k - p)) / trP
+        f = Wls(X, 1.0 / v, y)
+        trP = f.tr()
+        tau2 = (f.yPy - (k - p)) / trP
         t = max(tau2, 0.0)
-        se = math.sqrt(1 / trP**2 * (2 * (k - p) + 4 * t * trP + 2 * t**2 * np.sum(P * P)))
+        se = math.sqrt(1 / trP**2 * (2 * (k - p) + 4 * t * trP + 2 * t**2 * f.tr2()))
         return Tau2Estimate(max(0.0, tau2), se)
 
     if method == "SJ":
         tau2_0 = float(np.var(y, ddof=1) * (k - 1) / k) if tau2_init is None else float(tau2_init)
-        P = pmatrix(X, 1.0 / (v + tau2_0))
-        tau2 = tau2_0 * float(y @ P @ y) / (k - p)
-        PV = P * v[None, :]
+        f = Wls(X, 1.0 / (v + tau2_0), y)
+        tau2 = tau2_0 * f.yPy / (k - p)
         t = max(tau2, 0.0)
-        se = math.sqrt(
-            tau2_0**2 / (k - p) ** 2 * (2 * np.sum(PV * PV.T) + 4 * t * np.sum(PV * P) + 2 * t**2 * np.sum(P * P))
-        )
+        # metafor's sum(PV * t(PV)), sum(PV * P), sum(P * P) = tr(PVPV), tr(PPV), tr(PP)
+        se = math.sqrt(tau2_0**2 / (k - p) ** 2 * (2 * f.tr2(v, v) + 4 * t * f.tr2(1.0, v) + 2 * t**2 * f.tr2()))
         return Tau2Estimate(max(0.0, tau2), se)
 
     if method == "PM":
@@ -203,11 +190,10 @@ def estimate_tau2(
         w = 1.0 / (v + tau2)
         return Tau2Estimate(max(0.0, tau2), math.sqrt(2 * k**2 / (k - p) / w.sum() ** 2))
 
-    he, PV, trPV = _hedges(y, v, X, k, p)
+    he, ols = _hedges(y, v, X, k, p)
     if method == "HE":
-        P = np.eye(k) - X @ np.linalg.inv(X.T @ X) @ X.T
         t = max(he, 0.0)
-        se = math.sqrt(1 / (k - p) ** 2 * (2 * np.sum(PV * PV.T) + 4 * t * trPV + 2 * t**2 * (k - p)))
+        se = math.sqrt(1 / (k - p) ** 2 * (2 * ols.tr2(v, v) + 4 * t * ols.tr(v) + 2 * t**2 * (k - p)))
         return Tau2Estimate(max(0.0, he), se)
 
     # ML, REML, EB: Fisher scoring from the (truncated) HE estimate, with step halving at 0.
@@ -217,13 +203,13 @@ def estimate_tau2(
         it += 1
         old = tau2
         w = 1.0 / (v + tau2)
-        P = pmatrix(X, w)
+        f = Wls(X, w, y)
         if method == "ML":
-            adj = (float(y @ P @ P @ y) - w.sum()) / np.sum(w**2)
+            adj = (f.yPPy - w.sum()) / np.sum(w**2)
         elif method == "REML":
-            adj = (float(y @ P @ P @ y) - np.trace(P)) / np.sum(P * P)
+            adj = (f.yPPy - f.tr()) / f.tr2()
         else:  # EB
-            adj = (float(y @ P @ y) * k / (k - p) - k) / w.sum()
+            adj = (f.yPy * k / (k - p) - k) / w.sum()
         while tau2 + adj < 0:
             adj /= 2
         tau2 = tau2 + adj
@@ -242,8 +228,7 @@ def estimate_tau2(
     if method == "ML":
         se = math.sqrt(2 / np.sum(w**2))
     elif method == "REML":
-        P = pmatrix(X, w)
-        se = math.sqrt(2 / np.sum(P * P))
+        se = math.sqrt(2 / Wls(X, w).tr2())
     else:
         se = math.sqrt(2 * k**2 / (k - p) / w.sum() ** 2)
     return Tau2Estimate(tau2, se, it)

@@ -1,15 +1,19 @@
-"""Small-study / publication-bias diagnostics aligned with metafor 3.8-1 (``regtest``, ``trimfill``).
+"""Small-study / publication-bias diagnostics: metafor 3.8-1's ``regtest`` and ``trimfill``, and PET-PEESE.
 
-Both are sensitivity analyses, not corrections: they are reported next to the pooled estimate so a
+All are sensitivity analyses, not corrections: they are reported next to the pooled estimate so a
 reader can see whether asymmetric funnel plots could explain it.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from scipy import stats
 
 from evidence.errors import MetaAnalysisError
-from evidence.meta.frequentist import _check_yv, rma
+from evidence.meta.frequentist.univariate import rma
+from evidence.meta.inputs import check_effects
 
 
 def egger_test(yi, vi, method: str = "REML", knha: bool = False) -> dict:
@@ -19,7 +23,7 @@ def egger_test(yi, vi, method: str = "REML", knha: bool = False) -> dict:
     fixed-effect version); the test statistic is the z (or t, with ``knha``) of the sqrt(vi) slope.
     Needs k >= 3 (two coefficients plus tau^2 for random effects).
     """
-    y, v = _check_yv(yi, vi)
+    y, v = check_effects(yi, vi)
     if y.size < 3:
         raise MetaAnalysisError(f"Egger's test needs at least 3 effect sizes, got {y.size}.")
     fit = rma(y, v, method=method, knha=knha, mods=np.sqrt(v), mod_names=["sei"])
@@ -50,7 +54,7 @@ def trimfill(yi, vi, method: str = "REML", side: str | None = None, maxiter: int
     The k0 most extreme studies on the other side are trimmed iteratively until k0 is stable, then
     mirrored around the trimmed estimate and the model is refitted on the filled data.
     """
-    y0, v0 = _check_yv(yi, vi)
+    y0, v0 = check_effects(yi, vi)
     k = y0.size
     if k < 3:
         raise MetaAnalysisError(f"Trim-and-fill needs at least 3 effect sizes, got {k}.")
@@ -97,3 +101,62 @@ def trimfill(yi, vi, method: str = "REML", side: str | None = None, maxiter: int
         "vi": v_all.tolist(),
         "filled": [False] * k + [True] * k0,
     }
+
+
+# -- PET-PEESE -------------------------------------------------------------------------------------
+
+
+def _direction(alternative: str) -> float:
+    if alternative not in ("greater", "less"):
+        raise MetaAnalysisError("alternative must be 'greater' or 'less' (the direction favoured by selection)")
+    return 1.0 if alternative == "greater" else -1.0
+
+
+def _wls(y, x, w):
+    """Weighted least squares y ~ 1 + x with weights w and estimated residual variance (R's lm)."""
+    X = np.column_stack([np.ones_like(x), x])
+    sw = np.sqrt(w)
+    coef, *_ = np.linalg.lstsq(X * sw[:, None], y * sw, rcond=None)
+    resid = (y - X @ coef) * sw
+    df = y.size - 2
+    sigma2 = float(resid @ resid / df)
+    cov = sigma2 * np.linalg.inv((X * w[:, None]).T @ X)
+    se = np.sqrt(np.diag(cov))
+    return coef, se, df, sigma2
+
+
+def pet_peese(yi, vi, alternative: str | None = None, alpha: float = 0.05) -> dict:
+    """PET (yi ~ se) and PEESE (yi ~ vi), weights 1/vi; the conditional estimator picks one.
+
+    Rule (Stanley & Doucouliagos 2014): test PET's intercept one-sided at ``alpha`` in the expected
+    direction (``alternative`` "greater"/"less"; default None: the direction of PET's own intercept,
+    i.e. a two-sided test at 2*alpha). If it is significant there is a genuine effect and PEESE's
+    intercept (less biased when an effect exists) is the estimate; otherwise PET's.
+    """
+    y, v = check_effects(yi, vi)
+    if y.size < 3:
+        raise MetaAnalysisError(f"PET-PEESE needs at least 3 effect sizes, got {y.size}")
+    out: dict[str, Any] = {}
+    for name, x in (("PET", np.sqrt(v)), ("PEESE", v)):
+        coef, se, df, sigma2 = _wls(y, x, 1.0 / v)
+        tval = coef[0] / se[0]
+        tcrit = stats.t.ppf(0.975, df)
+        out[name] = {
+            "estimate": float(coef[0]), "se": float(se[0]), "tval": float(tval), "df": int(df),
+            "pval": float(2 * stats.t.sf(abs(tval), df)),
+            "ci_lb": float(coef[0] - tcrit * se[0]), "ci_ub": float(coef[0] + tcrit * se[0]),
+            "slope": float(coef[1]), "slope_se": float(se[1]), "slope_tval": float(coef[1] / se[1]),
+            "sigma2": sigma2,  # residual variance factor of the multiplicative-error WLS
+        }
+    pet = out["PET"]
+    direction = _direction(alternative) if alternative else (1.0 if pet["estimate"] >= 0 else -1.0)
+    p_one = float(stats.t.sf(direction * pet["tval"], pet["df"]))
+    chosen = "PEESE" if p_one < alpha else "PET"
+    out.update(
+        chosen=chosen,
+        pet_pval_one_sided=p_one,
+        direction="greater" if direction > 0 else "less",
+        rule=f"PEESE if PET intercept significant one-sided at {alpha:g} ({'greater' if direction > 0 else 'less'}), else PET",
+        **{key: out[chosen][key] for key in ("estimate", "se", "ci_lb", "ci_ub")},
+    )
+    return out

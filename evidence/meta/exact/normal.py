@@ -2,8 +2,8 @@
 
 Model: y_i ~ N(theta_i, v_i), theta_i ~ N(mu, tau^2), a prior on tau (``evidence.meta.priors``) and
 a flat or normal prior on mu. Given tau, mu's posterior is normal in closed form, so the only
-integral left is the one over tau, done on an adaptive grid (:mod:`evidence.meta.exact_grid`).
-Every marginal then becomes a finite mixture of normals (:mod:`evidence.meta.mixture`):
+integral left is the one over tau, done on an adaptive grid (:mod:`evidence.meta.exact.grid`).
+Every marginal then becomes a finite mixture of normals (:mod:`evidence.meta.exact.mixture`):
 
 * mu | y = sum_j pi_j N(mu_hat(tau_j), V(tau_j)); theta_new | y adds tau_j^2 to each variance;
   theta_i | y mixes N(B m + (1 - B) y_i, (1 - B) v_i + B^2 V) with B = v_i / (v_i + tau^2).
@@ -19,56 +19,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 
-from evidence.errors import MetaAnalysisError
-from evidence.meta.exact_grid import TauGrid, moment_warnings
-from evidence.meta.mixture import mix_cdf, mix_pdf, mix_quantile
-from evidence.meta.priors import MuPrior, TauPrior, parse_mu_prior, parse_tau_prior
-from evidence.meta.result import MetaResult, StudyEstimate, Summary, content_hash, package_versions
-
-
-@lru_cache(maxsize=1)
-def _versions_cached() -> tuple:
-    return tuple(package_versions().items())
-
-
-def recorded_versions() -> dict[str, str]:
-    """Package versions for the result (read once per process: reading metadata costs ~10 ms)."""
-    return dict(_versions_cached())
-
-
-def check_effects(yi, vi, labels=None) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Validate effects and variances (finite; variances > 0), with default labels."""
-    y = np.asarray(yi, float).ravel()
-    v = np.asarray(vi, float).ravel()
-    if y.size == 0:
-        raise MetaAnalysisError("no effects to meta-analyse")
-    if y.shape != v.shape:
-        raise MetaAnalysisError(f"yi and vi have different lengths ({y.size} and {v.size})")
-    if not np.all(np.isfinite(y)):
-        raise MetaAnalysisError("every effect size yi must be a finite number")
-    if not np.all(np.isfinite(v)) or np.any(v <= 0):
-        bad = [int(i) + 1 for i in np.flatnonzero(~(np.isfinite(v) & (v > 0)))]
-        raise MetaAnalysisError(f"sampling variances vi must be finite and > 0 (offending rows: {bad[:10]})")
-    return y, v, study_labels(labels, y.size)
-
-
-def study_labels(labels, k: int) -> list[str]:
-    labels = [f"study {i + 1}" for i in range(k)] if labels is None else [str(s) for s in labels]
-    if len(labels) != k:
-        raise MetaAnalysisError(f"{len(labels)} labels for {k} effects")
-    return labels
-
-
-def typical_variance(v: np.ndarray, n_params: int = 1) -> float:
-    """Higgins & Thompson's 'typical' within-study variance s^2 = (k-1) sum w / ((sum w)^2 - sum w^2)."""
-    w = 1.0 / v
-    k = v.size
-    den = w.sum() ** 2 - (w**2).sum()
-    return float((k - n_params) * w.sum() / den) if k > n_params and den > 0 else float(np.mean(v))
+from evidence.meta.exact.grid import TauGrid, moment_warnings
+from evidence.meta.exact.mixture import mix_cdf, mix_pdf, mix_quantile
+from evidence.meta.inputs import check_effects, study_labels, typical_variance
+from evidence.meta.priors import DEFAULT_MU_PRIOR, DEFAULT_TAU_PRIOR, MuPrior, TauPrior, parse_mu_prior, parse_tau_prior
+from evidence.provenance import package_versions
+from evidence.meta.result import MetaResult, StudyEstimate, Summary, content_hash
 
 
 # --------------------------------------------------------------------------------------------
@@ -81,9 +40,9 @@ class ExactPosterior:
     and ``V`` (= Var[mu | tau, y]).
     """
 
-    def __init__(self, yi, vi, tau_prior: "str | TauPrior" = "halfnormal:0.5", mu_prior: "str | MuPrior" = "flat",
+    def __init__(self, yi, vi, tau_prior: "str | TauPrior" = DEFAULT_TAU_PRIOR, mu_prior: "str | MuPrior" = DEFAULT_MU_PRIOR,
                  tol: float = 1e-5):
-        self.y, self.v, _ = check_effects(yi, vi)
+        self.y, self.v = check_effects(yi, vi)
         self.tau_prior, self.mu_prior = parse_tau_prior(tau_prior), parse_mu_prior(mu_prior)
         self.k = self.y.size
         flat = self.mu_prior.kind == "flat"
@@ -233,10 +192,10 @@ class ExactPosterior:
             mu=mu, tau=tau, theta_new=pred, p_below_0=float(self.mu_cdf(0.0)),
             p_abs_above={f"{float(t):g}": self.p_abs_above(t) for t in thresholds},
             i2=self.i2_median(float(tq[1])), studies=studies, densities=dens, warnings=moment_warnings(g, self.mu_finite, self.pred_finite),
-            versions=recorded_versions())
+            versions=package_versions())
 
 
-def posterior(yi, vi, tau_prior: "str | TauPrior" = "halfnormal:0.5", mu_prior: "str | MuPrior" = "flat",
+def posterior(yi, vi, tau_prior: "str | TauPrior" = DEFAULT_TAU_PRIOR, mu_prior: "str | MuPrior" = DEFAULT_MU_PRIOR,
               labels=None, thresholds: Sequence[float] = (), measure: str | None = None, tol: float = 1e-5) -> MetaResult:
     """Exact posterior of the normal-normal random-effects model as a :class:`MetaResult`.
 

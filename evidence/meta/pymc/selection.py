@@ -14,7 +14,7 @@ d ~ Dirichlet(1, ..., 1) (the cumulative-Dirichlet prior of RoBMA, Bartos et al.
 may favour significant results, never the reverse. ``mu``/``tau`` describe effects *before*
 selection, which is the bias-adjusted answer.
 
-PET-PEESE (Stanley & Doucouliagos 2014) is frequentist weighted least squares with numpy.
+PET-PEESE, the frequentist companion, is in :mod:`evidence.meta.frequentist.bias`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import numpy as np
 from scipy import stats
 
 from evidence.errors import MetaAnalysisError
+from evidence.meta.pymc.draws import Draws, flat, summarize
+from evidence.meta.pymc.random_effects import coord_labels, mu_prior_args, rv, tau_prior_args
 
 DEFAULT_CUTPOINTS = (0.025, 0.5)
 _BIG = 1e6  # stands in for +-inf in interval bounds: keeps gradients finite (0 * inf = nan otherwise)
@@ -96,8 +98,12 @@ class _NP:
 NUMPY_LIB = _NP()
 
 
-def build_selection(yi, vi, *, tau_prior="halfnormal:0.5", mu_prior="flat", cutpoints=DEFAULT_CUTPOINTS,
-                    alternative="greater", labels=None):
+def selection_spec(opts) -> dict:
+    return {"alternative": opts["alternative"], "cutpoints": list(opts.get("cutpoints") or DEFAULT_CUTPOINTS),
+            "weights_prior": "cumulative Dirichlet(1,...,1), omega_1 = 1"}
+
+
+def build_selection(yi, vi, opts):
     """Step-function selection model as an unsampled ``pm.Model`` (likelihood via ``pm.Potential``).
 
     The pointwise log-likelihood is also stored as the deterministic ``loglik_i`` so LOO can use it
@@ -105,16 +111,15 @@ def build_selection(yi, vi, *, tau_prior="halfnormal:0.5", mu_prior="flat", cutp
     """
     import pymc as pm
 
-    from evidence.meta.models import _check, _labels, _rv, mu_prior_args, tau_prior_args
-
-    yi, vi = _check(yi, vi)
-    s = _sign(alternative)
+    cutpoints = opts.get("cutpoints") or DEFAULT_CUTPOINTS
+    s = _sign(opts["alternative"])
     lower, upper = selection_bounds(vi, cutpoints)
-    idx = interval_index(yi, vi, cutpoints, alternative)
+    idx = interval_index(yi, vi, cutpoints, opts["alternative"])
     J = lower.shape[1]
-    with pm.Model(coords={"study": _labels(labels, yi.size), "interval": _interval_names(cutpoints)}) as model:
-        mu = _rv("mu", mu_prior_args(mu_prior))
-        tau = _rv("tau", tau_prior_args(tau_prior))
+    coords = {"study": coord_labels(opts.get("labels"), yi.size), "interval": _interval_names(cutpoints)}
+    with pm.Model(coords=coords) as model:
+        mu = rv("mu", mu_prior_args(opts["mu_prior"]))
+        tau = rv("tau", tau_prior_args(opts["tau_prior"]))
         d = pm.Dirichlet("d", a=np.ones(J))
         omega = pm.Deterministic("omega", pm.math.cumsum(d[::-1])[::-1], dims="interval")
         ll = selection_loglik(s * yi, np.sqrt(vi), s * mu, tau, omega, lower, upper, idx, lib=_PT())
@@ -123,60 +128,24 @@ def build_selection(yi, vi, *, tau_prior="halfnormal:0.5", mu_prior="flat", cutp
     return model
 
 
+def selection_draws(post, yi, vi, opts, rng) -> Draws:
+    """mu and tau before selection; the weights omega; theta_i | y_i, mu, tau is the usual normal
+    shrinkage (selection acts on y_i alone)."""
+    mu, tau = flat(post, "mu"), flat(post, "tau")
+    theta_new = mu + tau * rng.standard_normal(mu.size)
+    om = np.asarray(post["omega"]).reshape(mu.size, -1)
+    coefficients = {f"omega[{lab}]": summarize(om[:, j]) for j, lab in enumerate(post["omega"]["interval"].values)}
+    prec = 1.0 / vi[None, :] + 1.0 / tau[:, None] ** 2
+    mean = (yi[None, :] / vi[None, :] + mu[:, None] / tau[:, None] ** 2) / prec
+    theta = mean + rng.standard_normal(mean.shape) / np.sqrt(prec)
+    return Draws(mu, tau, theta, theta_new, coefficients)
+
+
+def selection_marginal_loglik(post, yi, vi, opts) -> np.ndarray:
+    """The model's own normalised per-effect likelihood, stored while sampling."""
+    return flat(post, "loglik_i")
+
+
 def _interval_names(cutpoints):
     edges = [0.0, *sorted(cutpoints), 1.0]
     return [f"p in ({a:g}, {b:g}]" for a, b in zip(edges[:-1], edges[1:])]
-
-
-# -- PET-PEESE -------------------------------------------------------------------------------------
-
-
-def _wls(y, x, w):
-    """Weighted least squares y ~ 1 + x with weights w and estimated residual variance (R's lm)."""
-    X = np.column_stack([np.ones_like(x), x])
-    sw = np.sqrt(w)
-    coef, *_ = np.linalg.lstsq(X * sw[:, None], y * sw, rcond=None)
-    resid = (y - X @ coef) * sw
-    df = y.size - 2
-    sigma2 = float(resid @ resid / df)
-    cov = sigma2 * np.linalg.inv((X * w[:, None]).T @ X)
-    se = np.sqrt(np.diag(cov))
-    return coef, se, df, sigma2
-
-
-def pet_peese(yi, vi, alternative: str | None = None, alpha: float = 0.05) -> dict:
-    """PET (yi ~ se) and PEESE (yi ~ vi), weights 1/vi; the conditional estimator picks one.
-
-    Rule (Stanley & Doucouliagos 2014): test PET's intercept one-sided at ``alpha`` in the expected
-    direction (``alternative`` "greater"/"less"; default None: the direction of PET's own intercept,
-    i.e. a two-sided test at 2*alpha). If it is significant there is a genuine effect and PEESE's
-    intercept (less biased when an effect exists) is the estimate; otherwise PET's.
-    """
-    y = np.asarray(yi, dtype=float)
-    v = np.asarray(vi, dtype=float)
-    if y.size < 3:
-        raise MetaAnalysisError(f"PET-PEESE needs at least 3 effect sizes, got {y.size}")
-    out = {}
-    for name, x in (("PET", np.sqrt(v)), ("PEESE", v)):
-        coef, se, df, sigma2 = _wls(y, x, 1.0 / v)
-        tval = coef[0] / se[0]
-        tcrit = stats.t.ppf(0.975, df)
-        out[name] = {
-            "estimate": float(coef[0]), "se": float(se[0]), "tval": float(tval), "df": int(df),
-            "pval": float(2 * stats.t.sf(abs(tval), df)),
-            "ci_lb": float(coef[0] - tcrit * se[0]), "ci_ub": float(coef[0] + tcrit * se[0]),
-            "slope": float(coef[1]), "slope_se": float(se[1]), "slope_tval": float(coef[1] / se[1]),
-            "sigma2": sigma2,  # residual variance factor of the multiplicative-error WLS
-        }
-    pet = out["PET"]
-    direction = _sign(alternative) if alternative else (1.0 if pet["estimate"] >= 0 else -1.0)
-    p_one = float(stats.t.sf(direction * pet["tval"], pet["df"]))
-    chosen = "PEESE" if p_one < alpha else "PET"
-    out.update(
-        chosen=chosen,
-        pet_pval_one_sided=p_one,
-        direction="greater" if direction > 0 else "less",
-        rule=f"PEESE if PET intercept significant one-sided at {alpha:g} ({'greater' if direction > 0 else 'less'}), else PET",
-        **{key: out[chosen][key] for key in ("estimate", "se", "ci_lb", "ci_ub")},
-    )
-    return out

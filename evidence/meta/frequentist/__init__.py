@@ -1,0 +1,15 @@
+"""Frequentist engine, numerically aligned with metafor 3.8-1: ``rma`` (all nine tau^2 estimators,
+Knapp-Hartung, meta-regression), the Q-profile CI, leave-one-out, cumulative analysis, the
+three-level ``rma.mv`` and the small-study diagnostics (Egger, trim-and-fill, PET-PEESE).
+
+Cost: numpy and scipy only; never imports pymc, bambi or arviz. Every estimator needs O(k) work per
+iteration (O(k p^2) with p coefficients) and never forms a k x k matrix (:mod:`.wls`; the
+three-level model works from per-group sums), so 100,000 effects run in bounded memory.
+"""
+
+from evidence.meta.frequentist.bias import egger_test, pet_peese, trimfill
+from evidence.meta.frequentist.multilevel import MultilevelFit, rma_mv_three_level
+from evidence.meta.frequentist.univariate import RmaFit, cumulative, leave1out, rma, tau2_ci_qprofile, to_meta_result
+
+__all__ = ["MultilevelFit", "RmaFit", "cumulative", "egger_test", "leave1out", "pet_peese", "rma",
+           "rma_mv_three_level", "tau2_ci_qprofile", "to_meta_result", "trimfill"]
