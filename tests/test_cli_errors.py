@@ -16,7 +16,7 @@ from evidence.cli.main import app
 runner = CliRunner()
 FIXTURES = Path(__file__).parent / "fixtures" / "studies"
 # every command of the app, so a new command without a case here fails test_every_command_is_covered
-COMMANDS = {"validate", "dedup", "new", "import", "build", "list", "show", "export-csv", "info", "escalc", "meta",
+COMMANDS = {"answer", "reconcile", "validate", "dedup", "new", "import", "build", "list", "show", "export-csv", "info", "escalc", "meta",
             "summary", "schema"}
 
 
@@ -85,6 +85,12 @@ def cases(f: dict[str, Path]) -> list[tuple[str, list[str], str]]:
         ("summary", ["--intervention", "conditional_cash_transfer", "--outcome", "economic_activity",
                      "-o", str(f["empty.csv"] / "s.md")], "Not a directory"),
         ("schema", ["--nonsense"], "No such option"),
+        ("answer", ["--intervention", "cash", "--outcome", "economic_activity"], "not a known term"),
+        ("answer", ["--intervention", "conditional_cash_transfer", "--outcome", "economic_activity", "--catalog", dead],
+         "cannot reach"),
+        ("answer", ["--intervention", "conditional_cash_transfer", "--outcome", "economic_activity", "--prior-tau", "x"],
+         "--prior-tau"),
+        ("reconcile", [missing, missing], "does not exist"),
     ]
 
 

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import typer
+
+from evidence.catalog.filters import Filters
+from evidence.cli.options import Catalog, check_cell, with_filters
 
 
 def _text(card) -> str:
@@ -27,39 +29,28 @@ def _text(card) -> str:
 
 def register(app: typer.Typer) -> None:
     @app.command("answer")
+    @with_filters("regions", "countries", "designs", "sex", "age_min", "age_max", "year_min", "year_max", "coding_status")
     def answer(
         intervention: str = typer.Option(..., "--intervention", help="Intervention type (taxonomy term)."),
         outcome: str = typer.Option(..., "--outcome", help="Outcome (taxonomy term)."),
-        region: Optional[list[str]] = typer.Option(None, "--region"),
-        country: Optional[list[str]] = typer.Option(None, "--country"),
-        design: Optional[list[str]] = typer.Option(None, "--design"),
-        sex: Optional[str] = typer.Option(None, "--sex", help="girls | boys | all"),
-        age_min: Optional[float] = typer.Option(None, "--age-min"),
-        age_max: Optional[float] = typer.Option(None, "--age-max"),
+        catalog: Catalog = None,
         exclude_high_rob: bool = typer.Option(False, "--exclude-high-rob"),
         exclude_imputed: bool = typer.Option(False, "--exclude-imputed"),
         exclude_secondary: bool = typer.Option(False, "--exclude-secondary", help="Leave out numbers taken from a review's table."),
-        tau_prior: str = typer.Option("halfnormal", "--tau-prior", help="Family of the prior on tau, scaled to the metric."),
+        tau_prior: str = typer.Option("halfnormal", "--prior-tau", help="Family of the prior on tau, scaled to the metric."),
         as_json: bool = typer.Option(False, "--json", help="Print the card as one JSON object."),
+        filters: Filters = None,
     ):
         """The answer for one cell: pooled effect, certainty, direction, vote count, girls/boys and ages, harms."""
-        from evidence.catalog.queries import Filters, effects
+        from evidence.catalog.queries import connect, effects
         from evidence.errors import EvidenceError
         from evidence.synthesis import TAU_FAMILIES, WhatWorksOptions, answer_card
-        from evidence.taxonomy import taxonomy
 
-        t = taxonomy()
-        for value, terms, name in ((intervention, t.interventions, "--intervention"), (outcome, t.outcomes, "--outcome")):
-            if value not in terms:
-                from evidence.taxonomy import suggest
-
-                hint = suggest(value, terms)
-                raise EvidenceError(f"{name}: unknown term {value!r}" + (f" (did you mean {hint!r}?)" if hint else ""))
+        check_cell(intervention, outcome)
         if tau_prior not in TAU_FAMILIES:
-            raise EvidenceError(f"--tau-prior: choose one of {', '.join(TAU_FAMILIES)}")
-        filters = Filters(regions=tuple(region or ()), countries=tuple(country or ()), designs=tuple(design or ()),
-                          sex=sex, age_min=age_min, age_max=age_max)
-        card = answer_card(effects(filters), WhatWorksOptions(intervention, outcome, exclude_high_rob=exclude_high_rob,
-                                                              exclude_imputed=exclude_imputed, tau_family=tau_prior,
-                                                              exclude_secondary=exclude_secondary))
+            raise EvidenceError(f"--prior-tau: choose one of {', '.join(TAU_FAMILIES)}")
+        card = answer_card(effects(filters, engine=connect(catalog)),
+                           WhatWorksOptions(intervention, outcome, exclude_high_rob=exclude_high_rob,
+                                            exclude_imputed=exclude_imputed, tau_family=tau_prior,
+                                            exclude_secondary=exclude_secondary))
         typer.echo(json.dumps(card.to_dict(), default=str) if as_json else _text(card))

@@ -68,8 +68,12 @@ def dedup(
     """Report likely duplicate studies with their scores (exit 1 if any pair is found)."""
     from evidence.ingest.dedup import find_duplicates, report_table
     from evidence.ingest.loader import load
+    from evidence.errors import EvidenceError
     from evidence.ingest.validate import expand
 
+    for p in paths or ():
+        if not p.exists():
+            raise EvidenceError(f"{p}: No such file or directory (give study files or a directory of them)")
     if base is not None:
         from evidence.coding.review import changed_study_files, introduced_duplicates
 
