@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "evidence.cli.meta_cmd",
     "evidence.cli.summary_cmd",
     "evidence.cli.schema_cmd",
+    "evidence.cli.todo_cmd",
 ]
 
 for _name in COMMAND_MODULES:
