@@ -80,3 +80,13 @@ st.dataframe(eff[["effect_id", "intervention_label", "outcome_label", "subgroup_
 if rec.get("versions"):
     st.subheader("Other versions")
     st.dataframe(rec["versions"], hide_index=True)
+
+from evidence.views.loaders import load_coding_queue
+
+with st.expander("What to code next"):
+    todo = load_coding_queue(stamp)
+    st.caption(md(f"{len(todo)} studies mapped, headline only or missing parts, ranked by how much coding them from the full "
+                  "text would change the answers: cells one study short of pooling first, then national or large programmes, "
+                  "then the rest (`evidence todo` prints the same queue)."))
+    st.dataframe(todo[["rank", "citation", "status", "reason", "missing", "where", "link"]], hide_index=True,
+                 column_config={"link": st.column_config.LinkColumn("link")}, key="st_todo")

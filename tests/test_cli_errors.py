@@ -16,7 +16,7 @@ from evidence.cli.main import app
 runner = CliRunner()
 FIXTURES = Path(__file__).parent / "fixtures" / "studies"
 # every command of the app, so a new command without a case here fails test_every_command_is_covered
-COMMANDS = {"answer", "reconcile", "validate", "dedup", "new", "import", "build", "list", "show", "export-csv", "info", "escalc", "meta",
+COMMANDS = {"answer", "reconcile", "todo", "validate", "dedup", "new", "import", "build", "list", "show", "export-csv", "info", "escalc", "meta",
             "summary", "schema"}
 
 
@@ -91,6 +91,7 @@ def cases(f: dict[str, Path]) -> list[tuple[str, list[str], str]]:
         ("answer", ["--intervention", "conditional_cash_transfer", "--outcome", "economic_activity", "--prior-tau", "x"],
          "--prior-tau"),
         ("reconcile", [missing, missing], "does not exist"),
+        ("todo", ["--intervention", "nope"], "not a known term"),
     ]
 
 

@@ -67,6 +67,7 @@ COMMAND_MODULES = [
     "evidence.cli.summary_cmd",
     "evidence.cli.schema_cmd",
     "evidence.cli.reconcile_cmd",
+    "evidence.cli.todo_cmd",
 ]
 
 for _name in COMMAND_MODULES:

@@ -86,3 +86,11 @@ def load_what_works(stamp: tuple, items: tuple, options: synthesis.WhatWorksOpti
 def load_study(stamp: tuple, study_id: str) -> dict:
     """One study's whole record (the Studies page's detail view)."""
     return queries.study(study_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_coding_queue(stamp: tuple) -> pd.DataFrame:
+    """The coding queue (what ``evidence todo`` prints) as a table, for the Studies page's "What to code next"."""
+    from evidence.synthesis.queue import load_queue, queue_frame
+
+    return queue_frame(load_queue())
