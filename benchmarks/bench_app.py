@@ -7,9 +7,8 @@ import statistics
 import sys
 import time
 
-from evidence import config
+from evidence import config, synthesis
 from evidence.catalog import queries
-from evidence import synthesis
 
 REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 

@@ -101,7 +101,7 @@ def _cells(a: dict, names: tuple[str, str], add: float, to: str) -> list[np.ndar
 
 def _compute(measure: str, a: dict, add: float, to: str) -> tuple[np.ndarray, np.ndarray]:
     if measure in ("RR", "OR", "RD"):
-        for g, (ev, ne, n) in {1: ("ai", "bi", "n1i"), 2: ("ci", "di", "n2i")}.items():
+        for _g, (ev, ne, n) in {1: ("ai", "bi", "n1i"), 2: ("ci", "di", "n2i")}.items():
             if ne not in a:
                 _check(n, a[n], a[n] < 1, ">= 1")
                 _check(ev, a[ev], a[ev] > a[n], f"<= {n}")

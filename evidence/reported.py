@@ -11,9 +11,22 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from evidence.effectsize import (apply_design_effect, design_effect, escalc, fisher_z, hedges_g, level_unstated,
-                                 logor_from_pp, logrr_from_pp, parse_threshold, pp_diff_from_proportions, se_from_ci,
-                                 se_from_p, se_from_significance, se_from_t)
+from evidence.effectsize import (
+    apply_design_effect,
+    design_effect,
+    escalc,
+    fisher_z,
+    hedges_g,
+    level_unstated,
+    logor_from_pp,
+    logrr_from_pp,
+    parse_threshold,
+    pp_diff_from_proportions,
+    se_from_ci,
+    se_from_p,
+    se_from_significance,
+    se_from_t,
+)
 from evidence.errors import EffectSizeError
 
 
@@ -127,7 +140,7 @@ def effect_from_reported(reported: dict) -> EffectSize:
         raise EffectSizeError(f"unknown form '{form}'; expected one of {', '.join(_FORMS)}")
     unit = r.get("unit")
     alt: dict = {}
-    imputed, se = False, None
+    imputed = False
     if form == "counts":
         ai, ci = _need(r, form, "ai", "ci")
         cols = {"ai": ai, "ci": ci, "bi": r.get("bi"), "di": r.get("di"), "n1i": r.get("n1"), "n2i": r.get("n2")}

@@ -72,7 +72,7 @@ class PgServer:
             argv = ["runuser", "-u", "postgres", "--", *argv]
         return subprocess.run(argv, check=check, capture_output=True, text=True, timeout=timeout, **kw)
 
-    def start(self) -> "PgServer":
+    def start(self) -> PgServer:
         self.root.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")

@@ -86,7 +86,7 @@ class Stack:
     nginx: subprocess.Popen | None = None
     proxy_port: int | None = None
 
-    def start(self) -> "Stack":
+    def start(self) -> Stack:
         try:
             for cat in self.catalogues:
                 port = free_port()

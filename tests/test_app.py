@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 import streamlit as st
 import yaml
+from app_catalogue import build_test_catalogue
 from streamlit.testing.v1 import AppTest
 
-from app_catalogue import build_test_catalogue
-from evidence import config
+from evidence import config, synthesis
 from evidence.catalog import queries
 from evidence.meta import exact
-from evidence import synthesis
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ["app_pages/gap_map.py", "app_pages/what_works.py", "app_pages/studies.py", "app_pages/where.py",
@@ -169,8 +168,7 @@ def test_summary_download_equals_the_cli_file(catalogue, tmp_path):
 # -- review fixes -------------------------------------------------------------------------------
 def test_cached_loaders_follow_a_rebuilt_catalogue(tmp_path, monkeypatch):
     """After `evidence build` rewrites the catalogue, a running app serves the new data, not the cached old."""
-    from evidence.views import downloads
-    from evidence.views import loaders
+    from evidence.views import downloads, loaders
 
     db = build_test_catalogue(tmp_path)
     monkeypatch.setattr(config, "CATALOG_PATH", db)

@@ -12,7 +12,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from app_catalogue import build_test_catalogue
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,9 +55,9 @@ def server(tmp_path_factory):
 
 
 def _expected(db, regions=()) -> str:
+    from evidence import synthesis
     from evidence.catalog import queries
     from evidence.meta import exact
-    from evidence import synthesis
 
     eff = queries.effects(queries.Filters(regions=regions), engine=queries.connect(db))  # no global state
     c = eff[(eff.intervention == "conditional_cash_transfer") & (eff.outcome == "economic_activity") & eff.primary.astype(bool)

@@ -91,7 +91,7 @@ def cases(f: dict[str, Path]) -> list[tuple[str, list[str], str]]:
         ("answer", ["--intervention", "conditional_cash_transfer", "--outcome", "economic_activity", "--prior-tau", "x"],
          "--prior-tau"),
         ("reconcile", [missing, missing], "does not exist"),
-        ("todo", ["--intervention", "nope"], "not a known term"),
+        ("todo", ["--intervention", "nope"], "unknown intervention"),
     ]
 
 

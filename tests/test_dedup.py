@@ -7,7 +7,6 @@ import string
 import unicodedata
 
 import pytest
-
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner

@@ -16,8 +16,7 @@ import pytest
 from scipy import integrate, stats
 
 from evidence.errors import MetaAnalysisError
-from evidence.meta.exact import ExactPosterior, posterior
-from evidence.meta.exact import regression
+from evidence.meta.exact import ExactPosterior, posterior, regression
 from evidence.meta.priors import parse_mu_prior, parse_tau_prior
 from evidence.meta.result import MetaResult, content_hash
 

@@ -15,8 +15,16 @@ import pytest
 from scipy import optimize, stats
 
 from evidence.errors import MetaAnalysisError
-from evidence.meta.frequentist import (cumulative, egger_test, leave1out, rma, rma_mv_three_level, tau2_ci_qprofile,
-                                       to_meta_result, trimfill)
+from evidence.meta.frequentist import (
+    cumulative,
+    egger_test,
+    leave1out,
+    rma,
+    rma_mv_three_level,
+    tau2_ci_qprofile,
+    to_meta_result,
+    trimfill,
+)
 from evidence.meta.frequentist.tau2 import METHODS, qe_stat, uniroot
 from evidence.meta.result import MetaResult
 

@@ -10,13 +10,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from test_scaffold_import import GOOD, HEADER, _csv, _xlsx
 
 from evidence.cli import main as cli_main
 from evidence.errors import EvidenceError, ValidationFailed
 from evidence.ingest import sheet_columns
 from evidence.ingest.scaffold import parse_bibtex, parse_ris, read_reference
 from evidence.ingest.sheet import import_sheet, sheet_to_studies
-from test_scaffold_import import GOOD, HEADER, _csv, _xlsx
 
 
 def _one_problem(sheet: Path, out: Path):

@@ -11,12 +11,11 @@ import re
 
 import pandas as pd
 import pytest
+from conftest import REFERENCE
 from typer.testing import CliRunner
 
 from evidence.cli.main import app
 from evidence.meta.exact import ExactPosterior
-
-from conftest import REFERENCE
 
 runner = CliRunner()
 METAFOR = sorted((REFERENCE / "metafor").glob("*.json")) if REFERENCE.is_dir() else []
@@ -118,8 +117,9 @@ def test_bad_method_is_a_clear_error(reference_dir):
 
 
 def test_missing_column_is_a_clear_error(reference_dir):
-    from evidence.cli.meta_cmd import design_matrix
     import pandas as pd
+
+    from evidence.cli.meta_cmd import design_matrix
     from evidence.errors import MetaAnalysisError
 
     with pytest.raises(MetaAnalysisError, match="no column nope"):

@@ -12,17 +12,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from app_catalogue import build_test_catalogue
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from test_catalog_guard import kill, paused_build
 from typer.testing import CliRunner
 
-from app_catalogue import build_test_catalogue
 from evidence.catalog import queries, target
 from evidence.catalog.build import build_catalog
 from evidence.catalog.queries import Filters
 from evidence.cli.main import app
 from evidence.errors import BuildError
-from test_catalog_guard import kill, paused_build
 
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()

@@ -11,10 +11,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from app_catalogue import build_test_catalogue
-from evidence.catalog.build import build_catalog
 from replicas import NGINX, Stack
+
+from evidence.catalog.build import build_catalog
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("postgres")]
@@ -75,7 +75,7 @@ def test_the_app_works_in_a_browser_through_the_proxy(stack):
         browser = p.chromium.launch(executable_path=CHROMIUM,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         try:
-            for i in range(12):
+            for _i in range(12):
                 if len(seen) == 2:
                     break
                 ctx = browser.new_context()  # a new visitor: a new affinity cookie

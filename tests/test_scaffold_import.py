@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from evidence.cli.main import app
 from evidence.errors import ValidationFailed
 from evidence.ingest import validate_paths
-from evidence.ingest.scaffold import DuplicateFound, BibRecord, make_id, new_study, parse_bibtex, parse_ris
+from evidence.ingest.scaffold import BibRecord, DuplicateFound, make_id, new_study, parse_bibtex, parse_ris
 from evidence.ingest.sheet import import_sheet, sheet_to_studies
 
 VALID = Path(__file__).parent / "valid"

@@ -4,24 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 
 import numpy as np
 import pandas as pd
 import pytest
+from summary_fixture import write_studies
 from typer.testing import CliRunner
 
+from evidence import synthesis
 from evidence.catalog import queries
 from evidence.catalog.build import build_catalog
 from evidence.cli.main import app
 from evidence.meta import exact
 from evidence.summary import render, summarise
-from evidence.synthesis.certainty import Override
 from evidence.summary.content import fmt
-from evidence import synthesis
 from evidence.synthesis import WhatWorksOptions, tau_prior_for
-
-from summary_fixture import write_studies
+from evidence.synthesis.certainty import Override
 
 OPTIONS = WhatWorksOptions(intervention="conditional_cash_transfer", outcome="economic_activity")
 DATE = dt.date(2026, 11, 26)

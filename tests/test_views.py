@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evidence import synthesis
+from evidence.ingest import effect_table as uploads
 from evidence.meta import exact
 from evidence.meta.result import MetaResult, Summary
-from evidence import synthesis
 from evidence.synthesis import charts, context
-from evidence.ingest import effect_table as uploads
 
 
 def _effects(rows):

@@ -26,9 +26,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from evidence import config
 from evidence.catalog.guard import disk_error, exclusive_build
 from evidence.catalog.models import SCHEMA_VERSION, TABLES
-from evidence import config
 from evidence.catalog.target import connection_error, display, is_url, resolve, sqlite_file
 from evidence.config import STUDIES_DIR
 from evidence.errors import BuildError, EffectSizeError

@@ -11,8 +11,25 @@ from dataclasses import dataclass, field
 from sqlalchemy import case, func, or_, select, true
 
 from evidence.catalog.models import (
-    DesignRow, EffectRow as E, InterventionRow as I, PopulationRow as P, ProgrammeCountryRow as PC,
-    RiskOfBiasRow as R, StudyRow as S,
+    DesignRow,
+)
+from evidence.catalog.models import (
+    EffectRow as E,
+)
+from evidence.catalog.models import (
+    InterventionRow as I,
+)
+from evidence.catalog.models import (
+    PopulationRow as P,
+)
+from evidence.catalog.models import (
+    ProgrammeCountryRow as PC,
+)
+from evidence.catalog.models import (
+    RiskOfBiasRow as R,
+)
+from evidence.catalog.models import (
+    StudyRow as S,
 )
 from evidence.errors import CatalogError
 

@@ -23,9 +23,32 @@ from sqlalchemy.pool import NullPool
 from evidence.catalog import target
 from evidence.catalog.filters import Filters, _effect_conds, _overlap, _study_conds
 from evidence.catalog.models import (
-    CatalogMeta, DesignRow, EffectRow as E, InterventionRow as I, PopulationRow as P, ProgrammeCountryRow as PC,
-    ProgrammeRow, ProvenanceRow, RiskOfBiasRow as R, RobDomainRow, SourceRow, StudyLinkRow, StudyRow as S,
+    CatalogMeta,
+    DesignRow,
+    ProgrammeRow,
+    ProvenanceRow,
+    RobDomainRow,
+    SourceRow,
+    StudyLinkRow,
     VersionRow,
+)
+from evidence.catalog.models import (
+    EffectRow as E,
+)
+from evidence.catalog.models import (
+    InterventionRow as I,
+)
+from evidence.catalog.models import (
+    PopulationRow as P,
+)
+from evidence.catalog.models import (
+    ProgrammeCountryRow as PC,
+)
+from evidence.catalog.models import (
+    RiskOfBiasRow as R,
+)
+from evidence.catalog.models import (
+    StudyRow as S,
 )
 from evidence.direction import effect_direction, effect_leaning
 from evidence.errors import CatalogError

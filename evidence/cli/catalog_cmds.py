@@ -22,7 +22,6 @@ from evidence.cli.options import CATALOG_HELP, Catalog, with_filters
 from evidence.config import STUDIES_DIR
 
 
-
 def _console() -> Console:
     return Console()  # per call, so the terminal width (COLUMNS) is read when the command runs
 

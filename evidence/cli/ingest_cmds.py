@@ -66,9 +66,9 @@ def dedup(
     base: Optional[str] = typer.Option(None, "--base", help="Only pairs involving a study file changed since REV (git)."),
 ) -> None:
     """Report likely duplicate studies with their scores (exit 1 if any pair is found)."""
+    from evidence.errors import EvidenceError
     from evidence.ingest.dedup import find_duplicates, report_table
     from evidence.ingest.loader import load
-    from evidence.errors import EvidenceError
     from evidence.ingest.validate import expand
 
     for p in paths or ():
@@ -128,7 +128,7 @@ def import_sheet(
             _print_problem(p)
         errors = sum(p.severity == "error" for p in exc.problems)
         typer.echo(f"{errors} error(s); nothing written")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     for p in warnings:
         _print_problem(p)
     for p in written:

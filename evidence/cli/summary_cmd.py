@@ -32,8 +32,8 @@ def register(app: typer.Typer) -> None:
         """Write the evidence summary (summary of findings, certainty, figures, references) to a file."""
         from evidence.catalog.queries import connect
         from evidence.summary import FORMATS, summarise, write
-        from evidence.synthesis.certainty import Override
         from evidence.synthesis import WhatWorksOptions
+        from evidence.synthesis.certainty import Override
 
         check_cell(intervention, outcome)
         if fmt not in FORMATS:

@@ -73,7 +73,7 @@ class Record:
     silenced: set[str] = field(default_factory=set)  # ids in links / not_duplicates
 
     @classmethod
-    def of(cls, obj) -> "Record":
+    def of(cls, obj) -> Record:
         if isinstance(obj, Record):
             return obj
         s = obj.model_dump() if hasattr(obj, "model_dump") else dict(obj)

@@ -168,10 +168,10 @@ def loads(text: str, path: Path | str = "<string>") -> LoadedFile:
 
 def _bad_value(result: LoadedFile) -> tuple[int, str]:
     """(line, field) of the first timestamp YAML could not construct (a date not in the calendar)."""
-    from evidence.ingest.problems import field_name
-
     import datetime as dt
     import re
+
+    from evidence.ingest.problems import field_name
 
     for loc, (tag, text) in result.scalars.items():
         m = re.match(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)

@@ -92,7 +92,7 @@ def parse_bibtex(text: str) -> BibRecord:
     parser.customization = convert_to_unicode
     try:
         entries = bibtexparser.loads(text, parser).entries
-    except Exception as exc:  # pyparsing raises assorted errors on malformed input
+    except Exception as exc:  # noqa: BLE001 - pyparsing raises assorted errors on malformed input
         raise EvidenceError(f"the BibTeX file cannot be read: {str(exc).splitlines()[0][:200]}") from None
     if not entries:
         raise EvidenceError("no BibTeX entry found (expected '@article{key, ...}')")
@@ -129,7 +129,7 @@ def parse_ris(text: str) -> BibRecord:
 
     try:
         records = rispy.loads(text)
-    except Exception as exc:  # rispy raises IOError and friends on malformed input
+    except Exception as exc:  # noqa: BLE001 - rispy raises IOError and friends on malformed input
         raise EvidenceError(f"the RIS file cannot be read: {str(exc).splitlines()[0][:200]}") from None
     if not records or "type_of_reference" not in records[0]:
         raise EvidenceError("no RIS record found (expected a 'TY  - ' line)")

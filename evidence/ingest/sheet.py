@@ -30,8 +30,7 @@ from evidence.ingest.problems import Problem, field_name
 from evidence.ingest.rules import REGISTRY, Context, run_rules
 from evidence.ingest.rules.sheet import SHEET_READ_RULES, SHEET_ROW_RULES
 from evidence.ingest.scaffold import slugify
-from evidence.ingest.sheet_columns import (COLUMNS, E, I, O, S, SheetData, SheetUnreadable, convert, is_formula,
-                                           read_rows)
+from evidence.ingest.sheet_columns import COLUMNS, E, I, O, S, SheetData, SheetUnreadable, convert, is_formula, read_rows
 from evidence.ingest.structure import annotation_at
 
 

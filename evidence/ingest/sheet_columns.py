@@ -119,7 +119,7 @@ def _raw_rows(path: Path) -> list[list]:
                 wb.close()
         except SheetUnreadable:
             raise
-        except Exception as exc:  # openpyxl raises many kinds on damaged or foreign files
+        except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on damaged or foreign files
             raise SheetUnreadable(f"{path.name} cannot be read as an XLSX workbook: {type(exc).__name__}: "
                                   f"{str(exc).splitlines()[0][:120] if str(exc) else ''}",
                                   "save it again from the spreadsheet as .xlsx") from None

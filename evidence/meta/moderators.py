@@ -80,7 +80,7 @@ def code_moderators(frame) -> ModeratorCoding:
     rhs = " + ".join(f"`{c}`" for c in columns)
     try:
         dm = design_matrices(rhs, sub, na_action="error").common
-    except Exception as exc:  # formulae raises plain exceptions for unusable columns
+    except Exception as exc:  # noqa: BLE001 - formulae raises plain exceptions for unusable columns
         raise MetaAnalysisError(f"the moderators {', '.join(columns)} cannot be coded: {exc}") from None
     coded = np.asarray(dm.design_matrix).astype(float)[:, 1:]  # formulae puts the intercept first
     names = [_r_name(label) for name, term in dm.terms.items() if name != "Intercept" for label in term.labels]

@@ -160,7 +160,7 @@ def _need(text, name, vals, n, names):
         raise MetaAnalysisError(f"tau prior {text!r}: {name} takes {n} parameter(s) ({names}), got {len(vals)}")
 
 
-def parse_tau_prior(spec: "str | TauPrior") -> TauPrior:
+def parse_tau_prior(spec: str | TauPrior) -> TauPrior:
     """Read a tau prior from ``"halfnormal:0.5"``, ``"halfcauchy:1"``, ``"halft:3:0.5"``,
     ``"lognormal:-1.5:1"``, ``"uniform:0:5"`` (or the label form, ``"halfnormal(0.5)"``)."""
     if isinstance(spec, TauPrior):
@@ -199,7 +199,7 @@ def parse_tau_prior(spec: "str | TauPrior") -> TauPrior:
     return prior
 
 
-def parse_mu_prior(spec: "str | MuPrior | None") -> MuPrior:
+def parse_mu_prior(spec: str | MuPrior | None) -> MuPrior:
     """Read a prior for mu / regression coefficients: ``"flat"`` (default) or ``"normal:MEAN:SD"``."""
     if spec is None:
         return MuPrior()

@@ -156,7 +156,7 @@ class MetaResult:
         return json.dumps(self.to_dict(), **kw)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "MetaResult":
+    def from_dict(cls, d: dict) -> MetaResult:
         d = dict(d)
         for key in ("mu", "tau", "theta_new"):
             if d.get(key) is not None:
@@ -168,7 +168,7 @@ class MetaResult:
         return cls(**d)
 
     @classmethod
-    def from_json(cls, s: str) -> "MetaResult":
+    def from_json(cls, s: str) -> MetaResult:
         return cls.from_dict(json.loads(s))
 
 

@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from evidence.config import SEED
-from evidence.provenance import package_versions
-from evidence.meta.result import MetaResult
-from evidence.synthesis.certainty import Certainty, Override
-from evidence.taxonomy import taxonomy
 from evidence import synthesis
+from evidence.config import SEED
+from evidence.meta.result import MetaResult
+from evidence.provenance import package_versions
 from evidence.synthesis import WhatWorksOptions
+from evidence.synthesis.certainty import Certainty, Override
 from evidence.synthesis.metrics import metric_unit
+from evidence.taxonomy import taxonomy
+
 
 @dataclass
 class EvidenceSummary:

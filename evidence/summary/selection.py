@@ -6,8 +6,8 @@ import datetime as dt
 from dataclasses import fields
 
 from evidence.catalog import queries
-from evidence.synthesis.certainty import Override
 from evidence.summary.content import EvidenceSummary, build_summary
+from evidence.synthesis.certainty import Override
 
 
 def filters_text(filters: queries.Filters | None) -> list[str]:

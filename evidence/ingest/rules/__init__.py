@@ -11,10 +11,24 @@ most modules before it in this list, so importing this package registers every r
 
 from __future__ import annotations
 
-from evidence.ingest.rules import base
-from evidence.ingest.rules import reading, values, structure, ranges, text, terms  # noqa: F401
-from evidence.ingest.rules import statistics, variance, provenance, consistency, plausibility, links  # noqa: F401
-from evidence.ingest.rules import tree, sheet, coding  # noqa: F401
+from evidence.ingest.rules import (  # noqa: F401  # noqa: F401  # noqa: F401
+    base,
+    coding,
+    consistency,
+    links,
+    plausibility,
+    provenance,
+    ranges,
+    reading,
+    sheet,
+    statistics,
+    structure,
+    terms,
+    text,
+    tree,
+    values,
+    variance,
+)
 from evidence.ingest.rules.base import REGISTRY, Context, Rule, d, effects, get, items, num
 from evidence.ingest.rules.provenance import match_number, quote_numbers
 from evidence.ingest.rules.reading import READ_RULES

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable, Literal
+from typing import Literal
 
 from evidence.ingest.problems import Problem, Severity, field_name
 

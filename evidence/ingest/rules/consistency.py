@@ -112,7 +112,7 @@ def _sign_words(study, ctx):
             yield ctx.problem(("effects", i, "reported", "estimate"),
                               f"estimate {b:g} is {'positive' if b > 0 else 'negative'} but the quote says '{word}' "
                               f"... {unsigned[0]}", f"code {-b:g}: the sign follows the words for the outcome as measured")
-    for i, e, r in effects(study):
+    for i, _e, r in effects(study):
         b, direction = num(r.get("estimate")), r.get("direction")
         if b and not _ratio(r) and direction in ("decrease", "increase") and (b > 0) != (direction == "increase"):
             yield ctx.problem(("effects", i, "reported", "direction"),

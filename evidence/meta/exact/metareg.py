@@ -24,15 +24,15 @@ from evidence.meta.exact.mixture import mix_cdf, mix_pdf, mix_quantile, mix_summ
 from evidence.meta.inputs import check_effects, study_labels
 from evidence.meta.moderators import code_moderators
 from evidence.meta.priors import DEFAULT_MU_PRIOR, DEFAULT_TAU_PRIOR, MuPrior, TauPrior, parse_mu_prior, parse_tau_prior
-from evidence.provenance import package_versions
 from evidence.meta.result import MetaResult, StudyEstimate, Summary, content_hash
+from evidence.provenance import package_versions
 
 
 class ExactRegression:
     """Exact posterior of the random-effects meta-regression (components ``pi``, ``tau``, ``beta``, ``C``)."""
 
-    def __init__(self, yi, vi, X, names: Sequence[str] | None = None, tau_prior: "str | TauPrior" = DEFAULT_TAU_PRIOR,
-                 beta_prior: "str | MuPrior" = DEFAULT_MU_PRIOR, x_new=None, tol: float = 1e-5):
+    def __init__(self, yi, vi, X, names: Sequence[str] | None = None, tau_prior: str | TauPrior = DEFAULT_TAU_PRIOR,
+                 beta_prior: str | MuPrior = DEFAULT_MU_PRIOR, x_new=None, tol: float = 1e-5):
         self.y, self.v = check_effects(yi, vi)
         if hasattr(X, "columns"):  # a DataFrame of moderators: intercept + R's treatment coding
             X, names, x_new = _coded(X, names, x_new)
@@ -165,8 +165,8 @@ def _coded(frame, names, x_new):
     return X, names, x_new
 
 
-def regression(yi, vi, X, names: Sequence[str] | None = None, tau_prior: "str | TauPrior" = DEFAULT_TAU_PRIOR,
-               beta_prior: "str | MuPrior" = DEFAULT_MU_PRIOR, x_new=None, labels=None, thresholds: Sequence[float] = (),
+def regression(yi, vi, X, names: Sequence[str] | None = None, tau_prior: str | TauPrior = DEFAULT_TAU_PRIOR,
+               beta_prior: str | MuPrior = DEFAULT_MU_PRIOR, x_new=None, labels=None, thresholds: Sequence[float] = (),
                measure: str | None = None, tol: float = 1e-5) -> MetaResult:
     """Exact random-effects meta-regression as a :class:`MetaResult`.
 

@@ -82,7 +82,7 @@ def mix_quantile(p, pi, M, S) -> np.ndarray:
     p = np.asarray(p, float)
     keep = _major(pi)
     pi, M, S = pi[keep], M[keep], S[keep]
-    G, shape = len(pi), p.shape
+    shape = p.shape
     if M.ndim == 1:
         Mc, Sc, pt = M[:, None], S[:, None], p.reshape(1, -1)
     else:

@@ -26,8 +26,8 @@ from evidence.meta.exact.grid import TauGrid, moment_warnings
 from evidence.meta.exact.mixture import mix_cdf, mix_pdf, mix_quantile
 from evidence.meta.inputs import check_effects, study_labels, typical_variance
 from evidence.meta.priors import DEFAULT_MU_PRIOR, DEFAULT_TAU_PRIOR, MuPrior, TauPrior, parse_mu_prior, parse_tau_prior
-from evidence.provenance import package_versions
 from evidence.meta.result import MetaResult, StudyEstimate, Summary, content_hash
+from evidence.provenance import package_versions
 
 
 # --------------------------------------------------------------------------------------------
@@ -40,7 +40,7 @@ class ExactPosterior:
     and ``V`` (= Var[mu | tau, y]).
     """
 
-    def __init__(self, yi, vi, tau_prior: "str | TauPrior" = DEFAULT_TAU_PRIOR, mu_prior: "str | MuPrior" = DEFAULT_MU_PRIOR,
+    def __init__(self, yi, vi, tau_prior: str | TauPrior = DEFAULT_TAU_PRIOR, mu_prior: str | MuPrior = DEFAULT_MU_PRIOR,
                  tol: float = 1e-5):
         self.y, self.v = check_effects(yi, vi)
         self.tau_prior, self.mu_prior = parse_tau_prior(tau_prior), parse_mu_prior(mu_prior)
@@ -195,7 +195,7 @@ class ExactPosterior:
             versions=package_versions())
 
 
-def posterior(yi, vi, tau_prior: "str | TauPrior" = DEFAULT_TAU_PRIOR, mu_prior: "str | MuPrior" = DEFAULT_MU_PRIOR,
+def posterior(yi, vi, tau_prior: str | TauPrior = DEFAULT_TAU_PRIOR, mu_prior: str | MuPrior = DEFAULT_MU_PRIOR,
               labels=None, thresholds: Sequence[float] = (), measure: str | None = None, tol: float = 1e-5) -> MetaResult:
     """Exact posterior of the normal-normal random-effects model as a :class:`MetaResult`.
 

@@ -17,10 +17,10 @@ import os
 import tempfile
 from pathlib import Path
 
-from evidence.provenance import package_versions
 from evidence.meta.pymc import models
 from evidence.meta.pymc.settings import SamplerSettings
 from evidence.meta.result import MetaResult, content_hash
+from evidence.provenance import package_versions
 
 _MEMORY: dict[str, MetaResult] = {}
 

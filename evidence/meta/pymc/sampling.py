@@ -34,7 +34,7 @@ RHAT_MAX = 1.01
 ESS_TARGET = 400.0
 
 # nutpie compilation (numba) dominates a small fit; compile each model object once.
-_COMPILED: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
+_COMPILED: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 def as_pymc_model(model):
@@ -88,7 +88,7 @@ def sample(model, settings: SamplerSettings | None = None, progress: bool = Fals
                 idata = _nutpie_sample(pm_model, s, progress)
             except (KeyboardInterrupt, SystemExit):
                 raise
-            except BaseException as exc:  # incl. pyo3's PanicException (a BaseException): fall back, say so
+            except BaseException as exc:  # noqa: BLE001 - incl. pyo3's PanicException (a BaseException): fall back, say so
                 fallback = f"nutpie failed ({type(exc).__name__}: {exc}); PyMC NUTS used instead"
         if idata is None:
             used = "pymc"

@@ -43,7 +43,7 @@ class SamplerSettings:
         return dataclasses.asdict(self)
 
     @classmethod
-    def resolve(cls, settings: "SamplerSettings | None", options: dict) -> tuple["SamplerSettings", dict]:
+    def resolve(cls, settings: SamplerSettings | None, options: dict) -> tuple[SamplerSettings, dict]:
         """``settings`` (default: the defaults) with any of its fields given in ``options`` overriding
         them (e.g. ``draws=500``); returns the settings and the remaining options."""
         names = {f.name for f in dataclasses.fields(cls)}
