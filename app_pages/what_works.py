@@ -102,6 +102,9 @@ if result is not None:
     if card.absolute is not None and result is ww.result:
         st.info(md(card.absolute.text))
     st.caption(md(synthesis.pooled_caption(ww, result)))
+    if card.secondary:
+        st.caption(md(f"{card.secondary} pooled number(s) come from a published review's table (a secondary source); "
+                      "switch 'Exclude secondary sources' to leave them out."))
     with st.expander("Why this certainty rating"):
         for line in card.certainty_reasons:
             st.write(md("• " + line))

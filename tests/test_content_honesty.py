@@ -94,3 +94,22 @@ def test_clear_ratings_are_the_sources_judgement(studies):
         if rob is not None and rob.tool == "clear":
             assert rob.source, f"{s.id}: a CLEAR rating needs its source"
             assert rob.overall in ("high", "moderate", "low")
+
+
+def test_every_effect_without_numbers_carries_its_stated_direction(studies):
+    """Syntheses without numbers (vote counts, harvest plots, harms) read the direction a source states."""
+    missing = [f"{s.id}/{e.id}" for s in studies for e in s.effects
+               if e.reported.direction is None and all(getattr(e.reported, f) is None for f in
+                                                       ("estimate", "p1", "p2", "m1", "m2", "ai", "bi", "ci", "di", "r"))]
+    assert not missing, f"effects without an estimate and without a stated direction: {missing[:20]}"
+
+
+def test_secondary_sources_are_labelled_and_never_the_citation(studies):
+    """A number taken from a review's table is marked secondary (a source of kind 'review' whose note says
+    so), and the study keeps its own paper as its citation (its own URL or DOI, not the review's)."""
+    for s in studies:
+        for src in s.sources:
+            if src.kind != "review":
+                continue
+            assert src.note and "secondary" in src.note.lower(), f"{s.id}/{src.id}: a review source must say it is secondary"
+            assert (s.url or s.doi) and s.url != src.url and s.doi != src.doi, f"{s.id}: cites the review, not its own paper"

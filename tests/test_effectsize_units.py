@@ -6,12 +6,10 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from scipy import stats
 
-from evidence import effectsize as es
-from evidence import reported
+from evidence import effectsize as es, reported
 from evidence.errors import EffectSizeError
 
 FAST = settings(max_examples=100, deadline=None)

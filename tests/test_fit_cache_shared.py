@@ -12,17 +12,19 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 WRITER = """
-from evidence.meta import cache, models
+from evidence.meta.pymc import cache, models
+from evidence.meta.pymc.settings import SamplerSettings
 from evidence.meta.result import MetaResult, Summary
-models.fit = lambda *a, **k: MetaResult(model="normal", k=2, measure=None, spec={"seed": k.get("seed")}, data={},
+models.fit = lambda *a, **k: MetaResult(model="normal", k=2, measure=None, spec={"seed": k["settings"].seed}, data={},
                                         mu=Summary(0.25, 0.1, 0.05, 0.25, 0.45), warnings=[])
-r = cache.cached_fit("normal", [0.1, 0.3], [0.01, 0.02], seed=11)
+r = cache.cached_fit("normal", [0.1, 0.3], [0.01, 0.02], settings=SamplerSettings(seed=11))
 print(r.mu.mean)
 """
 
 
 def test_a_fit_made_by_one_replica_serves_another(tmp_path, monkeypatch):
-    from evidence.meta import cache, models
+    from evidence.meta.pymc import cache, models
+    from evidence.meta.pymc.settings import SamplerSettings
 
     shared = tmp_path / "shared-fits"
     env = {**os.environ, "EVIDENCE_FIT_CACHE": str(shared)}
@@ -41,7 +43,7 @@ def test_a_fit_made_by_one_replica_serves_another(tmp_path, monkeypatch):
     monkeypatch.setenv("EVIDENCE_CACHE_DIR", str(tmp_path / "elsewhere"))  # the new name wins
     cache.clear_memory()
     try:
-        got = cache.cached_fit("normal", [0.1, 0.3], [0.01, 0.02], seed=11)
+        got = cache.cached_fit("normal", [0.1, 0.3], [0.01, 0.02], settings=SamplerSettings(seed=11))
     finally:
         cache.clear_memory()
     assert got.mu.mean == 0.25 and float(done.stdout) == 0.25

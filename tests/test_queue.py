@@ -12,7 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from evidence.catalog import queries
+from evidence.catalog import bulk, queries
 from evidence.catalog.build import build_catalog
 from evidence.cli.main import app
 from evidence.errors import EvidenceError
@@ -78,7 +78,7 @@ def catalogue(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def queue(catalogue):
     engine = queries.connect(catalogue)
-    return coding_queue(queries.effects(engine=engine), queries.studies(engine=engine), queries.coding_facts(engine))
+    return coding_queue(queries.effects(engine=engine), queries.studies(engine=engine), bulk.coding_facts(engine))
 
 
 def test_order_follows_closeness_to_pooling_then_coverage(queue):
@@ -131,7 +131,7 @@ def test_where_reads_table_references():
 
 def test_filters_limit_and_errors(catalogue, queue):
     engine = queries.connect(catalogue)
-    args = queries.effects(engine=engine), queries.studies(engine=engine), queries.coding_facts(engine)
+    args = queries.effects(engine=engine), queries.studies(engine=engine), bulk.coding_facts(engine)
     enrol = coding_queue(*args, outcomes=[ENROL])
     assert [i.study_id for i in enrol] == ["delta-2016-national", "eps-2018-pilot"]
     assert [i.study_id for i in coding_queue(*args, interventions=[UCT])] == ["delta-2016-national", "eps-2018-pilot",

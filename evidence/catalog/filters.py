@@ -12,23 +12,11 @@ from sqlalchemy import case, func, or_, select, true
 
 from evidence.catalog.models import (
     DesignRow,
-)
-from evidence.catalog.models import (
     EffectRow as E,
-)
-from evidence.catalog.models import (
     InterventionRow as I,
-)
-from evidence.catalog.models import (
     PopulationRow as P,
-)
-from evidence.catalog.models import (
     ProgrammeCountryRow as PC,
-)
-from evidence.catalog.models import (
     RiskOfBiasRow as R,
-)
-from evidence.catalog.models import (
     StudyRow as S,
 )
 from evidence.errors import CatalogError

@@ -29,8 +29,8 @@ EXPORT_COLUMNS = [
     "study_id", "effect_id", "citation", "year", "intervention_id", "intervention", "family", "outcome",
     "outcome_group", "desirable", "subgroup", "subgroup_sex", "subgroup_age_min", "subgroup_age_max", "primary",
     "follow_up_months", "countries", "regions", "design", "randomised", "measure", "metric", "yi", "vi", "sei",
-    "variance_imputed", "harmful", "risk_of_bias", "rob_tool", "coding_status", "source", "source_url", "location",
-    "quote", "conversion_notes",
+    "variance_imputed", "harmful", "direction", "reported_direction", "leaning", "secondary", "source_kind",
+    "risk_of_bias", "rob_tool", "coding_status", "source", "source_url", "location", "quote", "conversion_notes",
 ]
 
 
@@ -68,6 +68,24 @@ def build(
     _console().print(f"  catalog version [bold]{s.catalog_version}[/bold]")
 
 
+def _depth(eff) -> dict[str, dict]:
+    """Per study: how deep its coding goes (effects with a variance, child-labour ones, secondary numbers,
+    girls' and boys' effects, effects without numbers and how many of them state a direction)."""
+    out = {}
+    for sid, part in eff.groupby("study_id"):
+        var = part["vi"].notna()
+        no_number = part["estimate"].isna() & part["yi"].isna()
+        out[sid] = {
+            "effects_with_variance": int(var.sum()),
+            "child_labour_effects_with_variance": int((var & part["outcome_group"].eq("child_labour")).sum()),
+            "secondary_effects": int(part["secondary"].sum()),
+            "girls_and_boys_coded": bool({"girls", "boys"} <= set(part["subgroup_sex"])),
+            "effects_without_numbers": int(no_number.sum()),
+            "effects_without_numbers_with_direction": int((no_number & part["reported_direction"].notna()).sum()),
+        }
+    return out
+
+
 @with_filters()
 def list_studies(
     catalog: Catalog = None, as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
@@ -76,11 +94,16 @@ def list_studies(
     """List the studies in the catalogue (filters combine with AND; repeated options with OR)."""
     from evidence.catalog.queries import connect, studies
 
-    df = studies(filters, engine=connect(catalog))
+    engine = connect(catalog)
+    df = studies(filters, engine=engine)
     if as_json:
+        from evidence.catalog.queries import effects
+
+        depth = _depth(effects(filters, engine=engine))
         lists = ("countries", "country_names", "regions", "interventions", "families", "outcomes")
         for rec in df.to_dict("records"):
             obj = {k: (_split(v) if k in lists else _clean(v)) for k, v in rec.items()}
+            obj.update(depth.get(rec["id"], {}))
             obj["authors"] = [a.strip() for a in (obj["authors"] or "").split(";") if a.strip()]
             typer.echo(json.dumps(obj, ensure_ascii=False))
         return

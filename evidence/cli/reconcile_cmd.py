@@ -25,8 +25,7 @@ def reconcile(
 ) -> None:
     """List every disagreement with both values and quotes, percent agreement and Cohen's kappa; with
     --prefer/--take and --by, write the reconciled file (layout of FIRST kept). Exit 1 while unresolved."""
-    from evidence.coding import draft, yamlio
-    from evidence.coding import reconcile as rc
+    from evidence.coding import draft, reconcile as rc, yamlio
     from evidence.errors import EvidenceError
 
     text = first.read_text(encoding="utf-8")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import fields
 
-from evidence.catalog import queries
+from evidence.catalog import bulk, queries
 from evidence.summary.content import EvidenceSummary, build_summary
 from evidence.synthesis.certainty import Override
 
@@ -30,7 +30,7 @@ def summarise(options, filters: queries.Filters | None = None, override: Overrid
     engine = engine or queries.connect()
     effects = queries.effects(filters, engine=engine)
     cell_ids = effects.loc[(effects["intervention"] == options.intervention) & (effects["outcome"] == options.outcome), "study_id"].unique()
-    rob = queries.rob_domains(cell_ids, engine=engine)
+    rob = bulk.rob_domains(cell_ids, engine=engine)
     return build_summary(effects, options, filters_text(filters), override=override,
                          catalog_version=queries.catalog_info(engine).get("catalog_version", "unknown"),
                          studies_df=queries.studies(engine=engine), rob_domains=rob, date=date)

@@ -324,7 +324,7 @@ def queue_frame(items: list[QueueItem]) -> pd.DataFrame:
 
 def load_queue(engine=None, interventions=(), outcomes=(), limit: int | None = None) -> list[QueueItem]:
     """:func:`coding_queue` on the catalogue (``engine``: default the configured one)."""
-    from evidence.catalog import queries
+    from evidence.catalog import bulk, queries
 
-    return coding_queue(queries.effects(engine=engine), queries.studies(engine=engine), queries.coding_facts(engine),
+    return coding_queue(queries.effects(engine=engine), queries.studies(engine=engine), bulk.coding_facts(engine),
                         interventions, outcomes, limit)

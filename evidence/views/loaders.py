@@ -8,14 +8,12 @@ the catalogue) makes a running app read the new catalogue instead of serving cac
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.engine import make_url
 
-from evidence import config, synthesis
-from evidence.catalog import queries
+from evidence import synthesis
+from evidence.catalog import bulk, queries, target
 
 FILTER_FIELDS = {f.name for f in dataclasses.fields(queries.Filters)}
 
@@ -25,30 +23,20 @@ def make_filters(items: tuple = ()) -> queries.Filters:
 
 
 def catalogue_stamp() -> tuple:
-    """Identifies the catalogue the app reads *as it is now*: (SQLite file, mtime_ns, size, inode), or the
-    URL of a server database (password hidden). Every cached loader takes it as its first argument, so ``evidence build`` (which
-    rewrites the file) makes a running app read the new catalogue instead of serving cached old data."""
-    url = str(config.CATALOG_URL or config.CATALOG_PATH)
-    if "://" in url:
-        u = make_url(url)
-        if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:"):
-            return (u.render_as_string(hide_password=True),)
-        url = u.database
-    path = Path(url).resolve()
-    try:
-        st_ = path.stat()
-    except OSError:
-        return (str(path), None, None, None)
-    return (str(path), st_.st_mtime_ns, st_.st_size, st_.st_ino)
+    """The catalogue's one stamp (:func:`evidence.catalog.target.stamp`: the SQLite file's identity, or a
+    server's studies hash). Every cached loader takes it as its first argument, so ``evidence build``
+    makes a running app -- on a file or on PostgreSQL -- read the new catalogue, never cached old data."""
+    return target.stamp()
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def load_effects(stamp: tuple, items: tuple = ()) -> pd.DataFrame:
+    """The catalogue's effects under these filters. Not cached here: the query layer caches its rows
+    on the same stamp (one cache per thing; the loaders below cache what is computed from them)."""
     return queries.effects(make_filters(items))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def load_studies(stamp: tuple, items: tuple = ()) -> pd.DataFrame:
+    """The catalogue's studies under these filters (cached by the query layer, as ``load_effects``)."""
     return queries.studies(make_filters(items))
 
 
@@ -56,7 +44,7 @@ def load_studies(stamp: tuple, items: tuple = ()) -> pd.DataFrame:
 def load_programmes(stamp: tuple) -> dict[str, str]:
     """Study id -> programme name, for every study: from the effects table, else (studies mapped
     without numbers) from the study record."""
-    return queries.programme_names()
+    return bulk.programme_names()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

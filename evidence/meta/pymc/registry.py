@@ -15,8 +15,7 @@ from typing import Any
 
 from evidence.errors import MetaAnalysisError
 from evidence.meta.priors import DEFAULT_MU_PRIOR, DEFAULT_TAU_PRIOR
-from evidence.meta.pymc import metareg, selection
-from evidence.meta.pymc import random_effects as re_
+from evidence.meta.pymc import metareg, random_effects as re_, selection
 
 #: Every kind with priors accepts these (defaults in :mod:`evidence.meta.priors`).
 PRIOR_OPTIONS = ("tau_prior", "mu_prior")
