@@ -43,7 +43,7 @@ def coding_facts(engine: Engine | None = None) -> pd.DataFrame:
     engine = engine or connect()
     base = (S.__table__.outerjoin(ProgrammeRow, ProgrammeRow.study_id == S.id).outerjoin(P, P.study_id == S.id)
             .outerjoin(DesignRow, DesignRow.study_id == S.id))
-    df = _frame(engine, select(S.id, S.coding_notes, ProgrammeRow.scale, P.sex.label("population_sex"), P.n_total,
+    df = _frame(engine, select(S.id, S.coding_notes, ProgrammeRow.scale, P.sex.label("population_sex"), P.n_total,  # type: ignore[misc]
                                P.n_treatment, P.n_control, DesignRow.clusters).select_from(base).order_by(S.id))
     src = _frame(engine, select(SourceRow.study_id, SourceRow.kind, SourceRow.url, SourceRow.doi, SourceRow.title,
                                 SourceRow.note).order_by(SourceRow.study_id, SourceRow.seq))

@@ -11,9 +11,12 @@ from the taxonomy and ``evidence.effectsize``; nothing here is typed in by a cod
 from __future__ import annotations
 
 import datetime as dt
+import typing
 
 from sqlalchemy import Column, ForeignKey, Text
 from sqlmodel import AutoString, Field, SQLModel
+
+from evidence.schema import Reported
 
 #: Bump when a table or column changes meaning; stored in ``catalog_meta``.
 SCHEMA_VERSION = "1"
@@ -186,7 +189,35 @@ class SourceRow(SQLModel, table=True):
     note: str | None = Field(default=None, sa_column=_text())
 
 
-class EffectRow(SQLModel, table=True):
+def _sql_type(annotation):
+    """The column type of a ``schema.Reported`` field: its Python type without None; a Literal is text."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return str
+    args = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+    base = args[0]
+    return str if typing.get_origin(base) is typing.Literal else base
+
+
+def _reported_namespace() -> dict:
+    """Columns for what a source reports, derived from ``schema.Reported`` (one definition: a field added
+    to the study file's schema is a column of the ``effect`` table, never restated by hand)."""
+    ann, ns = {}, {}
+    for name, info in Reported.model_fields.items():
+        base = _sql_type(info.annotation)
+        if info.is_required():
+            ann[name] = base
+        else:
+            ann[name] = base | None
+            ns[name] = Field(default=None, sa_column=_text()) if name.endswith("_note") else None
+    ns["__annotations__"] = ann
+    ns["__doc__"] = "What the source reports, exactly as coded (columns derived from ``schema.Reported``)."
+    return ns
+
+
+ReportedColumns = type("ReportedColumns", (SQLModel,), _reported_namespace())
+
+
+class EffectRow(ReportedColumns, table=True):  # type: ignore[misc,valid-type,call-arg]  # a base built from the schema
     """One reported result: what the source says (as reported) and what the build derived."""
 
     __tablename__ = "effect"
@@ -206,38 +237,6 @@ class EffectRow(SQLModel, table=True):
     subgroup_label: str | None = None
     follow_up_months: float | None = None
     is_primary: bool = False
-    # reported, exactly as coded
-    form: str
-    estimate: float | None = None
-    unit: str | None = None
-    unit_note: str | None = Field(default=None, sa_column=_text())
-    se: float | None = None
-    t: float | None = None
-    p: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    ci_level: float | None = None
-    df: float | None = None
-    significance: str | None = None
-    direction: str | None = None
-    m1: float | None = None
-    sd1: float | None = None
-    n1: float | None = None
-    m2: float | None = None
-    sd2: float | None = None
-    n2: float | None = None
-    ai: float | None = None
-    bi: float | None = None
-    ci: float | None = None
-    di: float | None = None
-    p1: float | None = None
-    p2: float | None = None
-    r: float | None = None
-    n: float | None = None
-    se_clustered: bool | None = None
-    avg_cluster_size: float | None = None
-    icc: float | None = None
-    icc_note: str | None = Field(default=None, sa_column=_text())
     # derived at build time
     yi: float | None = None
     vi: float | None = None
