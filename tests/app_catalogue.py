@@ -4,6 +4,7 @@ cell can be pooled. Everything here is invented test data."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -37,3 +38,52 @@ def build_test_catalogue(workdir: Path) -> Path:
     out = workdir / "catalog.db"
     build_catalog(studies, out, progress=False)
     return out
+
+
+@contextlib.contextmanager
+def serve_app(env_extra: dict, port: int):
+    """Run the explorer (``streamlit run app.py``) on ``port`` with ``env_extra`` in its environment until
+    it answers its health check; yield its URL; stop it afterwards (browser tests share this)."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    import pytest
+
+    repo = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(repo / "app.py"), "--server.headless", "true",
+                             "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+                            cwd=repo, env=dict(os.environ, **env_extra), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("streamlit did not start: " + proc.stdout.read1(4000).decode(errors="replace"))
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@contextlib.contextmanager
+def app_catalogue(workdir: Path):
+    """The test catalogue, set as the app's catalogue (config patched, Streamlit caches cleared) for AppTest."""
+    import pytest
+    import streamlit as st
+
+    from evidence import config
+
+    db = build_test_catalogue(workdir)
+    st.cache_data.clear()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(config, "CATALOG_PATH", db)
+        mp.setattr(config, "CATALOG_URL", None)
+        yield db
+    st.cache_data.clear()

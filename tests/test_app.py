@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import streamlit as st
 import yaml
-from app_catalogue import build_test_catalogue
+from app_catalogue import app_catalogue, build_test_catalogue
 from streamlit.testing.v1 import AppTest
 
 from evidence import config, synthesis
@@ -23,13 +23,8 @@ pytestmark = pytest.mark.xdist_group("app")
 
 @pytest.fixture(scope="module")
 def catalogue(tmp_path_factory):
-    db = build_test_catalogue(tmp_path_factory.mktemp("app"))
-    st.cache_data.clear()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(config, "CATALOG_PATH", db)
-        mp.setattr(config, "CATALOG_URL", None)
+    with app_catalogue(tmp_path_factory.mktemp("app")) as db:
         yield db
-    st.cache_data.clear()
 
 
 def _rebuild(db: Path, sid: str, out: Path | None = None, **effect) -> Path:

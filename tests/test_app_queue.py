@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import streamlit as st
-from app_catalogue import build_test_catalogue
+from app_catalogue import app_catalogue
 from streamlit.testing.v1 import AppTest
 
-from evidence import config
 from evidence.catalog import queries
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -18,13 +16,8 @@ pytestmark = pytest.mark.xdist_group("app")
 
 @pytest.fixture(scope="module")
 def catalogue(tmp_path_factory):
-    db = build_test_catalogue(tmp_path_factory.mktemp("app_queue"))
-    st.cache_data.clear()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(config, "CATALOG_PATH", db)
-        mp.setattr(config, "CATALOG_URL", None)
+    with app_catalogue(tmp_path_factory.mktemp("app_queue")) as db:
         yield db
-    st.cache_data.clear()
 
 
 def test_studies_page_shows_what_to_code_next(catalogue):

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from app_catalogue import build_test_catalogue
+from app_catalogue import build_test_catalogue, serve_app
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -33,25 +29,8 @@ def server(tmp_path_factory):
             pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (bash dev.sh test does)")
         pytest.skip(f"{CHROMIUM} not installed")
     db = build_test_catalogue(tmp_path_factory.mktemp("browser"))
-    port = _free_port()
-    env = dict(os.environ, EVIDENCE_CATALOG_PATH=str(db))
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
-                             "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not start: " + proc.stdout.read1(4000).decode(errors="replace"))
+    with serve_app({"EVIDENCE_CATALOG_PATH": str(db)}, _free_port()) as url:
         yield url, db
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def _expected(db, regions=()) -> str:

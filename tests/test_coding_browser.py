@@ -7,13 +7,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from app_catalogue import serve_app
 from test_browser import CHROMIUM, _free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,25 +36,8 @@ def server(tmp_path_factory):
         shutil.copy(f, studies / f.name)
     shutil.copy(FIX / "coding" / "omega-2015-cct.yaml", studies / "omega-2015-cct.yaml")
     shutil.copy(FIX / "coding" / "omega-2015-cct.ben.yaml", studies / "second-coding" / "omega-2015-cct.ben.yaml")
-    port = _free_port()
-    env = dict(os.environ, EVIDENCE_STUDIES_DIR=str(studies))
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
-                             "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not start: " + proc.stdout.read1(4000).decode(errors="replace"))
+    with serve_app({"EVIDENCE_STUDIES_DIR": str(studies)}, _free_port()) as url:
         yield url, studies
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def _type(page, key: str, value: str) -> None:
