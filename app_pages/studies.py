@@ -73,7 +73,8 @@ eff = eff[eff["study_id"] == sid]
 web = eff["source_url"].map(is_web_link)
 eff = eff.assign(source_link=eff["source_url"].where(web), source=eff["source_url"].where(~web))  # links only for http(s)
 st.dataframe(eff[["effect_id", "intervention_label", "outcome_label", "subgroup_label", "primary", "estimate", "unit", "se",
-                  "significance", "metric", "yi", "vi", "variance_imputed", "harmful", "location", "quote", "source_link",
+                  "significance", "reported_direction", "metric", "yi", "vi", "variance_imputed", "secondary", "harmful", "location",
+                  "quote", "source_link",
                   "source", "conversion_notes"]], hide_index=True,
              column_config={"source_link": st.column_config.LinkColumn("source link"),
                             "source": st.column_config.TextColumn("source (not a web address)")})

@@ -12,6 +12,7 @@ selection models are timed warm (target <= 5 s).
 from __future__ import annotations
 
 import dataclasses
+import os
 import statistics
 import sys
 import time
@@ -61,7 +62,7 @@ def main(ks):
         name, yi, vi = dataset(k)
         ex, _ = warm(lambda: posterior(yi, vi, tau_prior=PRIOR))
         # milliseconds: one call is noise-dominated, so take the median of 50 (the samplers: one warm run)
-        t_ex = statistics.median(timeit.repeat(lambda: posterior(yi, vi, tau_prior=PRIOR), number=1, repeat=50))
+        t_ex = statistics.median(timeit.repeat(lambda: posterior(yi, vi, tau_prior=PRIOR), number=1, repeat=int(os.environ.get("BENCH_REPEAT", 0)) or 50))
         model = build("normal", yi, vi, tau_prior=PRIOR)
         row = {"data": name, "k": len(yi), "exact s": t_ex}
         for sampler in ("nutpie", "pymc"):
