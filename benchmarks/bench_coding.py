@@ -4,8 +4,8 @@ reconciling two codings. Prints medians and maxima (ms)."""
 
 from __future__ import annotations
 
-import statistics
 import os
+import statistics
 import time
 from pathlib import Path
 
