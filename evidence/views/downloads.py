@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from evidence import synthesis
-from evidence.summary import FORMATS, render, summarise
+from evidence.summary import render, summarise
 from evidence.synthesis.certainty import LEVELS, Override
 from evidence.views.components import md
 from evidence.views.loaders import make_filters
@@ -15,6 +15,8 @@ MIME = {
     "pdf": "application/pdf", "md": "text/markdown", "html": "text/html",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv",
 }
+#: The download's formats as offered: a document for a meeting first (PDF, then Word), data files after.
+APP_FORMATS = ("pdf", "docx", "xlsx", "html", "md", "csv")
 LABELS = {"docx": "Word (.docx)", "pdf": "PDF", "md": "Markdown", "html": "HTML", "xlsx": "Excel (.xlsx)", "csv": "CSV"}
 
 
@@ -30,7 +32,7 @@ def summary_file(stamp: tuple, items: tuple, options: synthesis.WhatWorksOptions
 def summary_downloads(stamp: tuple, items: tuple, options: synthesis.WhatWorksOptions) -> None:
     """Format choice, an optional certainty override with its reason, and the download button."""
     c1, c2 = st.columns(2)
-    fmt = c1.selectbox("Format", FORMATS, format_func=LABELS.get, key="dl_format")
+    fmt = c1.selectbox("Format", APP_FORMATS, format_func=LABELS.get, key="dl_format")
     with c2.expander("Override the certainty rating"):
         rating = st.selectbox("Rating", [None, *reversed(LEVELS)], key="dl_rating",
                               format_func=lambda r: "keep the drafted rating" if r is None else r)
