@@ -17,6 +17,8 @@ from evidence.views.downloads import summary_downloads
 from evidence.views.loaders import catalogue_stamp, load_card, load_effects, load_gap_map, load_what_works
 
 t = taxonomy()
+#: The direction category in a word or two (the full category is the metric's help text).
+DIRECTION_SHORT = dict(zip(synthesis.CATEGORIES[:5], ("Improves", "Leans to benefit", "Unclear", "Leans to harm", "Worsens")))
 st.title("What works")
 catalogue_ready()
 filters = sidebar_filters()
@@ -48,7 +50,7 @@ with st.expander("Sensitivity: which effects are pooled, and how", expanded=True
     s1, s2, s3 = st.columns(3)
     excl_rob = s1.toggle("Exclude high risk of bias", key="ww_rob")
     excl_imp = s1.toggle("Exclude imputed variances", key="ww_imp")
-    excl_sec = s1.toggle("Exclude secondary sources (numbers from a review's table)", key="ww_sec")
+    excl_sec = s1.toggle("Exclude secondary sources", key="ww_sec", help="Numbers taken from a published review's table.")
     dependence = s2.radio("Several effects per study", ["primary", "all"], key="ww_dep",
                           format_func={"primary": "Primary effect per study", "all": "All effects (three-level model)"}.get)
     tau_family = s3.selectbox("Prior on tau", synthesis.TAU_FAMILIES, key="ww_tau")
@@ -96,7 +98,7 @@ m1.metric("Certainty of the evidence", card.certainty.upper() if card.certainty 
           help="GRADE-style rules (start, risk of bias, inconsistency, imprecision, publication bias, indirectness); "
                "the reasons are listed below.")
 m2.metric("Studies (pooled / in this cell)", f"{len(card.pooled_ids)} / {card.n_studies}")
-m3.metric("Direction", card.category.split(" (")[0])
+m3.metric("Direction", DIRECTION_SHORT.get(card.category, "Not pooled"), help=card.category)
 if result is not None:
     st.subheader(md(ww.headline))
     if card.absolute is not None and result is ww.result:
@@ -110,7 +112,7 @@ if result is not None:
             st.write(md("• " + line))
 else:
     st.warning(md(ww.reason or "Nothing to pool."))
-st.write(md("**Vote count by direction of effect (SWiM):** " + card.vote_statement))
+st.markdown("**Vote count by direction of effect (SWiM):** " + md(card.vote_statement))
 if card.subgroups:
     st.subheader("Girls, boys and age bands")
     st.dataframe([{"Subgroup": g.label, "Studies": g.k, "What the evidence says": g.text} for g in card.subgroups],
