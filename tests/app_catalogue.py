@@ -87,3 +87,18 @@ def app_catalogue(workdir: Path):
         mp.setattr(config, "CATALOG_URL", None)
         yield db
     st.cache_data.clear()
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def require_chromium() -> None:
+    """Browser tests need Debian's chromium: a failure under CI=true (dev.sh test installs it), a skip elsewhere."""
+    import os
+
+    import pytest
+
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (bash dev.sh test does)")
+        pytest.skip(f"{CHROMIUM} not installed")

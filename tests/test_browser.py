@@ -3,15 +3,13 @@ check the headline and the forest plot. Screenshots go to test-output/browser/."
 
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 
 import pytest
-from app_catalogue import build_test_catalogue, serve_app
+from app_catalogue import CHROMIUM, build_test_catalogue, require_chromium, serve_app
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
 OUT = REPO / "test-output" / "browser"
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -24,10 +22,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (bash dev.sh test does)")
-        pytest.skip(f"{CHROMIUM} not installed")
+    require_chromium()
     db = build_test_catalogue(tmp_path_factory.mktemp("browser"))
     with serve_app({"EVIDENCE_CATALOG_PATH": str(db)}, _free_port()) as url:
         yield url, db

@@ -4,14 +4,13 @@ reconcile page. Screenshots go to test-output/coding/."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
-from app_catalogue import serve_app
-from test_browser import CHROMIUM, _free_port
+from app_catalogue import CHROMIUM, require_chromium, serve_app
+from test_browser import _free_port
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "test-output" / "coding"
@@ -26,10 +25,7 @@ def css(key: str) -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (bash dev.sh test does)")
-        pytest.skip(f"{CHROMIUM} not installed")
+    require_chromium()
     studies = tmp_path_factory.mktemp("coding") / "studies"
     (studies / "second-coding").mkdir(parents=True)
     for f in (FIX / "studies").glob("*.yaml"):

@@ -233,8 +233,10 @@ def _harms(cell: pd.DataFrame) -> list[dict]:
              "quote": r.get("quote")} for _, r in bad.iterrows()]
 
 
-def card_from(ww: WhatWorks, override: grade.Override | None = None) -> AnswerCard:
-    """The answer card of a What-works selection (``ww``), with its certainty."""
+def card_from(ww: WhatWorks, override: grade.Override | None = None, subgroups: bool = True) -> AnswerCard:
+    """The answer card of a What-works selection (``ww``), with its certainty. ``subgroups=False`` skips
+    the girls/boys and age-band answers (the gap map shows everything else of the card, for every cell,
+    on each filter change; the pages, summaries and CLI that show subgroups ask for them)."""
     from evidence.meta.frequentist import egger_test
 
     t = taxonomy()
@@ -270,7 +272,7 @@ def card_from(ww: WhatWorks, override: grade.Override | None = None) -> AnswerCa
         vote_statement=votes.statement(olabel, desirable), designs=design_mix(cell) if len(cell) else "",
     )
     card.assessment = assessment
-    card.subgroups = _subgroups(ww, olabel, desirable)
+    card.subgroups = _subgroups(ww, olabel, desirable) if subgroups else []
     card.harms = _harms(cell)
     card.absolute = _absolute(pooled, ww.metric, desirable, olabel)
     if pooled is not None and "secondary" in ww.selected:
@@ -278,6 +280,7 @@ def card_from(ww: WhatWorks, override: grade.Override | None = None) -> AnswerCa
     return card
 
 
-def answer_card(effects_df: pd.DataFrame, options: WhatWorksOptions, override: grade.Override | None = None) -> AnswerCard:
+def answer_card(effects_df: pd.DataFrame, options: WhatWorksOptions, override: grade.Override | None = None,
+                subgroups: bool = True) -> AnswerCard:
     """The answer card for ``options``' cell of the (filtered) catalogue ``effects_df``."""
-    return card_from(what_works(effects_df, options), override)
+    return card_from(what_works(effects_df, options), override, subgroups)

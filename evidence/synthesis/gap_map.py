@@ -32,7 +32,7 @@ def gap_map_cells(effects_df: pd.DataFrame, tau_family: str | None = None) -> pd
                        q025=np.nan, q975=np.nan, p_benefit=np.nan, category=NO_STUDIES, certainty=None, statement="",
                        summary="", designs="", any_harm=False, votes="")
             if part is not None:
-                card = answer_card(part, WhatWorksOptions(iv, oc, tau_family=tau_family or "halfnormal"))
+                card = answer_card(part, WhatWorksOptions(iv, oc, tau_family=tau_family or "halfnormal"), subgroups=False)
                 row.update(n_studies=card.n_studies, n_effects=card.n_effects, designs=card.designs,
                            any_harm=bool(card.harms), category=card.category, certainty=card.certainty,
                            statement=card.statement, summary=card.tooltip, votes=card.vote_statement)

@@ -140,22 +140,32 @@ class VoteCount:
 
 
 def vote_count(cell: pd.DataFrame) -> VoteCount:
-    """Vote counting by direction of effect over the studies of ``cell`` (one effect per study)."""
+    """Vote counting by direction of effect over the studies of ``cell`` (one effect per study: the
+    first primary effect with a direction, else the first effect with one). Plain loops over the rows:
+    the gap map counts votes for every cell on each filter change."""
     vc = VoteCount()
     if cell.empty:
         return vc
-    frame = cell.assign(_lean=_leanings(cell), _num=_has_number(cell).to_numpy(),
-                        _p=cell["primary"].fillna(False).astype(bool).to_numpy() if "primary" in cell else False,
-                        _i=np.arange(len(cell)))
-    for sid, part in frame.groupby("study_id", sort=False):
-        known = part[part["_lean"].map(lambda x: isinstance(x, str))]
-        if known.empty:
+    numbers = _has_number(cell).to_numpy()
+    primary = cell["primary"].fillna(False).astype(bool).to_numpy() if "primary" in cell else [False] * len(cell)
+    chosen: dict = {}  # study id -> (is primary, leaning, has a number); first primary wins, else first
+    order: list = []
+    for sid, lean, prim, num in zip(cell["study_id"], _leanings(cell), primary, numbers):
+        if sid not in chosen:
+            order.append(sid)
+            chosen[sid] = None
+        if not isinstance(lean, str):
+            continue
+        if chosen[sid] is None or (bool(prim) and not chosen[sid][0]):
+            chosen[sid] = (bool(prim), lean, bool(num))
+    for sid in order:
+        pick = chosen[sid]
+        if pick is None:
             vc.not_stated += 1
             continue
-        row = known.sort_values(["_p", "_i"], ascending=[False, True]).iloc[0]
-        vc.studies[str(sid)] = row["_lean"]
-        setattr(vc, row["_lean"], getattr(vc, row["_lean"]) + 1)
-        if not bool(row["_num"]):
-            vc.studies_without_numbers += 1
+        _, lean, num = pick
+        vc.studies[str(sid)] = lean
+        setattr(vc, lean, getattr(vc, lean) + 1)
+        vc.studies_without_numbers += not num
     vc.p_sign = sign_test(vc.improves, vc.with_direction)
     return vc

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 import re
 
-from evidence.ingest.rules.base import d, effects, items, num, rule
+from evidence.ingest.rules.base import d, effects, num, rule
 from evidence.ingest.rules.statistics import has_variance, numbers
+from evidence.ingest.rules.text import quote_fields
 
 
 @rule("coding-status", "coded: some effect has a variance; headline: some estimate; mapped: no numbers.")
@@ -48,17 +49,9 @@ def _provenance(study, ctx):
                 yield ctx.problem(("effects", i, "provenance", k), f"{k} is empty", what)
 
 
-def _quotes(study):
-    for i, e, _ in effects(study):
-        yield ("effects", i, "provenance", "quote"), d(e.get("provenance")).get("quote")
-    yield ("risk_of_bias", "quote"), d(d(study).get("risk_of_bias")).get("quote")
-    for i, iv in items(d(study).get("interventions")):
-        yield ("interventions", i, "value", "quote"), d(iv.get("value")).get("quote")
-
-
 @rule("quote-length", "Quotes are short: at most 40 words.", severity="warning")
 def _quote_length(study, ctx):
-    for loc, q in _quotes(study):
+    for loc, q in quote_fields(study):
         if isinstance(q, str) and len(q.split()) > 40:
             yield ctx.problem(loc, f"quote has {len(q.split())} words (more than 40)",
                               "quote only the sentence or cell with the number", "warning")

@@ -34,13 +34,17 @@ def _intervention_type(study, ctx):
                                   _did_you_mean(c, terms))
 
 
+def _effect_terms(study, ctx, field: str, terms, what: str):
+    """Each effect's ``field`` is one of ``terms``; an unknown one names the nearest."""
+    for i, e, _ in effects(study):
+        v = e.get(field)
+        if isinstance(v, str) and v not in terms:
+            yield ctx.problem(("effects", i, field), f"unknown {what} '{v}'", _did_you_mean(v, terms))
+
+
 @rule("outcome", "Effect outcomes are taxonomy terms.")
 def _outcome(study, ctx):
-    terms = taxonomy().outcomes
-    for i, e, _ in effects(study):
-        o = e.get("outcome")
-        if isinstance(o, str) and o not in terms:
-            yield ctx.problem(("effects", i, "outcome"), f"unknown outcome '{o}'", _did_you_mean(o, terms))
+    yield from _effect_terms(study, ctx, "outcome", taxonomy().outcomes, "outcome")
 
 
 @rule("design", "The design type is a taxonomy term.")
@@ -53,11 +57,7 @@ def _design(study, ctx):
 
 @rule("sdg871", "SDG 8.7.1 coverage of each effect is a taxonomy term.")
 def _sdg871(study, ctx):
-    terms = taxonomy().sdg871_coverage
-    for i, e, _ in effects(study):
-        s = e.get("sdg871")
-        if isinstance(s, str) and s not in terms:
-            yield ctx.problem(("effects", i, "sdg871"), f"unknown SDG 8.7.1 coverage '{s}'", _did_you_mean(s, terms))
+    yield from _effect_terms(study, ctx, "sdg871", taxonomy().sdg871_coverage, "SDG 8.7.1 coverage")
 
 
 @rule("risk-of-bias-terms", "Risk-of-bias judgements and domain names belong to the declared tool.")

@@ -25,7 +25,8 @@ def _not_blank(study, ctx):
             yield ctx.problem(loc, "is blank", "write it as the source gives it")
 
 
-def _quotes(study):
+def quote_fields(study):
+    """Every quote a study file holds, with its key path (effects, risk of bias, transfer values)."""
     for i, e, _ in effects(study):
         yield ("effects", i, "provenance", "quote"), d(e.get("provenance")).get("quote")
     yield ("risk_of_bias", "quote"), d(d(study).get("risk_of_bias")).get("quote")
@@ -35,7 +36,7 @@ def _quotes(study):
 
 @rule("text-length", "Titles and quotes are at most 1,000 characters, any other text at most 10,000.")
 def _length(study, ctx):
-    quotes = {loc for loc, _ in _quotes(study)}
+    quotes = {loc for loc, _ in quote_fields(study)}
     for loc, v in walk(study):
         limit = MAX_TITLE if loc == ("title",) else MAX_QUOTE if loc in quotes else MAX_TEXT
         if isinstance(v, str) and len(v) > limit:
