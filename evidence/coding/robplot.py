@@ -17,6 +17,8 @@ from evidence.rob import tool_spec
 STYLE = {
     "rob2": {"low": ("Low", "#02C100", "+"), "some_concerns": ("Some concerns", "#E2DF07", "-"),
              "high": ("High", "#BF0000", "X"), "no_information": ("No information", "#4EA1F7", "?")},
+    "rob2_cluster": {"low": ("Low", "#02C100", "+"), "some_concerns": ("Some concerns", "#E2DF07", "-"),
+                     "high": ("High", "#BF0000", "X"), "no_information": ("No information", "#4EA1F7", "?")},
     "robins_i": {"low": ("Low", "#02C100", "+"), "moderate": ("Moderate", "#E2DF07", "-"),
                  "serious": ("Serious", "#BF0000", "X"), "critical": ("Critical", "#820000", "!"),
                  "no_information": ("No information", "#4EA1F7", "?")},
