@@ -195,3 +195,35 @@ def test_validation_checks_robins_i_domain_proposals(tmp_path):
     problems = [p for p in check_file(path, yaml.safe_dump(doc, sort_keys=False)).problems if p.rule == "rob-override"]
     assert [p.field for p in problems] == ["risk_of_bias.domains.deviations"]
     assert "proposes 'serious'" in problems[0].message
+
+
+def test_form_codes_evidence_quality_apart_and_transfer_values():
+    from evidence.coding import form
+
+    doc = yaml.safe_load(open("tests/fixtures/studies/alpha-2010-cct.yaml", encoding="utf-8"))
+    doc.pop("risk_of_bias")
+    st = form.to_state(doc)
+    st.update({form.key("evidence_quality.rater"): "clear", form.key("evidence_quality.rating"): "high",
+               form.key("evidence_quality.source"): doc["sources"][0]["id"],
+               form.key("interventions[0].value.amount"): "150", form.key("interventions[0].value.currency"): "MXN",
+               form.key("interventions[0].value.period"): "month",
+               form.key("interventions[0].value.share_of_consumption"): "0.2",
+               form.key("risk_of_bias.tool"): "rob2_cluster",
+               **{form.key(f"risk_of_bias.answers.recruitment.{q}"): a for q, a in (("1b.1", "N"), ("1b.2", "PY"), ("1b.3", "N"))}})
+    study, errors = form.from_state(st, doc)
+    assert not errors
+    assert study["evidence_quality"] == {"rater": "clear", "rating": "high", "source": doc["sources"][0]["id"]}
+    assert study["interventions"][0]["value"] == {"amount": 150, "currency": "MXN", "period": "month",
+                                                  "usd_per_year": 320, "share_of_consumption": 0.2}  # 320: the fixture's
+    r = study["risk_of_bias"]
+    assert r["tool"] == "rob2_cluster" and r["domains"] == {"recruitment": "high"}  # proposed by domain 1b's algorithm
+    assert "overall" not in r  # five domains still to judge
+    assert {"evidence_quality.rating", "interventions[0].value.amount", "risk_of_bias.domains.recruitment"} <= form.visible_fields(st)
+    # an empty quality block and a cleared value leave the file without them
+    st2 = form.to_state(doc)
+    assert st2[form.key("interventions[0].value.usd_per_year")] == "320"
+    st2.update({k: "" for k in st2 if k.startswith(form.key("interventions[0].value."))})  # the coder clears them
+    back, _ = form.from_state(st2, doc)
+    assert "evidence_quality" not in back and "value" not in back["interventions"][0]
+    problems = check_file(__import__("pathlib").Path("alpha-2010-cct.yaml"), yaml.safe_dump(study, sort_keys=False)).problems
+    assert not [p for p in problems if p.field.startswith(("evidence_quality", "interventions[0].value"))], problems
