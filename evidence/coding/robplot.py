@@ -41,7 +41,7 @@ def assessments(studies, tool: str) -> pd.DataFrame:
             continue
         for dom, label in domains:
             j = r.get("overall") if dom == "overall" else (r.get("domains") or {}).get(dom)
-            rows.append({"study": s["id"], "domain": dom, "domain_label": label,
+            rows.append({"study": s.get("id") or "(this draft, no id yet)", "domain": dom, "domain_label": label,
                          "judgement": j if j in STYLE[tool] else "no_information", "weight": float(w)})
     return pd.DataFrame(rows, columns=["study", "domain", "domain_label", "judgement", "weight"])
 
