@@ -185,7 +185,7 @@ with rob_tab:
         assessed = sorted(robplot.assessments(others + [study], tool).study.unique())
         chosen = set(st.multiselect("Studies in the plots", assessed, default=assessed, key=form.ROB_SELECTION))
         others = [s for s in others if s.get("id") in chosen]
-        df = robplot.assessments(others + ([study] if study.get("id") in chosen else []), tool)
+        df = robplot.assessments(others + ([study] if (study.get("id") or robplot.DRAFT) in chosen else []), tool)
         if not df.empty:
             st.altair_chart(robplot.traffic_light(df, tool), theme=None, width="content")
             if st.checkbox("Weight the summary by sample size", key=form.ROB_WEIGHTED):

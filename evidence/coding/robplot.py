@@ -13,6 +13,9 @@ import pandas as pd
 from evidence.errors import EvidenceError
 from evidence.rob import tool_spec
 
+#: How a draft without an id yet is named in the plots.
+DRAFT = "(this draft, no id yet)"
+
 #: judgement -> (label, colour, symbol), per tool, in the order of the legend (best first).
 STYLE = {
     "rob2": {"low": ("Low", "#02C100", "+"), "some_concerns": ("Some concerns", "#E2DF07", "-"),
@@ -41,7 +44,7 @@ def assessments(studies, tool: str) -> pd.DataFrame:
             continue
         for dom, label in domains:
             j = r.get("overall") if dom == "overall" else (r.get("domains") or {}).get(dom)
-            rows.append({"study": s.get("id") or "(this draft, no id yet)", "domain": dom, "domain_label": label,
+            rows.append({"study": s.get("id") or DRAFT, "domain": dom, "domain_label": label,
                          "judgement": j if j in STYLE[tool] else "no_information", "weight": float(w)})
     return pd.DataFrame(rows, columns=["study", "domain", "domain_label", "judgement", "weight"])
 
