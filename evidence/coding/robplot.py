@@ -74,7 +74,7 @@ def traffic_light(df: pd.DataFrame, tool: str) -> alt.Chart:
         color=alt.Color("Judgement:N", scale=_scale(tool, df.judgement)),
         tooltip=["study", "domain", "Judgement"])
     text = base.mark_text(fontWeight="bold", fontSize=13, color="black").encode(text="symbol:N")
-    return (dots + text).properties(width=60 * len(order), height=34 * df.study.nunique(),
+    return (dots + text).properties(width=60 * len(order), height=max(34 * df.study.nunique(), 68),
                                     title=f"{tool_spec(tool)['label']}: risk of bias by study")
 
 
