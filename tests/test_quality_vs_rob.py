@@ -193,13 +193,27 @@ def test_pdf_summary(summary_of):
     from pypdf import PdfReader
 
     summary, (_, engine, _) = summary_of
-    _, n_high = _expected(summary, engine)
+    kinds, n_high = _expected(summary, engine)
     reader = PdfReader(io.BytesIO(render(summary, "pdf")))
     text = " ".join(" ".join(p.extract_text().split()) for p in reader.pages)
-    assert ROB_COLUMN.split()[0] in text and "quality (CLEAR)" in text
+    assert ROB_COLUMN in text and QUALITY_COLUMN in text and "Overall: high" not in text
     # every "high risk (tool)" cell printed belongs to a study truly at high risk: a rating never adds one
     assert len(re.findall(r"\bhigh risk \((?:RoB 2|ROBINS-I)", text)) == sum(
         1 for t in summary.rob_table[ROB_COLUMN] if t.startswith("high risk")) <= n_high
+    # row by row: the table's text from one study's citation to the next one's
+    table = text[text.index(QUALITY_COLUMN) + len(QUALITY_COLUMN):]  # from the first header row on
+    at, starts = 0, []
+    for citation in summary.rob_table["Study"]:
+        at = table.index(str(citation), at)
+        starts.append(at)
+        at += len(str(citation))
+    rows = summary.rob_table.assign(start=starts)
+    for i, r in enumerate(rows.itertuples()):
+        stop = starts[i + 1] if i + 1 < len(starts) else r.start + len(" ".join(map(str, r[1:-1]))) + 1
+        cell = table[r.start:stop]
+        assert getattr(r, "_" + str(list(rows.columns).index(ROB_COLUMN) + 1)) in cell, cell
+        if kinds[r.Study] == "safe":
+            assert "high risk" not in cell, cell
 
 
 def test_excel_summary(summary_of):
