@@ -84,6 +84,8 @@ def test_effect_columns_exact(engine):
     (Filters(rob_levels=("high",)), DELTA),
     (Filters(rob_levels=("low", "moderate")), ALPHA | BETA),  # epsilon has only CLEAR's quality rating, not a RoB level
     (Filters(exclude_high_rob=True), ALL - DELTA),
+    (Filters(quality_ratings=("moderate",)), EPS),  # CLEAR's rating, apart from the RoB levels
+    (Filters(quality_ratings=("high",)), set()),
     (Filters(year_min=2010, year_max=2015), ALPHA | DELTA),
     (Filters(coding_status=("headline",)), EPS),
     (Filters(primary_only=True), {("alpha-2010-cct", "work-all"), ("alpha-2010-cct", "enrol"), ("beta-2006-uct", "paid"),
