@@ -1,4 +1,4 @@
-"""Guided risk of bias: RoB 2 for randomised designs, ROBINS-I for the others, domain by domain.
+"""Guided risk of bias: RoB 2 for randomised designs (RoB 2 CRT for cluster RCTs), ROBINS-I for the others.
 
 The signalling questions are data (``evidence/data/rob2.yaml``, ``robins_i.yaml``); the algorithms
 that propose a judgement from the answers are here, because they are decision trees. A proposal is
@@ -6,7 +6,7 @@ only a proposal: the coder may judge otherwise, and a judgement that differs fro
 reason in ``risk_of_bias.overrides`` (checked by the ``rob-override`` rule). A foundation module, not part
 of ``evidence.coding``, because validation (stage 1) applies the same algorithms to hand-written files.
 
-Sources of the rules (only rules that could be checked against published text are implemented):
+Sources of the rules, and how far each could be checked here:
 
 * RoB 2 domain algorithms: the tool's full guidance (Higgins, Savović, Page, Sterne et al., "Revised
   Cochrane risk-of-bias tool for randomized trials (RoB 2)", 22 August 2019, riskofbias.info; the tool is
@@ -22,14 +22,14 @@ Sources of the rules (only rules that could be checked against published text ar
   domain judgements; the Handbook also allows "high" for several domains with some concerns: that is
   the coder's override, not an automatic rule).
 * RoB 2 for cluster-randomised trials (``rob2_cluster``): the RoB 2 CRT guidance (Eldridge, Campbell,
-  Campbell et al., version of 18 March 2021) adds domain 1b, "bias arising from the timing of
+  Campbell et al., "additional considerations for cluster-randomized trials", 2021) adds domain 1b, "bias arising from the timing of
   identification or recruitment of participants". Its algorithm, as implemented in :func:`_d1b`: low
   when everyone was identified before the clusters were randomised (1b.1) or their selection cannot
   have been affected by knowing the arm (1b.2), and baseline imbalance does not suggest differential
   recruitment (1b.3); high when selection was likely affected (1b.2), or with no information on it and
   a suggestive imbalance; some concerns otherwise. The CRT document was not in the reference corpora
-  here: this follows our reading of its decision table and mirrors D1's treatment of "no information"
-  (tested, ``tests/test_coding_rob.py``). The other five domains are the individually randomised ones.
+  here, so this could not be checked against its text: it follows our reading of its decision table and
+  mirrors D1's treatment of "no information" (tested, ``tests/test_coding_rob.py``). The other five domains are the individually randomised ones.
 * ROBINS-I domains: :mod:`evidence.robins_i` proposes a judgement only where the answers match the
   2016 detailed guidance's written criteria, and none where the guidance leaves it to the assessor.
 * ROBINS-I overall (Sterne et al. 2016, BMJ 355:i4919, table of judgements): critical if any domain is

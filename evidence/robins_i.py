@@ -4,7 +4,9 @@ ROBINS-I (Sterne et al. 2016, BMJ 355:i4919) publishes no decision tree for its 
 guidance (Sterne, Higgins, Elbers, Reeves and the development group, "ROBINS-I: detailed guidance",
 20 October 2016, riskofbias.info, section 4) describes in words what each judgement means per domain
 (the same criteria are tabulated in Cochrane reviews, e.g. CD013253, table "Risk of bias judgements
-in ROBINS-I"). A proposal is made here only where the answers state one of those written criteria
+in ROBINS-I"; the low and moderate wording quoted below for D1-D3 was checked against that table as
+found in a reference corpus; the rest is the guidance's wording as we know it and could not be checked
+line by line here). A proposal is made here only where the answers state one of those written criteria
 directly; each function says which sentence it follows. Where the criteria turn on a degree the
 questions do not ask ("minimal", "substantial", "very strongly", "inherently not controllable"), on
 "no information", or on questions the repository's short form leaves out (1.7-1.8, time-varying
