@@ -149,7 +149,7 @@ with effects:
 with rob_tab:
     suggested = rob.tool_for_design((study.get("design") or {}).get("type"))
     st.caption(f"For this design the guided tool is **{rob.tool_spec(suggested)['label']}**.")
-    widget(form.Field("risk_of_bias.tool", "Tool", "choice", ("", "rob2", "robins_i", "clear")), "risk_of_bias.tool")
+    widget(form.Field("risk_of_bias.tool", "Tool", "choice", ("", *rob.TOOLS)), "risk_of_bias.tool")
     tool = S.get(K("risk_of_bias.tool"))
     if tool in rob.TOOLS:
         spec, judged = rob.tool_spec(tool), {}
@@ -176,13 +176,16 @@ with rob_tab:
     if tool:
         for k in form.ROB_TEXT:
             widget(form.Field(f"risk_of_bias.{k}", k.capitalize()), f"risk_of_bias.{k}")
+    st.subheader("Evidence quality (a clearinghouse's rating, not a risk of bias)")
+    st.caption("E.g. US DOL CLEAR's high / moderate / low quality of causal evidence, in the rater's words.")
+    fields(form.QUALITY, "evidence_quality")
     if tool in robplot.STYLE:
         st.subheader("Across the studies")
         others = [s for s in draft.coded_studies(config.STUDIES_DIR) if s.get("id") != study.get("id")]
         assessed = sorted(robplot.assessments(others + [study], tool).study.unique())
         chosen = set(st.multiselect("Studies in the plots", assessed, default=assessed, key=form.ROB_SELECTION))
         others = [s for s in others if s.get("id") in chosen]
-        df = robplot.assessments(others + ([study] if study.get("id") in chosen else []), tool)
+        df = robplot.assessments(others + ([study] if (study.get("id") or robplot.DRAFT) in chosen else []), tool)
         if not df.empty:
             st.altair_chart(robplot.traffic_light(df, tool), theme=None, width="content")
             if st.checkbox("Weight the summary by sample size", key=form.ROB_WEIGHTED):

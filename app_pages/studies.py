@@ -25,8 +25,9 @@ rob = c3.multiselect("Risk of bias", sorted(studies["risk_of_bias"].dropna().uni
 shown = search_studies(studies, query, design=designs, coding_status=status, risk_of_bias=rob)
 st.caption(md(f"{len(shown)} of {len(studies)} studies"))
 event = st.dataframe(shown[["citation", "title", "programme", "year", "country_names", "design", "interventions", "outcomes", "risk_of_bias",
-                            "coding_status", "n_effects"]], hide_index=True, on_select="rerun", selection_mode="single-row",
-                     key="st_table")
+                            "quality_rating", "coding_status", "n_effects"]], hide_index=True, on_select="rerun", selection_mode="single-row",
+                     column_config={"risk_of_bias": "risk of bias (RoB 2 / ROBINS-I)",
+                                    "quality_rating": "evidence quality (CLEAR)"}, key="st_table")
 rows = event.selection.rows if event is not None else []
 options = list(shown["id"])
 if rows:
@@ -59,7 +60,7 @@ with cols[0]:
 with cols[1]:
     st.subheader("Design and population")
     record_table(parts["design_population"])
-    st.subheader("Risk of bias")
+    st.subheader("Risk of bias (RoB 2 / ROBINS-I)")
     rob = parts["risk_of_bias"]
     if rob:
         record_table({k: v for k, v in rob.items() if k != "domains"})
@@ -67,6 +68,11 @@ with cols[1]:
             st.dataframe(rob["domains"], hide_index=True)
     else:
         st.write("Not assessed yet.")
+    st.subheader("Evidence quality (clearinghouse rating)")
+    if parts["evidence_quality"]:
+        record_table(parts["evidence_quality"])
+    else:
+        st.write("Not rated.")
 st.subheader("Effects, with the passage each number was coded from")
 eff = load_effects(stamp, ())
 eff = eff[eff["study_id"] == sid]

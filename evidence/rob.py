@@ -1,4 +1,4 @@
-"""Guided risk of bias: RoB 2 for randomised designs, ROBINS-I for the others, domain by domain.
+"""Guided risk of bias: RoB 2 for randomised designs (RoB 2 CRT for cluster RCTs), ROBINS-I for the others.
 
 The signalling questions are data (``evidence/data/rob2.yaml``, ``robins_i.yaml``); the algorithms
 that propose a judgement from the answers are here, because they are decision trees. A proposal is
@@ -6,7 +6,7 @@ only a proposal: the coder may judge otherwise, and a judgement that differs fro
 reason in ``risk_of_bias.overrides`` (checked by the ``rob-override`` rule). A foundation module, not part
 of ``evidence.coding``, because validation (stage 1) applies the same algorithms to hand-written files.
 
-Sources of the rules (only rules that could be checked against published text are implemented):
+Sources of the rules, and how far each could be checked here:
 
 * RoB 2 domain algorithms: the tool's full guidance (Higgins, Savović, Page, Sterne et al., "Revised
   Cochrane risk-of-bias tool for randomized trials (RoB 2)", 22 August 2019, riskofbias.info; the tool is
@@ -21,10 +21,20 @@ Sources of the rules (only rules that could be checked against published text ar
   (Cochrane Handbook chapter 8, section 8.2.3: the overall risk of bias is the least favourable of the
   domain judgements; the Handbook also allows "high" for several domains with some concerns: that is
   the coder's override, not an automatic rule).
+* RoB 2 for cluster-randomised trials (``rob2_cluster``): the RoB 2 CRT guidance (Eldridge, Campbell,
+  Campbell et al., "additional considerations for cluster-randomized trials", 2021) adds domain 1b, "bias arising from the timing of
+  identification or recruitment of participants". Its algorithm, as implemented in :func:`_d1b`: low
+  when everyone was identified before the clusters were randomised (1b.1) or their selection cannot
+  have been affected by knowing the arm (1b.2), and baseline imbalance does not suggest differential
+  recruitment (1b.3); high when selection was likely affected (1b.2), or with no information on it and
+  a suggestive imbalance; some concerns otherwise. The CRT document was not in the reference corpora
+  here, so this could not be checked against its text: it follows our reading of its decision table and
+  mirrors D1's treatment of "no information" (tested, ``tests/test_coding_rob.py``). The other five domains are the individually randomised ones.
+* ROBINS-I domains: :mod:`evidence.robins_i` proposes a judgement only where the answers match the
+  2016 detailed guidance's written criteria, and none where the guidance leaves it to the assessor.
 * ROBINS-I overall (Sterne et al. 2016, BMJ 355:i4919, table of judgements): critical if any domain is
   critical; serious if any is serious (none critical); no information if any domain lacks information
-  and none is serious or critical; moderate if all are low or moderate; low if all are low. The 2016
-  tool gives no algorithm for domain judgements, so none is proposed for them.
+  and none is serious or critical; moderate if all are low or moderate; low if all are low.
 """
 
 from __future__ import annotations
@@ -35,11 +45,12 @@ from importlib import resources
 
 import yaml
 
+from evidence import robins_i
 from evidence.errors import EvidenceError
 from evidence.taxonomy import taxonomy
 
 YES, NO = {"Y", "PY"}, {"N", "PN"}
-TOOLS = ("rob2", "robins_i")
+TOOLS = ("rob2", "rob2_cluster", "robins_i")
 
 
 @dataclass(frozen=True)
@@ -55,13 +66,51 @@ def tool_spec(tool: str) -> dict:
     """The tool's domains and signalling questions (``evidence/data/<tool>.yaml``)."""
     if tool not in TOOLS:
         raise EvidenceError(f"no guided assessment for tool '{tool}' (known: {', '.join(TOOLS)})")
-    return yaml.safe_load((resources.files("evidence") / "data" / f"{tool}.yaml").read_text(encoding="utf-8"))
+    base = "rob2" if tool == "rob2_cluster" else tool
+    spec = yaml.safe_load((resources.files("evidence") / "data" / f"{base}.yaml").read_text(encoding="utf-8"))
+    extra = spec.pop("cluster_domains", [])
+    if tool == "rob2_cluster":  # RoB 2 CRT: domain 1b after D1
+        domains = spec["domains"]
+        for dom in extra:
+            at = next(i for i, d in enumerate(domains) if d["id"] == dom["after"])
+            domains.insert(at + 1, {k: v for k, v in dom.items() if k != "after"})
+        spec.update(tool=tool, label="RoB 2 (cluster-randomised)")
+    return spec
+
+
+def domain_codes(tool: str) -> list[tuple[str, str]]:
+    """(domain id, short code) in the tool's order, e.g. ("recruitment", "D1b"); the code is the label's first word."""
+    return [(d["id"], d["label"].split()[0]) for d in tool_spec(tool)["domains"]]
+
+
+#: How a judgement reads in a table cell: the tool's words plus "risk", so no reader has to know the scale.
+_JUDGEMENT_WORDS = {"low": "low risk", "some_concerns": "some concerns", "high": "high risk", "moderate": "moderate risk",
+                    "serious": "serious risk", "critical": "critical risk", "no_information": "no information"}
+
+
+def rob_text(tool: str | None, judgement: str | None) -> str:
+    """A risk-of-bias judgement as readers see it, e.g. "some concerns (RoB 2)"; "not assessed" without one."""
+    spec = taxonomy().rob_tools.get(tool or "")
+    if not spec or not judgement:
+        return "not assessed"
+    return f"{_JUDGEMENT_WORDS.get(judgement, judgement.replace('_', ' '))} ({spec['label']})"
+
+
+def quality_text(rater: str | None, rating: str | None) -> str:
+    """A clearinghouse's quality rating as readers see it, e.g. "high quality (CLEAR)": always with the
+    word *quality*, so it never reads as a risk of bias; "not rated" without one."""
+    if not rater or not rating:
+        return "not rated"
+    return f"{rating} quality ({rater.upper() if rater == 'clear' else rater})"
 
 
 def tool_for_design(design_type: str | None) -> str:
-    """RoB 2 for a randomised design (taxonomy ``randomised: true``), ROBINS-I for any other."""
+    """RoB 2 for a randomised design (taxonomy ``randomised: true``; its cluster variant for a cluster RCT),
+    ROBINS-I for any other."""
     term = taxonomy().designs.get(design_type or "", {})
-    return "rob2" if term.get("randomised") else "robins_i"
+    if not term.get("randomised"):
+        return "robins_i"
+    return "rob2_cluster" if design_type == "cluster_rct" else "rob2"
 
 
 def asked(question: dict, answers: dict[str, str]) -> bool:
@@ -93,6 +142,23 @@ def _d1(a: dict) -> tuple[str, str]:
     if q2 in YES and q1 in YES | {"NI"} and q3 in NO | {"NI"}:
         return "low", "1.2 concealed, 1.1 random (or no information), 1.3 no problematic imbalance"
     return "some_concerns", "neither the low-risk nor a high-risk pattern of 1.1-1.3"
+
+
+def _d1b(a: dict) -> tuple[str, str]:
+    """RoB 2 CRT domain 1b (see module doc): 1b.1 all identified before randomisation of clusters, 1b.2
+    selection affected by knowing the arm, 1b.3 imbalance suggesting differential recruitment."""
+    q1, q2, q3 = a["1b.1"], a.get("1b.2"), a["1b.3"]
+    imbalance = q3 in YES
+    if q2 in YES:
+        return "high", "1b.2 recruitment likely affected by knowledge of the cluster's arm"
+    if q1 in YES or q2 in NO:
+        first = "1b.1 identified before randomisation" if q1 in YES else "1b.2 recruitment not affected by the arm"
+        if imbalance:
+            return "some_concerns", f"{first}, but 1b.3 baseline imbalance suggests differential recruitment"
+        return "low", f"{first}, 1b.3 no suggestive imbalance"
+    if imbalance:
+        return "high", "1b.2 no information on recruitment and 1b.3 imbalance suggests differential recruitment"
+    return "some_concerns", "1b.2 no information whether recruitment was affected by the arm"
 
 
 def _d2(a: dict) -> tuple[str, str]:
@@ -162,24 +228,21 @@ def _d5(a: dict) -> tuple[str, str]:
     return "some_concerns", "5.2/5.3 no information on selection"
 
 
-_ROB2 = {"randomisation": _d1, "deviations": _d2, "missing_data": _d3, "measurement": _d4, "reporting": _d5}
+_ROB2 = {"randomisation": _d1, "recruitment": _d1b, "deviations": _d2, "missing_data": _d3, "measurement": _d4, "reporting": _d5}
 
 
 def propose_domain(tool: str, domain: str, answers: dict[str, str]) -> Proposal:
-    """The judgement the tool's algorithm proposes for one domain (None while questions are open;
-    always None for ROBINS-I, whose 2016 version publishes no domain algorithm)."""
+    """The judgement the tool's algorithm proposes for one domain (None while questions are open, and for
+    ROBINS-I where the guidance leaves the judgement to the assessor: :mod:`evidence.robins_i`)."""
     answers = {k: v for k, v in (answers or {}).items() if v}
     valid = set(tool_spec(tool)["answers"])
     bad = sorted(f"{k}={v}" for k, v in answers.items() if v not in valid)
     if bad:
         raise EvidenceError(f"not a {tool} answer: {', '.join(bad)} (one of {', '.join(sorted(valid))})")
-    if tool == "robins_i":
-        open_questions(tool, domain, answers)  # checks the domain exists
-        return Proposal(None, "ROBINS-I (2016) has no domain algorithm: judge the domain from the answers")
-    missing = _missing(tool, domain, answers)
+    missing = _missing(tool, domain, answers)  # also checks the domain exists
     if missing:
         return Proposal(None, f"answer {', '.join(missing)} first")
-    judgement, why = _ROB2[domain](answers)
+    judgement, why = (robins_i.DOMAINS if tool == "robins_i" else _ROB2)[domain](answers)
     return Proposal(judgement, why)
 
 
@@ -190,7 +253,7 @@ def propose_overall(tool: str, domains: dict[str, str | None]) -> Proposal:
     if missing:
         return Proposal(None, f"judge {', '.join(missing)} first")
     js = {domains[n] for n in names}
-    if tool == "rob2":
+    if tool in ("rob2", "rob2_cluster"):
         if "high" in js:
             return Proposal("high", "a domain is at high risk")
         if js == {"low"}:

@@ -136,11 +136,16 @@ class Population(Record):
 
 
 class RiskOfBias(Record):
-    tool: Literal["rob2", "robins_i", "clear"]
+    """A risk-of-bias assessment with RoB 2 (randomised; ``rob2_cluster`` for cluster-randomised trials,
+    which adds domain 1b) or ROBINS-I (non-randomised). A clearinghouse's rating of the *quality* of a
+    study's evidence is not one: it goes in ``evidence_quality`` (the ``rob-not-quality`` rule)."""
+
+    tool: str = Field(json_schema_extra={"enum": ["rob2", "rob2_cluster", "robins_i"]},
+                      description="rob2, rob2_cluster (RoB 2 for cluster-randomised trials) or robins_i.")
     overall: str = Field(json_schema_extra=_terms("judgement"))
     domains: dict[str, str] = Field(default_factory=dict)
     reason: str | None = Field(None, description="One line: why this judgement.")
-    source: str | None = Field(None, description="Source id or URL (e.g. the CLEAR profile).")
+    source: str | None = Field(None, description="Source id or URL of the assessment (e.g. a review that assessed it).")
     quote: str | None = None
     answers: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="Guided assessment: signalling-question answers per domain "
@@ -148,6 +153,23 @@ class RiskOfBias(Record):
     overrides: dict[str, str] = Field(
         default_factory=dict, description="A domain (or 'overall') whose judgement differs from the one the "
                                           "tool's algorithm proposes -> the coder's reason.")
+
+
+class EvidenceQuality(Record):
+    """A clearinghouse's rating of the quality of a study's causal evidence, as the clearinghouse gives it.
+
+    Kept apart from ``risk_of_bias`` because the scales run opposite ways: US DOL CLEAR's *high* rating
+    means strong causal evidence (so, if anything, a *low* risk of bias); printing it under "risk of
+    bias" made an RCT at low risk read "high"."""
+
+    rater: Literal["clear"] = Field(description="Who rated it: 'clear' (US DOL Clearinghouse for Labor "
+                                                "Evaluation and Research).")
+    rating: Literal["high", "moderate", "low"] = Field(
+        description="The rater's own words: CLEAR's high / moderate / low quality of causal evidence.")
+    source: str | None = Field(None, description="Id of the entry in `sources` holding the rating (the profile).")
+    reason: str | None = Field(None, description="One line: what the rating rests on (e.g. the design CLEAR saw).")
+    quote: str | None = None
+    url: WebUrl | None = Field(None, description="The rating's web page, if not a listed source.")
 
 
 class Resolution(Record):
@@ -258,7 +280,9 @@ class Study(Record):
     interventions: list[Intervention] = Field(min_length=1)
     design: Design
     population: Population = Field(default_factory=Population)
-    risk_of_bias: RiskOfBias | None = None
+    risk_of_bias: RiskOfBias | None = Field(None, description="RoB 2 / ROBINS-I assessment (not a clearinghouse rating).")
+    evidence_quality: EvidenceQuality | None = Field(
+        None, description="A clearinghouse's quality-of-evidence rating (e.g. CLEAR), apart from risk of bias.")
     coding: Coding
     sources: list[Source] = Field(min_length=1)
     effects: list[Effect] = Field(default_factory=list)

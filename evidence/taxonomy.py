@@ -28,6 +28,7 @@ class Taxonomy:
     metrics: dict
     measures: dict
     rob_tools: dict
+    quality_raters: dict
 
     def family_of(self, intervention: str) -> str | None:
         term = self.interventions.get(intervention)
@@ -62,6 +63,7 @@ def taxonomy() -> Taxonomy:
         metrics=raw["metrics"],
         measures=raw["measures"],
         rob_tools=raw["risk_of_bias"]["tools"],
+        quality_raters=raw["evidence_quality"]["raters"],
     )
 
 

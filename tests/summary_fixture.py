@@ -11,10 +11,11 @@ from pathlib import Path
 import yaml
 
 STUDIES = [
-    # id, year, design, rob (clear rating), estimate (pp), se, girls estimate, girls se, n
-    ("fixture-a-2010", 2010, "cluster_rct", "high", -4.0, 1.5, -5.0, 2.0, 1200),
-    ("fixture-b-2012", 2012, "individual_rct", "moderate", -2.5, 1.0, -3.0, 1.4, 800),
-    ("fixture-c-2015", 2015, "did", "low", -6.0, 2.5, None, None, None),
+    # id, year, design, rob ((tool, overall judgement), CLEAR's quality rating), estimate (pp), se, girls estimate,
+    # girls se, n. fixture-a is de Hoop et al.'s case: an RCT at low risk of bias that CLEAR rates high quality.
+    ("fixture-a-2010", 2010, "cluster_rct", (("rob2_cluster", "low"), "high"), -4.0, 1.5, -5.0, 2.0, 1200),
+    ("fixture-b-2012", 2012, "individual_rct", (("rob2", "some_concerns"), "moderate"), -2.5, 1.0, -3.0, 1.4, 800),
+    ("fixture-c-2015", 2015, "did", (("robins_i", "serious"), "low"), -6.0, 2.5, None, None, None),
     ("fixture-d-2018", 2018, "cluster_rct", None, 3.0, 1.2, 2.0, 1.5, 500),  # a clear increase: a harm
 ]
 
@@ -46,7 +47,9 @@ def study_doc(sid, year, design, rob, est, se, g_est, g_se, n) -> dict:
         "effects": effects,
     }
     if rob:
-        doc["risk_of_bias"] = {"tool": "clear", "overall": rob, "reason": "fixture", "source": "paper"}
+        (tool, overall), rating = rob
+        doc["risk_of_bias"] = {"tool": tool, "overall": overall, "reason": "fixture", "source": "paper"}
+        doc["evidence_quality"] = {"rater": "clear", "rating": rating, "reason": "fixture", "source": "paper"}
     return doc
 
 

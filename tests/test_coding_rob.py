@@ -1,5 +1,8 @@
-"""Guided risk of bias: RoB 2's domain algorithms on their decision tables, the overall rules of
-RoB 2 and ROBINS-I, which questions are asked, and the override rule in `evidence validate`."""
+"""Guided risk of bias: RoB 2's domain algorithms on their decision tables, RoB 2 CRT's domain 1b, the
+ROBINS-I domain proposals on the 2016 guidance's judgement criteria (no worked example with
+signalling-question answers was available in the reference corpora, so the cases are the criteria's
+sentences), the overall rules of RoB 2 and ROBINS-I, which questions are asked, and the override rule
+in `evidence validate`."""
 
 from __future__ import annotations
 
@@ -74,11 +77,11 @@ def test_overall_rules():
     assert rob.propose_overall("robins_i", seven("moderate", "serious", *["low"] * 5)).judgement == "serious"
     assert rob.propose_overall("robins_i", seven("critical", "serious", *["low"] * 5)).judgement == "critical"
     assert rob.propose_overall("robins_i", seven("no_information", "moderate", *["low"] * 5)).judgement == "no_information"
-    assert rob.propose_domain("robins_i", "confounding", {"1.1": "N"}).judgement is None  # no published algorithm
 
 
 def test_tool_for_design_and_bad_answers():
-    assert rob.tool_for_design("cluster_rct") == "rob2" and rob.tool_for_design("did") == "robins_i"
+    assert rob.tool_for_design("cluster_rct") == "rob2_cluster" and rob.tool_for_design("did") == "robins_i"
+    assert rob.tool_for_design("individual_rct") == "rob2"
     with pytest.raises(EvidenceError, match="not a rob2 answer"):
         rob.propose_domain("rob2", "randomisation", {"1.1": "maybe"})
 
@@ -95,3 +98,132 @@ def test_validation_wants_a_reason_for_an_override(tmp_path):
     doc["risk_of_bias"]["overrides"] = {"randomisation": "concealment by sealed envelopes, confirmed by the authors",
                                         "overall": "measurement concerns are minor for this outcome"}
     assert not [p for p in check_file(path, yaml.safe_dump(doc, sort_keys=False)).problems if p.rule == "rob-override"]
+
+
+# RoB 2 CRT domain 1b (1b.1, 1b.2, 1b.3) -> judgement; 1b.2 is asked only when 1b.1 is N/PN/NI.
+D1B = [(("Y", None, "N"), "low"), (("PY", None, "NI"), "low"), (("N", "N", "PN"), "low"),
+       (("Y", None, "Y"), "some_concerns"), (("NI", "PN", "PY"), "some_concerns"), (("N", "NI", "N"), "some_concerns"),
+       (("N", "Y", "N"), "high"), (("PN", "PY", "Y"), "high"), (("NI", "NI", "Y"), "high")]
+
+
+@pytest.mark.parametrize("answers,expected", D1B)
+def test_rob2_cluster_domain_1b(answers, expected):
+    a = {k: v for k, v in zip(("1b.1", "1b.2", "1b.3"), answers) if v}
+    assert rob.propose_domain("rob2_cluster", "recruitment", a).judgement == expected
+
+
+def test_rob2_cluster_is_rob2_plus_domain_1b():
+    ids = [d["id"] for d in rob.tool_spec("rob2_cluster")["domains"]]
+    assert ids == ["randomisation", "recruitment", "deviations", "missing_data", "measurement", "reporting"]
+    assert [d["id"] for d in rob.tool_spec("rob2")["domains"]] == [i for i in ids if i != "recruitment"]
+    assert [c for _, c in rob.domain_codes("rob2_cluster")] == ["D1", "D1b", "D2", "D3", "D4", "D5"]
+    assert [q["id"] for q in rob.open_questions("rob2_cluster", "recruitment", {"1b.1": "Y"})] == ["1b.1", "1b.3"]
+    assert rob.propose_domain("rob2_cluster", "recruitment", {"1b.1": "N"}).judgement is None  # 1b.2, 1b.3 open
+    six = dict.fromkeys(ids, "low")
+    assert rob.propose_overall("rob2_cluster", six).judgement == "low"
+    assert rob.propose_overall("rob2_cluster", {**six, "recruitment": "high"}).judgement == "high"
+    assert rob.propose_overall("rob2_cluster", {**six, "recruitment": None}).judgement is None  # 1b must be judged
+
+
+# ROBINS-I: (domain, answers) -> proposal, one case per sentence of the 2016 guidance's judgement criteria
+# that the answers can state; None where the guidance leaves the judgement to the assessor.
+ROBINS = [
+    ("confounding", {"1.1": "N"}, "low"),                                                     # no confounding expected
+    ("confounding", {"1.1": "Y", "1.2": "N", "1.4": "Y", "1.5": "PY", "1.6": "N"}, "moderate"),  # all controlled, measured well
+    ("confounding", {"1.1": "Y", "1.2": "N", "1.4": "PN", "1.6": "N"}, "serious"),            # an important domain not controlled
+    ("confounding", {"1.1": "PY", "1.2": "N", "1.4": "Y", "1.5": "N", "1.6": "N"}, "serious"),  # measured poorly
+    ("confounding", {"1.1": "Y", "1.2": "N", "1.4": "Y", "1.5": "Y", "1.6": "Y"}, None),      # post-intervention adjustment
+    ("confounding", {"1.1": "Y", "1.2": "Y", "1.3": "Y", "1.4": "Y", "1.5": "Y", "1.6": "N"}, None),  # time-varying
+    ("confounding", {"1.1": "Y", "1.2": "N", "1.4": "NI", "1.6": "N"}, None),                  # no information
+    ("selection", {"2.1": "N", "2.4": "Y"}, "low"),
+    ("selection", {"2.1": "Y", "2.2": "PN", "2.4": "PY"}, "low"),
+    ("selection", {"2.1": "Y", "2.2": "Y", "2.3": "Y", "2.4": "Y", "2.5": "Y"}, "moderate"),
+    ("selection", {"2.1": "Y", "2.2": "Y", "2.3": "PY", "2.4": "Y", "2.5": "N"}, "serious"),
+    ("selection", {"2.1": "N", "2.4": "N", "2.5": "PN"}, "serious"),
+    ("selection", {"2.1": "N", "2.4": "N", "2.5": "NI"}, None),
+    ("classification", {"3.1": "Y", "3.2": "Y", "3.3": "N"}, "low"),
+    ("classification", {"3.1": "PY", "3.2": "PN", "3.3": "PN"}, "moderate"),
+    ("classification", {"3.1": "N", "3.2": "Y", "3.3": "N"}, "serious"),
+    ("classification", {"3.1": "Y", "3.2": "Y", "3.3": "PY"}, "serious"),
+    ("classification", {"3.1": "Y", "3.2": "NI", "3.3": "N"}, None),
+    ("deviations", {"4.1": "N"}, "low"),
+    ("deviations", {"4.1": "Y", "4.2": "PN"}, "moderate"),
+    ("deviations", {"4.1": "PY", "4.2": "Y"}, "serious"),
+    ("deviations", {"4.1": "NI"}, None),
+    ("missing_data", {"5.1": "Y", "5.2": "N", "5.3": "PN"}, "low"),
+    ("missing_data", {"5.1": "N", "5.2": "N", "5.3": "N", "5.4": "Y", "5.5": "N"}, "low"),
+    ("missing_data", {"5.1": "PN", "5.2": "N", "5.3": "N", "5.4": "N", "5.5": "PY"}, "low"),
+    ("missing_data", {"5.1": "N", "5.2": "Y", "5.3": "N", "5.4": "N", "5.5": "N"}, None),  # minimal or substantial?
+    ("measurement", {"6.1": "N", "6.2": "Y", "6.3": "Y", "6.4": "N"}, "low"),
+    ("measurement", {"6.1": "Y", "6.2": "PN", "6.3": "PY", "6.4": "PN"}, "low"),
+    ("measurement", {"6.1": "Y", "6.2": "Y", "6.3": "Y", "6.4": "N"}, "serious"),
+    ("measurement", {"6.1": "N", "6.2": "N", "6.3": "N", "6.4": "N"}, "serious"),
+    ("measurement", {"6.1": "N", "6.2": "N", "6.3": "Y", "6.4": "Y"}, "serious"),
+    ("measurement", {"6.1": "NI", "6.2": "NI", "6.3": "Y", "6.4": "N"}, None),
+    ("reporting", {"7.1": "N", "7.2": "N", "7.3": "N"}, "low"),
+    ("reporting", {"7.1": "N", "7.2": "PN", "7.3": "N"}, "moderate"),
+    ("reporting", {"7.1": "N", "7.2": "N", "7.3": "PY"}, "serious"),
+    ("reporting", {"7.1": "NI", "7.2": "N", "7.3": "N"}, None),
+]
+
+
+@pytest.mark.parametrize("domain,answers,expected", ROBINS, ids=[f"{d}-{i}" for i, (d, _, _) in enumerate(ROBINS)])
+def test_robins_i_domain_proposals_follow_the_guidance_criteria(domain, answers, expected):
+    p = rob.propose_domain("robins_i", domain, answers)
+    assert p.judgement == expected, p.why
+    if expected is None:
+        assert "assessor" in p.why  # says that the coder judges, not that something is missing
+
+
+def test_robins_i_never_proposes_critical_and_waits_for_open_questions():
+    assert rob.propose_domain("robins_i", "confounding", {"1.1": "Y"}).judgement is None
+    assert "answer 1.2, 1.4, 1.6 first" in rob.propose_domain("robins_i", "confounding", {"1.1": "Y"}).why
+    answers = ["Y", "PY", "PN", "N", "NI"]
+    seen = set()
+    for spec in rob.tool_spec("robins_i")["domains"]:
+        for a in answers:  # every question of the domain answered the same way
+            p = rob.propose_domain("robins_i", spec["id"], {q["id"]: a for q in spec["questions"]})
+            seen.add(p.judgement)
+    assert "critical" not in seen and {"low", "moderate", "serious", None} <= seen
+
+
+def test_validation_checks_robins_i_domain_proposals(tmp_path):
+    doc = yaml.safe_load(open("tests/fixtures/studies/alpha-2010-cct.yaml", encoding="utf-8"))
+    doc["risk_of_bias"] = {"tool": "robins_i", "overall": "low", "domains": {"deviations": "low"},
+                           "answers": {"deviations": {"4.1": "Y", "4.2": "Y"}}}  # proposes serious
+    path = tmp_path / "alpha-2010-cct.yaml"
+    problems = [p for p in check_file(path, yaml.safe_dump(doc, sort_keys=False)).problems if p.rule == "rob-override"]
+    assert [p.field for p in problems] == ["risk_of_bias.domains.deviations"]
+    assert "proposes 'serious'" in problems[0].message
+
+
+def test_form_codes_evidence_quality_apart_and_transfer_values():
+    from evidence.coding import form
+
+    doc = yaml.safe_load(open("tests/fixtures/studies/alpha-2010-cct.yaml", encoding="utf-8"))
+    doc.pop("risk_of_bias")
+    st = form.to_state(doc)
+    st.update({form.key("evidence_quality.rater"): "clear", form.key("evidence_quality.rating"): "high",
+               form.key("evidence_quality.source"): doc["sources"][0]["id"],
+               form.key("interventions[0].value.amount"): "150", form.key("interventions[0].value.currency"): "MXN",
+               form.key("interventions[0].value.period"): "month",
+               form.key("interventions[0].value.share_of_consumption"): "0.2",
+               form.key("risk_of_bias.tool"): "rob2_cluster",
+               **{form.key(f"risk_of_bias.answers.recruitment.{q}"): a for q, a in (("1b.1", "N"), ("1b.2", "PY"), ("1b.3", "N"))}})
+    study, errors = form.from_state(st, doc)
+    assert not errors
+    assert study["evidence_quality"] == {"rater": "clear", "rating": "high", "source": doc["sources"][0]["id"]}
+    assert study["interventions"][0]["value"] == {"amount": 150, "currency": "MXN", "period": "month",
+                                                  "usd_per_year": 320, "share_of_consumption": 0.2}  # 320: the fixture's
+    r = study["risk_of_bias"]
+    assert r["tool"] == "rob2_cluster" and r["domains"] == {"recruitment": "high"}  # proposed by domain 1b's algorithm
+    assert "overall" not in r  # five domains still to judge
+    assert {"evidence_quality.rating", "interventions[0].value.amount", "risk_of_bias.domains.recruitment"} <= form.visible_fields(st)
+    # an empty quality block and a cleared value leave the file without them
+    st2 = form.to_state(doc)
+    assert st2[form.key("interventions[0].value.usd_per_year")] == "320"
+    st2.update({k: "" for k in st2 if k.startswith(form.key("interventions[0].value."))})  # the coder clears them
+    back, _ = form.from_state(st2, doc)
+    assert "evidence_quality" not in back and "value" not in back["interventions"][0]
+    problems = check_file(__import__("pathlib").Path("alpha-2010-cct.yaml"), yaml.safe_dump(study, sort_keys=False)).problems
+    assert not [p for p in problems if p.field.startswith(("evidence_quality", "interventions[0].value"))], problems

@@ -24,12 +24,12 @@ def _study(sid, overall, n=None, **domains):
 STUDIES = [_study("a", "low", 100, randomisation="low", deviations="low"),
            _study("b", "high", 100, randomisation="high", deviations="some_concerns"),
            _study("c", "some_concerns", 200, randomisation="low"),
-           {"id": "d", "risk_of_bias": {"tool": "clear", "overall": "high"}}]
+           {"id": "d", "risk_of_bias": {"tool": "rob2_cluster", "overall": "high"}}]
 
 
 def test_assessment_table_and_weighted_shares():
     df = robplot.assessments([(s, robplot.sample_size(s)) for s in STUDIES[:3]], "rob2")
-    assert sorted(df.study.unique()) == ["a", "b", "c"]  # the CLEAR-rated study is another tool
+    assert sorted(df.study.unique()) == ["a", "b", "c"]  # the RoB 2 CRT study is another tool
     assert df[(df.study == "c") & (df.domain == "deviations")].judgement.item() == "no_information"
     t = robplot.summary_table(df, "rob2", weighted=True).set_index(["domain", "judgement"]).share
     assert t["randomisation", "low"] == pytest.approx(300 / 400) and t["randomisation", "high"] == pytest.approx(0.25)
@@ -37,6 +37,9 @@ def test_assessment_table_and_weighted_shares():
     assert u["randomisation", "low"] == pytest.approx(2 / 3)
     assert robplot.sample_size({"population": {"n_treatment": 10, "n_control": 12}}) == 22
     assert robplot.sample_size({}) is None
+    draft = {"risk_of_bias": {"tool": "rob2_cluster", "overall": "low", "domains": {"recruitment": "low"}}}  # no id yet
+    d = robplot.assessments([draft], "rob2_cluster")
+    assert set(d.study) == {"(this draft, no id yet)"} and "D1b" in set(d.domain_label)
 
 
 def test_charts_use_robvis_colours_and_render(tmp_path):

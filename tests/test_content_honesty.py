@@ -89,11 +89,14 @@ def test_coverage_of_the_three_families(studies):
 
 
 def test_clear_ratings_are_the_sources_judgement(studies):
-    for s in studies:
-        rob = s.risk_of_bias
-        if rob is not None and rob.tool == "clear":
-            assert rob.source, f"{s.id}: a CLEAR rating needs its source"
-            assert rob.overall in ("high", "moderate", "low")
+    """A CLEAR rating is its quality rating, with its source, and never coded as a risk-of-bias judgement."""
+    rated = [s for s in studies if s.evidence_quality is not None]
+    assert len(rated) >= 36
+    for s in rated:
+        q = s.evidence_quality
+        assert q.source, f"{s.id}: a CLEAR rating needs its source"
+        assert q.rater == "clear" and q.rating in ("high", "moderate", "low")
+    assert not [s.id for s in studies if s.risk_of_bias is not None and s.risk_of_bias.tool not in ("rob2", "rob2_cluster", "robins_i")]
 
 
 def test_every_effect_without_numbers_carries_its_stated_direction(studies):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from evidence.catalog.build import build_catalog
@@ -81,8 +82,10 @@ def test_effect_columns_exact(engine):
     (Filters(age_min=16), BETA | EPS),
     (Filters(age_max=8), ALPHA - {("alpha-2010-cct", "work-girls")} | DELTA | EPS),
     (Filters(rob_levels=("high",)), DELTA),
-    (Filters(rob_levels=("low", "moderate")), ALPHA | BETA | EPS),
+    (Filters(rob_levels=("low", "moderate")), ALPHA | BETA),  # epsilon has only CLEAR's quality rating, not a RoB level
     (Filters(exclude_high_rob=True), ALL - DELTA),
+    (Filters(quality_ratings=("moderate",)), EPS),  # CLEAR's rating, apart from the RoB levels
+    (Filters(quality_ratings=("high",)), set()),
     (Filters(year_min=2010, year_max=2015), ALPHA | DELTA),
     (Filters(coding_status=("headline",)), EPS),
     (Filters(primary_only=True), {("alpha-2010-cct", "work-all"), ("alpha-2010-cct", "enrol"), ("beta-2006-uct", "paid"),
@@ -116,7 +119,9 @@ def test_studies_filters(engine):
     assert full.loc["delta-2015-meals", "countries"] == "KEN, UGA"
     assert full.loc["delta-2015-meals", "regions"] == "Sub-Saharan Africa"
     assert full.loc["delta-2015-meals", "risk_of_bias"] == "high"
-    assert full.loc["epsilon-2019-clmrs", "rob_tool"] == "clear"
+    eps = full.loc["epsilon-2019-clmrs"]  # CLEAR's rating is a quality rating, never a risk-of-bias level
+    assert pd.isna(eps["rob_tool"]) and pd.isna(eps["risk_of_bias"])
+    assert (eps["quality_rater"], eps["quality_rating"]) == ("clear", "moderate")
 
 
 def test_harmful_flag(engine):

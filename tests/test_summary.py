@@ -152,7 +152,7 @@ def test_xlsx_parses_back(summary, expected):
     effects = pd.read_excel(io.BytesIO(render(summary, "xlsx")), sheet_name="Effects")
     assert {"study_id", "effect_id", "yi", "vi", "measure", "quote"} <= set(effects.columns)
     rob = pd.read_excel(io.BytesIO(render(summary, "xlsx")), sheet_name="Risk of bias")
-    assert list(rob.columns)[0] == "Study" and list(rob.columns)[-1] == "Overall"
+    assert list(rob.columns)[0] == "Study" and list(rob.columns)[-2:] == ["Risk of bias (tool)", "Evidence quality (rater)"]
 
 
 def test_csv_is_metafor_ready(summary, expected):

@@ -163,6 +163,10 @@ def _rows(path: Path, s: Study, rows: dict[str, list[dict]], errors: list[str]) 
         for dom in sorted(rob.domains):
             add("rob_domain", study_id=s.id, domain=dom, judgement=rob.domains[dom],
                 level=tax.risk_level(rob.tool, rob.domains[dom]))
+    if s.evidence_quality is not None:
+        q = s.evidence_quality
+        add("evidence_quality", study_id=s.id, rater=q.rater, rating=q.rating, reason=q.reason, source=q.source,
+            quote=q.quote, url=q.url)
     for i, src in enumerate(s.sources):
         add("source", study_id=s.id, source_id=src.id, seq=i, kind=src.kind, url=src.url, doi=src.doi, title=src.title, note=src.note)
     clustered = d.type == "cluster_rct" or bool(d.clusters)

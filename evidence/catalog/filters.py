@@ -13,6 +13,7 @@ from sqlalchemy import case, func, or_, select, true
 from evidence.catalog.models import (
     DesignRow,
     EffectRow as E,
+    EvidenceQualityRow as Q,
     InterventionRow as I,
     PopulationRow as P,
     ProgrammeCountryRow as PC,
@@ -22,7 +23,7 @@ from evidence.catalog.models import (
 from evidence.errors import CatalogError
 
 _TUPLES = ("families", "interventions", "outcomes", "outcome_groups", "countries", "regions", "designs",
-           "rob_levels", "coding_status")
+           "rob_levels", "quality_ratings", "coding_status")
 
 
 def _opt(default, option: str, help: str):
@@ -39,7 +40,9 @@ class Filters:
     ``sex`` matches the effect's subgroup sex (a full-sample effect of a girls-only study counts as
     girls). ``age_min``/``age_max`` keep effects whose age band (subgroup, else population) overlaps
     the requested band; unknown bounds are open. ``exclude_high_rob`` keeps studies without a
-    judgement; ``rob_levels`` (low/moderate/high/unclear) does not.
+    judgement; ``rob_levels`` (low/moderate/high/unclear) does not. Both concern RoB 2 / ROBINS-I
+    assessments only; ``quality_ratings`` filters on a clearinghouse's rating (CLEAR high/moderate/low),
+    a different scale (a high rating is strong evidence).
     """
 
     families: tuple[str, ...] = _opt((), "--family", "Intervention family (repeatable).")
@@ -55,6 +58,8 @@ class Filters:
     age_max: float | None = _opt(None, "--age-max", "Keep effects whose age band starts at this age or below.")
     rob_levels: tuple[str, ...] = _opt((), "--rob-level", "Common risk level: low, moderate, high, unclear.")
     exclude_high_rob: bool = _opt(False, "--exclude-high-rob", "Drop studies at high risk of bias.")
+    quality_ratings: tuple[str, ...] = _opt((), "--quality-rating",
+                                            "Clearinghouse (CLEAR) quality of causal evidence: high, moderate, low.")
     year_min: int | None = _opt(None, "--year-min", "Studies published in or after this year.")
     year_max: int | None = _opt(None, "--year-max", "Studies published in or before this year.")
     coding_status: tuple[str, ...] = _opt((), "--status", "Coding status: mapped, headline, coded.")
@@ -90,6 +95,8 @@ def _study_conds(f: Filters) -> list:
         c.append(R.level.in_(f.rob_levels))
     if f.exclude_high_rob:
         c.append(or_(R.level.is_(None), R.level != "high"))
+    if f.quality_ratings:
+        c.append(S.id.in_(select(Q.study_id).where(Q.rating.in_(f.quality_ratings))))
     if f.year_min is not None:
         c.append(S.year >= f.year_min)
     if f.year_max is not None:
@@ -141,7 +148,7 @@ def _vocabulary() -> dict[str, set[str]]:
     return {"families": set(tax.families), "interventions": set(tax.interventions), "outcomes": set(tax.outcomes),
             "outcome_groups": set(tax.outcome_groups), "designs": set(tax.designs), "countries": set(ctry),
             "regions": {c.region for c in ctry.values()}, "rob_levels": {"low", "moderate", "high", "unclear"},
-            "coding_status": set(status)}
+            "quality_ratings": {r for q in tax.quality_raters.values() for r in q["ratings"]}, "coding_status": set(status)}
 
 
 def unknown_terms(f: Filters) -> list[str]:

@@ -19,7 +19,7 @@ from sqlmodel import AutoString, Field, SQLModel
 from evidence.schema import Reported
 
 #: Bump when a table or column changes meaning; stored in ``catalog_meta``.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 
 def _text(nullable: bool = True) -> Column:
@@ -157,7 +157,8 @@ class PopulationRow(SQLModel, table=True):
 
 
 class RiskOfBiasRow(SQLModel, table=True):
-    """``overall`` in the tool's words; ``level`` the common low/moderate/high/unclear for filters."""
+    """A RoB 2 / ROBINS-I assessment: ``overall`` in the tool's words; ``level`` the common
+    low/moderate/high/unclear for filters (clearinghouse ratings are :class:`EvidenceQualityRow`)."""
 
     __tablename__ = "risk_of_bias"
     study_id: str = Field(sa_column=_study_fk())
@@ -167,6 +168,20 @@ class RiskOfBiasRow(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=_text())
     source: str | None = None
     quote: str | None = Field(default=None, sa_column=_text())
+
+
+class EvidenceQualityRow(SQLModel, table=True):
+    """A clearinghouse's quality-of-evidence rating in its own words (``rating``: CLEAR's high / moderate /
+    low). Its own table, never a risk level: a high quality rating is not a high risk of bias."""
+
+    __tablename__ = "evidence_quality"
+    study_id: str = Field(sa_column=_study_fk())
+    rater: str
+    rating: str = Field(index=True)
+    reason: str | None = Field(default=None, sa_column=_text())
+    source: str | None = None
+    quote: str | None = Field(default=None, sa_column=_text())
+    url: str | None = None
 
 
 class RobDomainRow(SQLModel, table=True):
@@ -263,6 +278,6 @@ class ProvenanceRow(SQLModel, table=True):
 #: Tables in insert order (parents first, for databases that enforce foreign keys).
 TABLES = [
     CatalogMeta, StudyRow, VersionRow, StudyLinkRow, ProgrammeRow, ProgrammeCountryRow,
-    InterventionRow, DesignRow, PopulationRow, RiskOfBiasRow, RobDomainRow, SourceRow,
+    InterventionRow, DesignRow, PopulationRow, RiskOfBiasRow, RobDomainRow, EvidenceQualityRow, SourceRow,
     EffectRow, ProvenanceRow,
 ]

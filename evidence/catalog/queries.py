@@ -26,6 +26,7 @@ from evidence.catalog.models import (
     CatalogMeta,
     DesignRow,
     EffectRow as E,
+    EvidenceQualityRow as Q,
     InterventionRow as I,
     PopulationRow as P,
     ProgrammeCountryRow as PC,
@@ -49,13 +50,13 @@ EFFECT_COLUMNS = [
     "desirable", "sdg871", "subgroup_sex", "subgroup_age_min", "subgroup_age_max", "subgroup_label", "age_min",
     "age_max", "follow_up_months", "primary", "form", "estimate", "unit", "unit_note", "se", "p", "significance",
     "measure", "metric", "yi", "vi", "variance_imputed", "harmful", "direction", "reported_direction", "leaning",
-    "secondary", "source_kind", "rob_tool", "rob_overall", "risk_of_bias",
+    "secondary", "source_kind", "rob_tool", "rob_overall", "risk_of_bias", "quality_rater", "quality_rating",
     "coding_status", "source_id", "source_url", "location", "quote", "conversion_notes",
 ]
 STUDY_COLUMNS = [
     "id", "citation", "title", "authors", "year", "publication_type", "venue", "doi", "url", "countries",
     "country_names", "regions", "design", "interventions", "families", "outcomes", "coding_status",
-    "risk_of_bias", "rob_tool", "n_effects",
+    "risk_of_bias", "rob_tool", "rob_overall", "quality_rater", "quality_rating", "n_effects",
 ]
 #: engine -> SQLite file it reads, so cached results can follow rebuilds of that file
 _FILES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -154,13 +155,14 @@ def _frame(engine: Engine, stmt, columns: list[str] | None = None) -> pd.DataFra
 
 
 def _effect_from():
-    """effect + its study, arm, design, programme, population, risk of bias and provenance."""
+    """effect + its study, arm, design, programme, population, risk of bias, quality rating and provenance."""
     return (E.__table__.join(S, S.id == E.study_id)
             .outerjoin(I, and_(I.study_id == E.study_id, I.arm_id == E.intervention_id))
             .outerjoin(DesignRow, DesignRow.study_id == E.study_id)
             .outerjoin(ProgrammeRow, ProgrammeRow.study_id == E.study_id)
             .outerjoin(P, P.study_id == E.study_id)
             .outerjoin(R, R.study_id == E.study_id)
+            .outerjoin(Q, Q.study_id == E.study_id)
             .outerjoin(ProvenanceRow, and_(ProvenanceRow.study_id == E.study_id, ProvenanceRow.effect_id == E.effect_id))
             .outerjoin(SourceRow, and_(SourceRow.study_id == E.study_id, SourceRow.source_id == ProvenanceRow.source_id)))
 
@@ -186,6 +188,7 @@ def _effects_cached(key: str, stamp, f: Filters) -> pd.DataFrame:
             P.age_min, P.age_max, E.follow_up_months, E.is_primary.label("primary"), E.form, E.estimate, E.unit,
             E.unit_note, E.se, E.p, E.significance, E.direction.label("reported_direction"), E.measure, E.metric, E.yi, E.vi, E.variance_imputed,
             R.tool.label("rob_tool"), R.overall.label("rob_overall"), R.level.label("risk_of_bias"),
+            Q.rater.label("quality_rater"), Q.rating.label("quality_rating"),
             S.coding_status, ProvenanceRow.source_id, SourceRow.url.label("source_url"), SourceRow.kind.label("source_kind"), ProvenanceRow.location,
             ProvenanceRow.quote, E.conversion_notes]
     stmt = select(*cols).select_from(_effect_from()).where(*_effect_conds(f)).order_by(E.study_id, E.seq)
@@ -217,7 +220,9 @@ def effects(filters: Filters | None = None, engine: Engine | None = None) -> pd.
     coded order. ``estimate``/``se``/``p``/``significance``/``unit`` are as reported; ``yi``/``vi`` are
     derived (``vi`` NaN for a headline estimate); ``age_min``/``age_max`` are the population's,
     ``subgroup_*`` the effect's; ``follow_up_months`` falls back to the design's; ``risk_of_bias`` is
-    the common level (``rob_overall`` the tool's words); ``direction`` is "improves" / "worsens" /
+    the common level of a RoB 2 / ROBINS-I assessment (``rob_overall`` the tool's words), never derived
+    from a clearinghouse's rating, which is ``quality_rating`` (by ``quality_rater``: CLEAR's high /
+    moderate / low quality of causal evidence); ``direction`` is "improves" / "worsens" /
     "unclear" (None without yi or a known desirable direction), the one rule of
     :func:`evidence.direction.effect_direction`; ``harmful`` is ``direction == "worsens"`` (NA where
     ``direction`` is None)."""
@@ -228,7 +233,8 @@ def effects(filters: Filters | None = None, engine: Engine | None = None) -> pd.
 @lru_cache(maxsize=32)
 def _studies_cached(key: str, stamp, f: Filters) -> pd.DataFrame:
     engine = _engine(key)
-    base = S.__table__.outerjoin(DesignRow, DesignRow.study_id == S.id).outerjoin(R, R.study_id == S.id)
+    base = (S.__table__.outerjoin(DesignRow, DesignRow.study_id == S.id).outerjoin(R, R.study_id == S.id)
+            .outerjoin(Q, Q.study_id == S.id))
     conds = _study_conds(f)
     if f.effect_level():
         conds.append(S.id.in_(select(E.study_id).select_from(_effect_from()).where(*_effect_conds(f)).correlate(None)))
@@ -245,7 +251,8 @@ def _studies_cached(key: str, stamp, f: Filters) -> pd.DataFrame:
             conds.append(or_(S.id.not_in(select(P.study_id)), S.id.in_(select(P.study_id).where(*ages))))
     stmt = (select(S.id, S.citation, S.title, S.authors, S.year, S.publication_type, S.venue, S.doi, S.url,
                    DesignRow.type.label("design"), S.coding_status, R.level.label("risk_of_bias"),
-                   R.tool.label("rob_tool")).select_from(base).where(*conds).order_by(S.id))
+                   R.tool.label("rob_tool"), R.overall.label("rob_overall"), Q.rater.label("quality_rater"),
+                   Q.rating.label("quality_rating")).select_from(base).where(*conds).order_by(S.id))
     df = _frame(engine, stmt).join(_countries(engine), on="id")
     arms = _frame(engine, select(I.study_id, I.type, I.family).order_by(I.study_id, I.seq))
     outs = _frame(engine, select(E.study_id, E.outcome).order_by(E.study_id, E.seq))
@@ -272,7 +279,7 @@ def _records(conn, model, study_id: str, order) -> list[dict]:
 
 def study(study_id: str, engine: Engine | None = None) -> dict:
     """Everything about one study: its fields plus programme, countries, design, population,
-    interventions, risk of bias (with domains), sources, versions, links and effects (with provenance)."""
+    interventions, risk of bias (with domains), evidence quality (a clearinghouse's rating), sources, versions, links and effects (with provenance)."""
     engine = engine or connect()
     try:
         with engine.connect() as conn:
@@ -288,6 +295,7 @@ def study(study_id: str, engine: Engine | None = None) -> dict:
             out["risk_of_bias"] = one(R)
             if out["risk_of_bias"] is not None:
                 out["risk_of_bias"]["domains"] = _records(conn, RobDomainRow, study_id, [RobDomainRow.domain])
+            out["evidence_quality"] = one(Q)
             out["interventions"] = _records(conn, I, study_id, [I.seq])
             out["sources"] = _records(conn, SourceRow, study_id, [SourceRow.seq])
             out["versions"] = _records(conn, VersionRow, study_id, [VersionRow.seq])
@@ -308,7 +316,7 @@ def facets(engine: Engine | None = None) -> dict[str, list]:
     engine = engine or connect()
     spec = {"families": I.family, "interventions": I.type, "outcomes": E.outcome, "outcome_groups": E.outcome_group,
             "countries": PC.iso3, "regions": PC.region, "designs": DesignRow.type, "rob_levels": R.level,
-            "rob_tools": R.tool, "coding_status": S.coding_status, "sex": E.subgroup_sex, "years": S.year,
+            "rob_tools": R.tool, "quality_ratings": Q.rating, "coding_status": S.coding_status, "sex": E.subgroup_sex, "years": S.year,
             "metrics": E.metric}
     out = {}
     for name, col in spec.items():

@@ -20,6 +20,7 @@ from rich.text import Text
 from evidence.catalog.filters import Filters
 from evidence.cli.options import CATALOG_HELP, Catalog, with_filters
 from evidence.config import STUDIES_DIR
+from evidence.rob import quality_text, rob_text
 
 
 def _console() -> Console:
@@ -30,7 +31,7 @@ EXPORT_COLUMNS = [
     "outcome_group", "desirable", "subgroup", "subgroup_sex", "subgroup_age_min", "subgroup_age_max", "primary",
     "follow_up_months", "countries", "regions", "design", "randomised", "measure", "metric", "yi", "vi", "sei",
     "variance_imputed", "harmful", "direction", "reported_direction", "leaning", "secondary", "source_kind",
-    "risk_of_bias", "rob_tool", "coding_status", "source", "source_url", "location", "quote", "conversion_notes",
+    "risk_of_bias", "rob_tool", "rob_overall", "quality_rater", "quality_rating", "coding_status", "source", "source_url", "location", "quote", "conversion_notes",
 ]
 
 
@@ -139,8 +140,10 @@ def show(
     c.print(f"  design: {d['type']}{' (randomised)' if d['randomised'] else ''}{clusters}")
     for arm in s["interventions"]:
         c.print(f"  arm {arm['arm_id']}: {arm['type']} ({arm['family']}){' — ' + arm['label'] if arm['label'] else ''}")
-    rob = s["risk_of_bias"]
-    c.print(f"  risk of bias: {rob['tool']} {rob['overall']} → {rob['level']}. {rob['reason'] or ''}" if rob else "  risk of bias: not assessed")
+    rob, quality = s["risk_of_bias"], s.get("evidence_quality")
+    c.print(f"  risk of bias: {rob_text(rob['tool'], rob['overall'])}. {rob['reason'] or ''}" if rob else "  risk of bias: not assessed")
+    if quality:
+        c.print(f"  evidence quality: {quality_text(quality['rater'], quality['rating'])}. {quality['reason'] or ''}")
     c.print(f"  coding: {s['coding_status']} by {s['coder']} on {s['coding_date']}")
     for v in s["versions"]:
         c.print(f"  version: {v['kind']} {v['year'] or ''} {v['doi'] or v['url'] or ''}")

@@ -5,7 +5,7 @@ Every widget key is ``"f:"`` + the field's name exactly as validation names it
 mapping table. The state holds what the widgets hold (numbers as typed text, so "1200" stays an
 integer and "0.050" is not turned into "0.05" behind the coder's back); :func:`from_state` turns it
 back into a study dict on top of the file it came from, so keys the form does not show (versions,
-links, an arm's transfer value, ...) are kept, and a cleared field is removed (unknown stays empty).
+links, ...) are kept, and a cleared field is removed (unknown stays empty).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import typing
 from dataclasses import dataclass
 
 from evidence import rob
-from evidence.schema import Coding, Intervention, Population, Programme, Reported, Source, Study, Subgroup
+from evidence.schema import Coding, EvidenceQuality, Intervention, Population, Programme, Reported, Source, Study, Subgroup, Value
 from evidence.taxonomy import taxonomy
 
 PREFIX = "f:"
@@ -74,7 +74,12 @@ ARM = [Field("id", "Arm id"), Field("type", "Intervention type", "choice", _term
        _c(Intervention, "recipient", "Recipient"), Field("frequency", "Frequency"),
        Field("duration_months", "Duration (months)", "number"),
        Field("components", "Other components (taxonomy types, comma-separated)", "csv"),
-       Field("description", "Description", "long")]
+       Field("description", "Description", "long"),
+       # the transfer value as the source states it (schema ``Value``); US$ a year only when the source gives it
+       Field("value.amount", "Transfer amount", "number"), Field("value.currency", "Currency (ISO 4217, e.g. MXN)"),
+       Field("value.period", "Amount per", "choice", ("",) + options(Value, "period")),
+       Field("value.usd_per_year", "US$ a year (as stated)", "number"), Field("value.quote", "Value quote", "long"),
+       Field("value.share_of_consumption", "Share of consumption (0-1)", "number"), Field("value.source", "Value source id")]
 DESIGN = [Field("type", "Design", "choice", _terms("designs")), Field("unit", "Unit of assignment"),
           Field("clusters", "Clusters", "number"), Field("follow_up_months", "Follow-up (months)", "number"),
           Field("notes", "Notes", "long")]
@@ -119,7 +124,10 @@ FORMS = {
     DIRECTION_ONLY: ["direction", "significance", "unit_note"],
 }
 CLUSTERING = ["se_clustered", "avg_cluster_size", "icc", "icc_note"]
-SECTIONS = {"": IDENTITY, "programme": PROGRAMME, "design": DESIGN, "population": POPULATION, "coding": CODING}
+#: A clearinghouse's quality-of-evidence rating: its own block, never a risk-of-bias judgement.
+QUALITY = [_c(EvidenceQuality, "rater", "Rater"), _c(EvidenceQuality, "rating", "Quality rating (the rater's words)"),
+           Field("source", "Source id"), Field("url", "Rating's URL"), Field("reason", "Reason"), Field("quote", "Quote", "long")]
+SECTIONS = {"": IDENTITY, "programme": PROGRAMME, "design": DESIGN, "population": POPULATION, "coding": CODING, "evidence_quality": QUALITY}
 LISTS = {"interventions": ARM, "sources": SOURCE, "effects": EFFECT + PROVENANCE}
 ROB_TEXT = ("reason", "source", "quote")
 
@@ -259,7 +267,7 @@ def _apply(target: dict, fields: list[Field], st: dict, prefix: str, errors: dic
             _put(target, f.name, v)
         except ValueError as exc:
             errors[name] = str(exc)
-    for k in [k for k, v in target.items() if isinstance(v, dict) and not v and k in ("subgroup",)]:
+    for k in [k for k, v in target.items() if isinstance(v, dict) and not v and k in ("subgroup", "value")]:
         del target[k]
 
 
@@ -305,7 +313,7 @@ def from_state(st: dict, base: dict | None = None) -> tuple[dict, dict[str, str]
     for sec, fields in SECTIONS.items():
         target = study if not sec else study.setdefault(sec, {})
         _apply(target, fields, st, sec, errors)
-        if sec == "population" and not target:
+        if sec in ("population", "evidence_quality") and not target:
             del study[sec]  # optional; programme, design and coding are required (problems point inside)
     for name, fields in LISTS.items():
         old = study.get(name) or []
@@ -326,8 +334,7 @@ def from_state(st: dict, base: dict | None = None) -> tuple[dict, dict[str, str]
             items.append(item)
         if items or name in study:
             study[name] = items
-    r = _rob(st, study.get("risk_of_bias"))
-    _put(study, "risk_of_bias", r)
+    _put(study, "risk_of_bias", _rob(st, study.get("risk_of_bias")))
     return study, errors
 
 
@@ -341,9 +348,8 @@ def visible_fields(st: dict) -> set[str]:
                 form = st.get(key(f"effects[{i}].reported.form")) or "coefficient"
                 out |= {f"effects[{i}].reported.{k}" for k in reported_fields(form, st, f"effects[{i}]")}
                 out.add(f"effects[{i}].reported.form")
-    tool = st.get(key("risk_of_bias.tool"))
     out |= {f"risk_of_bias.{k}" for k in ("tool", "overall", *ROB_TEXT)}
-    if tool in rob.TOOLS:
+    if (tool := st.get(key("risk_of_bias.tool"))) in rob.TOOLS:
         out |= {f"risk_of_bias.domains.{d['id']}" for d in rob.tool_spec(tool)["domains"]}
     return out
 
@@ -369,11 +375,11 @@ def ids(st: dict, name: str) -> list[str]:
     return [v for i in range(int(st.get(COUNT[name], 0))) if (v := str(st.get(key(f"{name}[{i}].id")) or "").strip())]
 
 
-def add_button(name: str) -> str:
+def add_button(name: str) -> str:  # the key of a list's "add" button
     return f"coding:add:{name}"
 
 
-def remove_button(name: str) -> str:
+def remove_button(name: str) -> str:  # the key of a list's "remove last" button
     return f"coding:remove:{name}"
 
 

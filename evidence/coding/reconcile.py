@@ -80,12 +80,14 @@ def _direction(reported: dict) -> str | None:
 
 
 def categorical_items(study: dict) -> dict[str, object]:
-    """The categorical fields of one coding: design, risk-of-bias judgements, effect directions."""
+    """The categorical fields of one coding: design, risk-of-bias judgements, a clearinghouse's quality
+    rating (its own item: agreeing on a CLEAR rating is not agreeing on a risk of bias), effect directions."""
     out = {"design.type": (study.get("design") or {}).get("type")}
     rob = study.get("risk_of_bias") or {}
     out["risk_of_bias.overall"] = rob.get("overall")
     for dom, j in (rob.get("domains") or {}).items():
         out[f"risk_of_bias.domains.{dom}"] = j
+    out["evidence_quality.rating"] = (study.get("evidence_quality") or {}).get("rating")
     for e in study.get("effects") or []:
         out[f"effects[{e.get('id')}].direction"] = _direction(e.get("reported") or {})
     return out

@@ -13,10 +13,15 @@ import pandas as pd
 from evidence.errors import EvidenceError
 from evidence.rob import tool_spec
 
+#: How a draft without an id yet is named in the plots.
+DRAFT = "(this draft, no id yet)"
+
 #: judgement -> (label, colour, symbol), per tool, in the order of the legend (best first).
 STYLE = {
     "rob2": {"low": ("Low", "#02C100", "+"), "some_concerns": ("Some concerns", "#E2DF07", "-"),
              "high": ("High", "#BF0000", "X"), "no_information": ("No information", "#4EA1F7", "?")},
+    "rob2_cluster": {"low": ("Low", "#02C100", "+"), "some_concerns": ("Some concerns", "#E2DF07", "-"),
+                     "high": ("High", "#BF0000", "X"), "no_information": ("No information", "#4EA1F7", "?")},
     "robins_i": {"low": ("Low", "#02C100", "+"), "moderate": ("Moderate", "#E2DF07", "-"),
                  "serious": ("Serious", "#BF0000", "X"), "critical": ("Critical", "#820000", "!"),
                  "no_information": ("No information", "#4EA1F7", "?")},
@@ -39,7 +44,7 @@ def assessments(studies, tool: str) -> pd.DataFrame:
             continue
         for dom, label in domains:
             j = r.get("overall") if dom == "overall" else (r.get("domains") or {}).get(dom)
-            rows.append({"study": s["id"], "domain": dom, "domain_label": label,
+            rows.append({"study": s.get("id") or DRAFT, "domain": dom, "domain_label": label,
                          "judgement": j if j in STYLE[tool] else "no_information", "weight": float(w)})
     return pd.DataFrame(rows, columns=["study", "domain", "domain_label", "judgement", "weight"])
 
@@ -69,7 +74,7 @@ def traffic_light(df: pd.DataFrame, tool: str) -> alt.Chart:
         color=alt.Color("Judgement:N", scale=_scale(tool, df.judgement)),
         tooltip=["study", "domain", "Judgement"])
     text = base.mark_text(fontWeight="bold", fontSize=13, color="black").encode(text="symbol:N")
-    return (dots + text).properties(width=60 * len(order), height=34 * df.study.nunique(),
+    return (dots + text).properties(width=60 * len(order), height=max(34 * df.study.nunique(), 68),
                                     title=f"{tool_spec(tool)['label']}: risk of bias by study")
 
 

@@ -25,6 +25,9 @@ COLUMNS: dict[str, tuple[str, tuple, str]] = {
     "coding_status": (S, ("coding", "status"), "str"), "coder": (S, ("coding", "coder"), "str"),
     "coding_date": (S, ("coding", "date"), "date"), "rob_tool": (S, ("risk_of_bias", "tool"), "str"),
     "rob_overall": (S, ("risk_of_bias", "overall"), "str"), "rob_reason": (S, ("risk_of_bias", "reason"), "str"),
+    # a clearinghouse's quality rating (e.g. CLEAR high / moderate / low): never in the rob_* columns
+    "quality_rater": (S, ("evidence_quality", "rater"), "str"), "quality_rating": (S, ("evidence_quality", "rating"), "str"),
+    "quality_source": (S, ("evidence_quality", "source"), "str"), "quality_reason": (S, ("evidence_quality", "reason"), "str"),
     "intervention_id": (I, ("id",), "str"), "intervention_type": (I, ("type",), "str"),
     "intervention_label": (I, ("label",), "str"), "conditionality": (I, ("conditionality",), "str"),
     "recipient": (I, ("recipient",), "str"),

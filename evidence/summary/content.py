@@ -17,6 +17,7 @@ from evidence import synthesis
 from evidence.config import SEED
 from evidence.meta.result import MetaResult
 from evidence.provenance import package_versions
+from evidence.rob import domain_codes, quality_text, rob_text
 from evidence.synthesis import WhatWorksOptions
 from evidence.synthesis.certainty import Certainty, Override
 from evidence.synthesis.metrics import metric_unit
@@ -252,25 +253,34 @@ def _references(cell: pd.DataFrame, studies_df: pd.DataFrame | None) -> list[dic
     return sorted(refs, key=lambda r: r["text"].lower())
 
 
+ROB_COLUMN, QUALITY_COLUMN = "Risk of bias (tool)", "Evidence quality (rater)"
+
+
 def _rob_table(cell: pd.DataFrame, rob_domains: dict[str, dict]) -> pd.DataFrame:
-    """robvis layout: Study, D1..Dn, Overall (domains in the tool's order; blank where not assessed)."""
+    """robvis layout: Study, the domains (D1, D1b, D2, ... in the tool's order; blank where not assessed),
+    "Risk of bias (tool)" (RoB 2 / ROBINS-I only) and "Evidence quality (rater)" (a clearinghouse's
+    rating, e.g. CLEAR's). Two columns because the scales run opposite ways: CLEAR's *high* quality
+    once printed as "Overall: high" and read as high risk for an RCT at low risk of bias."""
+    fixed = ["Study", ROB_COLUMN, QUALITY_COLUMN]
     if cell.empty:
-        return pd.DataFrame(columns=["Study", "Tool", "Overall"])
-    t = taxonomy()
+        return pd.DataFrame(columns=fixed)
     studies = cell.drop_duplicates("study_id").sort_values("citation")
-    n = max((len(t.rob_tools[tool]["domains"]) for tool in t.rob_tools), default=0)
+    codes: dict[str, None] = {}
     rows = []
     for r in studies.itertuples():
         tool = r.rob_tool if isinstance(r.rob_tool, str) else None
-        domains = t.rob_tools[tool]["domains"] if tool else []
         judged = rob_domains.get(r.study_id, {})
-        row = {"Study": r.citation, "Tool": t.rob_tools[tool]["label"] if tool else "not assessed"}
-        for i in range(n):
-            row[f"D{i + 1}"] = judged.get(domains[i], "") if i < len(domains) else ""
-        row["Overall"] = r.rob_overall if isinstance(r.rob_overall, str) else "not assessed"
+        row = {"Study": r.citation}
+        for domain, code in domain_codes(tool) if tool else []:
+            codes[code] = None
+            row[code] = judged.get(domain, "")
+        row[ROB_COLUMN] = rob_text(tool, r.rob_overall if isinstance(r.rob_overall, str) else None)
+        rater, rating = getattr(r, "quality_rater", None), getattr(r, "quality_rating", None)
+        row[QUALITY_COLUMN] = quality_text(rater if isinstance(rater, str) else None,
+                                           rating if isinstance(rating, str) else None)
         rows.append(row)
-    df = pd.DataFrame(rows)
-    return df.loc[:, (df != "").any(axis=0) | df.columns.isin(["Study", "Tool", "Overall"])]
+    df = pd.DataFrame(rows).reindex(columns=["Study", *codes, ROB_COLUMN, QUALITY_COLUMN]).fillna("")
+    return df.loc[:, (df != "").any(axis=0) | df.columns.isin(fixed)]
 
 
 def _methods(s: EvidenceSummary, ww) -> str:

@@ -23,7 +23,7 @@ FORMATS = ("md", "html", "docx", "pdf", "xlsx", "csv")
 #: metafor-ready columns of the effects sheet / CSV.
 EFFECT_COLUMNS = [
     "study_id", "effect_id", "citation", "intervention", "outcome", "subgroup", "measure", "yi", "vi",
-    "variance_imputed", "secondary", "risk_of_bias", "design", "countries", "year", "primary", "pooled",
+    "variance_imputed", "secondary", "risk_of_bias", "quality_rating", "design", "countries", "year", "primary", "pooled",
     "source", "location", "quote",
 ]
 

@@ -7,9 +7,13 @@ The rules (each a small function, applied in this order):
 
 * **Start**: high when at least half of the pooled weight comes from randomised designs, else low
   (GRADE's starting point for non-randomised studies).
-* **Risk of bias**: -1 when at least half of the weight comes from studies at high risk (RoB 2 high,
-  ROBINS-I serious/critical, or a CLEAR rating of low causal evidence); -2 when at least 80 % does.
-  Studies without an assessment count as "unclear" and are named in the footnote.
+* **Risk of bias**: a study has a *serious limitation* when its risk-of-bias assessment is high (RoB 2
+  high, ROBINS-I serious or critical) or, only when it has no such assessment, when a clearinghouse
+  rates the quality of its causal evidence low (US DOL CLEAR "low"). A clearinghouse's high or
+  moderate rating never counts as a limitation (a *high quality* rating is strong evidence, not a high
+  risk), and an assessment outranks a rating. -1 when at least half of the weight comes from studies
+  with a serious limitation; -2 when at least 80 % does. The footnote gives both shares and names the
+  studies with neither an assessment nor a rating.
 * **Inconsistency**: -1 when the 95 % prediction interval for a new programme includes zero while the
   95 % credible interval of the pooled effect does not (the sign can flip in a new setting), or when
   the posterior median of I² is at least 75 %.
@@ -99,14 +103,21 @@ def rule_start(effects, w) -> tuple[str, str]:
 
 def rule_risk_of_bias(effects, w) -> Downgrade | str:
     levels = _column(effects, "risk_of_bias", "unclear").fillna("unclear").astype(str).to_numpy()
-    high = float(np.sum(w[levels == "high"]))
-    unclear = _column(effects, "citation", "").loc[levels == "unclear"].astype(str).tolist()
-    extra = f" No assessment for: {', '.join(sorted(set(unclear)))}." if unclear else ""
-    if high >= 0.8:
-        return Downgrade("Risk of bias", 2, f"{high:.0%} of the weight comes from studies at high risk of bias.{extra}")
-    if high >= 0.5:
-        return Downgrade("Risk of bias", 1, f"{high:.0%} of the weight comes from studies at high risk of bias.{extra}")
-    return f"Risk of bias: not downgraded ({high:.0%} of the weight at high risk).{extra}"
+    quality = _column(effects, "quality_rating", None).astype(object).to_numpy()
+    assessed = levels != "unclear"
+    high_rob = levels == "high"
+    low_quality = ~assessed & (quality == "low")
+    share_rob, share_quality = float(np.sum(w[high_rob])), float(np.sum(w[low_quality]))
+    limited = share_rob + share_quality
+    neither = _column(effects, "citation", "").loc[~assessed & pd.isna(quality)].astype(str).tolist()
+    why = (f"{share_rob:.0%} of the weight comes from studies at high risk of bias (RoB 2 / ROBINS-I) and "
+           f"{share_quality:.0%} from studies without an assessment that CLEAR rates low quality of causal evidence.")
+    why += f" No risk-of-bias assessment nor quality rating for: {', '.join(sorted(set(neither)))}." if neither else ""
+    if limited >= 0.8:
+        return Downgrade("Risk of bias", 2, why)
+    if limited >= 0.5:
+        return Downgrade("Risk of bias", 1, why)
+    return f"Risk of bias: not downgraded. {why}"
 
 
 def rule_inconsistency(result) -> Downgrade | str:

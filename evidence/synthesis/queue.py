@@ -151,9 +151,8 @@ def missing_items(eff: pd.DataFrame, facts: dict, study: dict) -> tuple[str, ...
     if not (eff["subgroup_age_min"].notna() | eff["subgroup_age_max"].notna()).any():
         out.append("age bands")
     if _blank(study.get("risk_of_bias")):
-        out.append("risk of bias (not assessed)")
-    elif study.get("rob_tool") == "clear":
-        out.append("risk of bias (RoB 2 / ROBINS-I; only CLEAR's rating)")
+        rated = not _blank(study.get("quality_rating"))
+        out.append("risk of bias (RoB 2 / ROBINS-I; only CLEAR's quality rating)" if rated else "risk of bias (not assessed)")
     return tuple(out)
 
 

@@ -81,11 +81,13 @@ def non_canonical(url: str) -> str | None:
 
 def url_fields(study) -> list[tuple[tuple, object]]:
     """Every field that holds a web address: the study's url, each version's and source's url, and
-    the risk-of-bias source (an id or a URL)."""
+    the risk-of-bias and quality-rating sources (an id or a URL) and the rating's url."""
     s = d(study)
     out = [(("url",), s.get("url"))]
     out += [((k, i, "url"), x.get("url")) for k in ("versions", "sources") for i, x in items(s.get(k))]
     out.append((("risk_of_bias", "source"), d(s.get("risk_of_bias")).get("source")))
+    quality = d(s.get("evidence_quality"))
+    out += [(("evidence_quality", k), quality.get(k)) for k in ("source", "url")]
     return out
 
 

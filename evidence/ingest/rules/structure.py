@@ -28,7 +28,7 @@ def _ids(study, key) -> list[str]:
     return [x.get("id") for _, x in items(d(study).get(key)) if isinstance(x.get("id"), str)]
 
 
-@rule("references", "Effects reference existing interventions; provenance, values and risk of bias existing sources.")
+@rule("references", "Effects reference existing interventions; provenance, values, risk of bias and quality ratings existing sources.")
 def _references(study, ctx):
     ivs, srcs = _ids(study, "interventions"), _ids(study, "sources")
     known_src = f"known: {', '.join(srcs)}" if srcs else "add it under sources"
@@ -44,10 +44,10 @@ def _references(study, ctx):
         src = d(iv.get("value")).get("source")
         if isinstance(src, str) and src not in srcs:
             yield ctx.problem(("interventions", i, "value", "source"), f"no source with id '{src}'", known_src)
-    rob_src = d(d(study).get("risk_of_bias")).get("source")
-    if isinstance(rob_src, str) and rob_src.strip() and "://" not in rob_src and rob_src not in srcs:
-        yield ctx.problem(("risk_of_bias", "source"), f"no source with id '{rob_src}'",
-                          known_src + "; or give the assessment's URL")
+    for block, what in (("risk_of_bias", "assessment"), ("evidence_quality", "rating")):
+        ref = d(d(study).get(block)).get("source")
+        if isinstance(ref, str) and ref.strip() and "://" not in ref and ref not in srcs:
+            yield ctx.problem((block, "source"), f"no source with id '{ref}'", known_src + f"; or give the {what}'s URL")
 
 
 @rule("duplicate-local-id", "Effect, intervention and source ids are unique within a file.")

@@ -63,9 +63,14 @@ def _sdg871(study, ctx):
 @rule("risk-of-bias-terms", "Risk-of-bias judgements and domain names belong to the declared tool.")
 def _rob(study, ctx):
     rob = d(d(study).get("risk_of_bias"))
-    tool = taxonomy().rob_tools.get(rob.get("tool")) if isinstance(rob.get("tool"), str) else None
+    tools = taxonomy().rob_tools
+    raw_tool = rob.get("tool")
+    if rob and isinstance(raw_tool, str) and raw_tool not in tools and raw_tool not in taxonomy().quality_raters:
+        yield ctx.problem(("risk_of_bias", "tool"), f"unknown risk-of-bias tool '{raw_tool}'",
+                          _did_you_mean(raw_tool, list(tools)))
+    tool = tools.get(raw_tool) if isinstance(raw_tool, str) else None
     if not rob or tool is None:
-        return  # no assessment, or an unknown tool (a schema problem)
+        return  # no assessment, or an unknown tool (reported above, or by rob-not-quality)
     name, judgements, domains = tool["label"], tool["judgements"], tool["domains"]
     overall = rob.get("overall")
     if isinstance(overall, str) and overall not in judgements:
@@ -103,3 +108,16 @@ def _country(study, ctx):
             near = suggest(c, names)
             hint = f"'{names[near]}' is {near}" if near else "see evidence/data/countries.csv"
         yield ctx.problem(loc, f"'{c}' is not an ISO 3166-1 alpha-3 country code", hint)
+
+
+@rule("rob-not-quality", "A clearinghouse's quality rating (e.g. CLEAR) goes in evidence_quality, not risk_of_bias.")
+def _rob_not_quality(study, ctx):
+    rob = d(d(study).get("risk_of_bias"))
+    rater = rob.get("tool")
+    if isinstance(rater, str) and rater in taxonomy().quality_raters:
+        rating = rob.get("overall")
+        yield ctx.problem(("risk_of_bias", "tool"),
+                          f"'{rater}' rates the quality of causal evidence; it is not a risk-of-bias tool "
+                          f"(a high quality rating is not a high risk of bias)",
+                          f"move the block to evidence_quality: {{rater: {rater}, rating: {rating or '...'}, "
+                          "source: ..., reason: ...}; risk_of_bias is for rob2, rob2_cluster or robins_i")
