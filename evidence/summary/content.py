@@ -9,7 +9,7 @@ the app's download buttons produce identical content.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -17,6 +17,7 @@ from evidence import synthesis
 from evidence.config import SEED
 from evidence.meta.result import MetaResult
 from evidence.provenance import package_versions
+from evidence.summary import sof
 from evidence.synthesis import WhatWorksOptions
 from evidence.synthesis.certainty import Certainty, Override
 from evidence.synthesis.metrics import metric_unit
@@ -50,6 +51,9 @@ class EvidenceSummary:
     generated: dt.date
     versions: dict = field(default_factory=package_versions)
     card: synthesis.AnswerCard | None = None  # the answer card: the same words as the app and `evidence answer`
+    cards: list = field(default_factory=list)  # one answer card per outcome of the summary-of-findings table
+    question: list = field(default_factory=list)  # (population / intervention / comparison / setting, text)
+    harvest: pd.DataFrame | None = None  # the harvest plot's table when nothing pools (the synthesis is SWiM)
 
     @property
     def sufficient(self) -> bool:
@@ -134,6 +138,9 @@ def build_summary(effects_df: pd.DataFrame, options: WhatWorksOptions, filters_t
         methods="", caveats=[], catalog_version=catalog_version, generated=date or dt.date.today(),
     )
     summary.card = card
+    summary.cards = [card, *_related_cards(effects_df, options, override)]
+    summary.question = sof.question(cell, ilabel, summary.filters)
+    summary.harvest = synthesis.harvest_table(cell) if result is None and len(cell) else None
     summary.plain_language = _plain_language(summary, ww)
     summary.subgroups = [{"label": g.label, "text": g.text, "k": g.k,
                           **({"q50": g.mean, "q025": g.q025, "q975": g.q975} if g.mean is not None else {})}
@@ -145,6 +152,19 @@ def build_summary(effects_df: pd.DataFrame, options: WhatWorksOptions, filters_t
     summary.methods = _methods(summary, ww)
     summary.caveats = _caveats(summary, ww)
     return summary
+
+
+def _related_cards(effects_df: pd.DataFrame, options: WhatWorksOptions, override: Override | None) -> list:
+    """When the question's outcome is its group's umbrella (child labour), the answer cards of the group's
+    other outcomes that have studies of the intervention, in taxonomy order: a meeting sees child labour
+    and its measures (economic activity, paid work, hours, ...) side by side, as the gap map does."""
+    t = taxonomy()
+    if t.outcome_group(options.outcome) != options.outcome:
+        return []
+    here = effects_df[effects_df["intervention"] == options.intervention]
+    have = set(here["outcome"])
+    return [synthesis.card_from(synthesis.what_works(effects_df, replace(options, outcome=o)), override, subgroups=False)
+            for o, term in t.outcomes.items() if o != options.outcome and term["group"] == options.outcome and o in have]
 
 
 def _plain_language(s: EvidenceSummary, ww) -> list[str]:
