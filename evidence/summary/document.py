@@ -16,13 +16,15 @@ import io
 import pandas as pd
 
 from evidence.summary.content import EvidenceSummary
-from evidence.summary.render import _sections, _unicode_styles, figures
+from evidence.summary.render import CAPTIONS, _sections, _unicode_styles, figures
 from evidence.summary.sof import COLUMNS, LEGEND, sof_table
 
 #: Column widths of the summary-of-findings table (cm): page one is A4 landscape, 26.7 cm of text width,
 #: as GRADEpro prints it; the pages after it are portrait (17 cm).
 SOF_WIDTHS = (3.6, 5.4, 3.4, 1.9, 2.6, 9.8)
 MARGIN_CM = 1.5
+#: Word's font: on every office machine, and metric-compatible Liberation Sans where LibreOffice renders.
+FONT = "Arial"
 HEADER_FILL = "D9E2EC"
 
 
@@ -106,14 +108,16 @@ def to_pdf(summary: EvidenceSummary) -> bytes:
     story += [sof, Spacer(1, 4)]
     story += [Paragraph(e(f"[{letter}] {text}"), note) for letter, text in notes]
     story += [Spacer(1, 3), Paragraph(e(LEGEND), note), PageBreak()]
-    for heading, paras in _sections(summary):
+    for i, (heading, paras) in enumerate(_sections(summary)):
         story.append(Paragraph(e(heading), styles["Heading2"]))
         story += [Paragraph(e(("• " if len(paras) > 1 else "") + p), styles["Normal"]) for p in paras]
-    for name, png in figures(summary).items():
-        img = Image(io.BytesIO(png))
-        scale = min(17 * cm / img.drawWidth, 11 * cm / img.drawHeight)
-        img.drawWidth, img.drawHeight = img.drawWidth * scale, img.drawHeight * scale
-        story.append(KeepTogether([Paragraph(e(name), styles["Heading2"]), img]))
+        if i == 0:  # the synthesis' figures right after what the evidence says
+            for name, png in figures(summary).items():
+                img = Image(io.BytesIO(png))
+                scale = min(17 * cm / img.drawWidth, 12 * cm / img.drawHeight)
+                img.drawWidth, img.drawHeight = img.drawWidth * scale, img.drawHeight * scale
+                caption = [Paragraph(e(CAPTIONS[name]), note)] if name in CAPTIONS else []
+                story.append(KeepTogether([Paragraph(e(name), styles["Heading2"]), img, *caption]))
     story.append(Paragraph("Studies", styles["Heading2"]))
     story += [Paragraph(e(f"{i}. {r['text']}"), styles["Normal"]) for i, r in enumerate(summary.references, 1)]
     if len(summary.rob_table):
@@ -157,12 +161,14 @@ def _row_flags(row, header: bool = False) -> None:
         pr.append(OxmlElement("w:tblHeader"))
 
 
-def _table(doc, rows: list[list[str]], widths_cm=None, size: float = 8, header: bool = True, bold_first_col=False):
+def _table(doc, rows: list[list[str]], widths_cm=None, size: float = 8, header: bool = True, bold_first_col: bool = False):
     from docx.shared import Cm, Pt
 
     t = doc.add_table(rows=len(rows), cols=len(rows[0]))
     t.style = "Table Grid"
     t.autofit = widths_cm is None
+    for j, w in enumerate(widths_cm or []):
+        t.columns[j].width = Cm(w)  # the grid LibreOffice and Word lay out by
     for i, values in enumerate(rows):
         _row_flags(t.rows[i], header=header and i == 0)
         for j, v in enumerate(values):
@@ -173,7 +179,7 @@ def _table(doc, rows: list[list[str]], widths_cm=None, size: float = 8, header: 
             par.paragraph_format.space_after = Pt(0)
             run = par.add_run(v)
             run.font.size = Pt(size)
-            run.bold = (header and i == 0) or (bold_first_col and j == 0)
+            run.bold = (header and i == 0) or (bold_first_col and j % 2 == 0)
             if header and i == 0:
                 _shade(cell, HEADER_FILL)
     return t
@@ -192,8 +198,11 @@ def to_docx(summary: EvidenceSummary) -> bytes:
 
     doc = Document()
     page(doc.sections[0], wide=True)
+    for name in ("Normal", "Title", "Heading 1", "Heading 2"):
+        doc.styles[name].font.name = FONT
     doc.styles["Normal"].font.size = Pt(10)
-    doc.styles["Title"].font.size = Pt(18)
+    doc.styles["Title"].font.size = Pt(16)
+    doc.styles["Heading 1"].font.size = Pt(13)
     doc.core_properties.title = summary.title
 
     def small(text: str, size: float = 7) -> None:
@@ -202,7 +211,10 @@ def to_docx(summary: EvidenceSummary) -> bytes:
         p.add_run(text).font.size = Pt(size)
 
     doc.add_heading(summary.title, level=0)
-    _table(doc, [list(r) for r in summary.question], [3, sum(SOF_WIDTHS) - 3], size=8.5, header=False, bold_first_col=True)
+    q = [list(summary.question[i]) + list(summary.question[i + 1] if i + 1 < len(summary.question) else ("", ""))
+         for i in range(0, len(summary.question), 2)]
+    half = sum(SOF_WIDTHS) / 2
+    _table(doc, q, [2.4, half - 2.4, 2.4, half - 2.4], size=8.5, header=False, bold_first_col=True)
     small(stamp(summary))
     doc.add_heading("Summary of findings", level=1)
     rows, notes = sof_table(summary.cards)
@@ -211,13 +223,16 @@ def to_docx(summary: EvidenceSummary) -> bytes:
         small(f"[{letter}] {text}")
     small(LEGEND)
     page(doc.add_section(WD_SECTION.NEW_PAGE), wide=False)
-    for heading, paras in _sections(summary):
+    for i, (heading, paras) in enumerate(_sections(summary)):
         doc.add_heading(heading, level=1)
         for p in paras:
             doc.add_paragraph(p, style="List Bullet" if len(paras) > 1 else None)
-    for name, png in figures(summary).items():
-        doc.add_heading(name, level=1)
-        doc.add_picture(io.BytesIO(png), width=Cm(17))
+        if i == 0:  # the synthesis' figures right after what the evidence says
+            for name, png in figures(summary).items():
+                doc.add_heading(name, level=1)
+                doc.add_picture(io.BytesIO(png), width=Cm(17))
+                if name in CAPTIONS:
+                    small(CAPTIONS[name], 8)
     doc.add_heading("Studies", level=1)
     for r in summary.references:
         doc.add_paragraph(r["text"], style="List Number")

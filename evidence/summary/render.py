@@ -72,9 +72,17 @@ def _labelled(chart):
     import altair as alt
 
     chart.encoding.x = alt.X("effect:N", title=None, sort=None, axis=alt.Axis(
-        labelAngle=-60, labelLimit=260, labelFontSize=10, ticks=False,
+        labelAngle=-60, labelLimit=400, labelFontSize=15, ticks=False,
         labelExpr="split(split(datum.label, ' – ')[0], ' [')[0]"))
-    return chart.properties(width=alt.Step(18), height=150).resolve_scale(x="independent")
+    chart.encoding.y.axis = alt.Axis(title=["Risk of bias", "(3 = low, 2 = moderate,", "1 = high or unclear)"],
+                                     titleFontSize=14, labelFontSize=14, tickCount=3)
+    return (chart.properties(width=alt.Step(22), height=170).resolve_scale(x="independent")
+            .configure_header(labelFontSize=17).configure_legend(labelFontSize=14, titleFontSize=14, orient="top"))
+
+
+#: What a figure shows, printed under it (the app's caption for the same chart).
+CAPTIONS = {HARVEST: "Each bar is one effect, named by its study and placed by the direction the study reports (with or "
+                     "without a number); taller bars = lower risk of bias; colour = design."}
 
 
 def effects_table(summary: EvidenceSummary) -> pd.DataFrame:
