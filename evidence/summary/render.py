@@ -1,9 +1,12 @@
 """Lay an :class:`EvidenceSummary` out as Markdown, HTML, Word, PDF, Excel or CSV.
 
-Every format carries the same content: the summary-of-findings table with the certainty rating and
-its footnotes, the plain-language text, sub-groups, harms, the figures (Altair specs rendered offline
-with vl-convert), references, the risk-of-bias table, methods, caveats and the versions. Nothing here
-computes a number; it only formats what ``build_summary`` gathered.
+Every format carries the same content: the GRADE summary-of-findings table (``evidence.summary.sof``)
+with its lettered footnotes, the plain-language text, sub-groups, harms, the figures (Altair specs
+rendered offline with vl-convert: forest plot and posterior, or the harvest plot when nothing pools),
+references, the risk-of-bias table, methods, caveats and the versions. This module holds the pieces
+every format shares, Markdown, HTML and CSV; the meeting documents (PDF, Word) are laid out in
+``evidence.summary.document`` and the workbook in ``evidence.summary.sheets``. Nothing here computes a
+number; it only formats what ``build_summary`` gathered.
 """
 
 from __future__ import annotations
