@@ -192,3 +192,21 @@ def test_excel_reads_like_a_table(name, cct, uct):
     if s.result is not None:  # the number is stored in full; the format rounds it as the app does
         mean = sof.cell(row=2, column=3)
         assert mean.value == pytest.approx(s.card.pooled.mean, rel=1e-12) and mean.number_format == "0.0"
+
+
+def test_secondary_sources_and_downgrades_get_their_own_letters(uct):
+    """A pooled number taken from a review's table is footnoted on the effect; each downgrade on the
+    certainty; one text, one letter (rows that share a reason share its letter)."""
+    from dataclasses import replace
+
+    from evidence.summary.sof import sof_table
+
+    card = replace(uct.card, secondary=1)
+    rows, notes = sof_table([card, card])
+    texts = [t for _, t in notes]
+    assert len(texts) == len(set(texts)) == len(card.assessment.downgrades) + 1
+    secondary = next(letter for letter, t in notes if "review's table" in t)
+    assert rows[0].effect.endswith(f"[{secondary}]") and rows[1].effect == rows[0].effect
+    marked = rows[0].certainty.rsplit("[", 1)[-1].rstrip("]").split(",")
+    assert sorted(marked + [secondary]) == [letter for letter, _ in notes]
+    assert sof_table([uct.card])[0][0].effect.count("[") == 0  # no secondary source: no letter on the effect
