@@ -225,9 +225,9 @@ def test_excel_summary(summary_of):
     _check_rows(_rob_by_study(rob), kinds)
     eff = pd.read_excel(book, sheet_name="Effects")
     safe, _ = _safe_ids(engine)
-    mine = eff[eff["study_id"].isin(safe)]
-    assert len(mine) and not mine["risk_of_bias"].eq("high").any()
-    assert "quality_rating" in eff.columns
+    mine = eff[eff["Study ID"].isin(safe)]
+    assert len(mine) and not mine["Risk of bias"].eq("high").any()
+    assert "Evidence quality (CLEAR rating)" in eff.columns
 
 
 def _frame(levels, ratings, citations=None) -> pd.DataFrame:

@@ -144,14 +144,20 @@ def test_pdf_parses_back(summary, expected):
 def test_xlsx_parses_back(summary, expected):
     import openpyxl
 
-    wb = openpyxl.load_workbook(io.BytesIO(render(summary, "xlsx")))
-    assert {"Result", "Effects", "Risk of bias", "References", "Certainty"} <= set(wb.sheetnames)
+    data = render(summary, "xlsx")
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert {"Summary of findings", "Result", "Effects", "Risk of bias", "References", "Certainty", "Question",
+            "Provenance"} <= set(wb.sheetnames)
     result = {r[0]: r[1] for r in wb["Result"].iter_rows(min_row=2, values_only=True)}
-    assert result["mu_q50"] == pytest.approx(expected.mu.q50, rel=1e-12)
-    assert result["theta_new_q025"] == pytest.approx(expected.theta_new.q025, rel=1e-12)
-    effects = pd.read_excel(io.BytesIO(render(summary, "xlsx")), sheet_name="Effects")
-    assert {"study_id", "effect_id", "yi", "vi", "measure", "quote"} <= set(effects.columns)
-    rob = pd.read_excel(io.BytesIO(render(summary, "xlsx")), sheet_name="Risk of bias")
+    assert result["Pooled effect (posterior median)"] == pytest.approx(expected.mu.q50, rel=1e-12)
+    assert result["New programme, 95% prediction interval lower"] == pytest.approx(expected.theta_new.q025, rel=1e-12)
+    sof = pd.read_excel(io.BytesIO(data), sheet_name="Summary of findings", nrows=1)
+    assert sof.loc[0, "95% CrI upper"] == pytest.approx(expected.mu.q975, rel=1e-12)
+    effects = pd.read_excel(io.BytesIO(data), sheet_name="Effects")
+    assert {"Study ID", "Effect ID", "Effect yi (percentage points)", "Sampling variance vi (percentage points squared)",
+            "Effect measure", "Quote"} <= set(effects.columns)
+    assert set(effects["Intervention"]) == {"Conditional cash transfer"}
+    rob = pd.read_excel(io.BytesIO(data), sheet_name="Risk of bias")
     assert list(rob.columns)[0] == "Study" and list(rob.columns)[-2:] == ["Risk of bias (tool)", "Evidence quality (rater)"]
 
 
@@ -189,6 +195,12 @@ def test_cli_writes_every_format(catalog, tmp_path, monkeypatch):
         assert out.stat().st_size > 1000
     res = runner.invoke(app, ["summary", "--intervention", "x", "--outcome", "y", "--format", "odt", "-o", str(tmp_path / "x")])
     assert res.exit_code != 0
+    # without --format: the format -o names, else a PDF (a document for a meeting, not Markdown)
+    for name, magic in (("s.docx", b"PK"), ("s.pdf", b"%PDF"), ("summary", b"%PDF"), ("s.md", b"# ")):
+        res = runner.invoke(app, ["summary", "--intervention", OPTIONS.intervention, "--outcome", OPTIONS.outcome,
+                                  "-o", str(tmp_path / name)])
+        assert res.exit_code == 0, res.output
+        assert (tmp_path / name).read_bytes().startswith(magic), name
 
 
 @pytest.mark.parametrize("fmt_", ["md", "html", "docx", "pdf", "xlsx", "csv"])

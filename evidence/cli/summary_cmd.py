@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
     def summary(
         intervention: str = typer.Option(..., "--intervention", help="Intervention type (taxonomy term)."),
         outcome: str = typer.Option(..., "--outcome", help="Outcome (taxonomy term)."),
-        fmt: str = typer.Option("md", "--format", help="docx | pdf | md | html | xlsx | csv"),
+        fmt: Optional[str] = typer.Option(None, "--format", help="pdf | docx | xlsx | html | md | csv (default: the -o file's suffix, else pdf)"),
         out: Path = typer.Option(..., "-o", "--out", help="File to write."),
         catalog: Catalog = None,
         exclude_high_rob: bool = typer.Option(False, "--exclude-high-rob"),
@@ -36,6 +36,8 @@ def register(app: typer.Typer) -> None:
         from evidence.synthesis.certainty import Override
 
         check_cell(intervention, outcome)
+        # a document for a meeting by default: the format -o names (summary.xlsx), else PDF
+        fmt = fmt or (out.suffix.lstrip(".").lower() if out.suffix.lstrip(".").lower() in FORMATS else "pdf")
         if fmt not in FORMATS:
             raise ExportError(f"unknown --format {fmt!r} (choose from {', '.join(FORMATS)})")
         override = None

@@ -9,7 +9,7 @@ the app's download buttons produce identical content.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -18,6 +18,7 @@ from evidence.config import SEED
 from evidence.meta.result import MetaResult
 from evidence.provenance import package_versions
 from evidence.rob import domain_codes, quality_text, rob_text
+from evidence.summary import sof
 from evidence.synthesis import WhatWorksOptions
 from evidence.synthesis.certainty import Certainty, Override
 from evidence.synthesis.metrics import metric_unit
@@ -51,6 +52,9 @@ class EvidenceSummary:
     generated: dt.date
     versions: dict = field(default_factory=package_versions)
     card: synthesis.AnswerCard | None = None  # the answer card: the same words as the app and `evidence answer`
+    cards: list = field(default_factory=list)  # one answer card per outcome of the summary-of-findings table
+    question: list = field(default_factory=list)  # (population / intervention / comparison / setting, text)
+    harvest: pd.DataFrame | None = None  # the harvest plot's table when nothing pools (the synthesis is SWiM)
 
     @property
     def sufficient(self) -> bool:
@@ -135,6 +139,9 @@ def build_summary(effects_df: pd.DataFrame, options: WhatWorksOptions, filters_t
         methods="", caveats=[], catalog_version=catalog_version, generated=date or dt.date.today(),
     )
     summary.card = card
+    summary.cards = [card, *_related_cards(effects_df, options, override)]
+    summary.question = sof.question(cell, ilabel, summary.filters)
+    summary.harvest = synthesis.harvest_table(cell) if result is None and len(cell) else None
     summary.plain_language = _plain_language(summary, ww)
     summary.subgroups = [{"label": g.label, "text": g.text, "k": g.k,
                           **({"q50": g.mean, "q025": g.q025, "q975": g.q975} if g.mean is not None else {})}
@@ -148,13 +155,27 @@ def build_summary(effects_df: pd.DataFrame, options: WhatWorksOptions, filters_t
     return summary
 
 
+def _related_cards(effects_df: pd.DataFrame, options: WhatWorksOptions, override: Override | None) -> list:
+    """When the question's outcome is its group's umbrella (child labour), the answer cards of the group's
+    other outcomes that have studies of the intervention, in taxonomy order: a meeting sees child labour
+    and its measures (economic activity, paid work, hours, ...) side by side, as the gap map does."""
+    t = taxonomy()
+    if t.outcome_group(options.outcome) != options.outcome:
+        return []
+    here = effects_df[effects_df["intervention"] == options.intervention]
+    have = set(here["outcome"])
+    return [synthesis.card_from(synthesis.what_works(effects_df, replace(options, outcome=o)), override, subgroups=False)
+            for o, term in t.outcomes.items() if o != options.outcome and term["group"] == options.outcome and o in have]
+
+
 def _plain_language(s: EvidenceSummary, ww) -> list[str]:
     n = s.effects["study_id"].nunique() if len(s.effects) else 0
     if s.result is None:
-        return [s.card.statement if s.card else "",
-                f"The evidence is insufficient for a pooled answer: {s.insufficient_reason}",
+        votes = [f"Vote count by direction of effect (SWiM): {s.card.vote_statement}"] if s.card else []
+        return [f"The evidence is insufficient for a pooled answer: {s.insufficient_reason}", *votes,
                 f"The catalogue holds {n} stud{'y' if n == 1 else 'ies'} of {s.intervention_label.lower()} reporting "
-                f"{s.outcome_label.lower()} with the current filters; their results are listed below as reported."]
+                f"{s.outcome_label.lower()} with the current filters; the harvest plot shows what each reports, and "
+                "their results are listed below as reported."]
     out = [s.card.statement, ww.headline] if s.card else [ww.headline]
     if s.card and s.card.absolute:
         out.append(s.card.absolute.text)

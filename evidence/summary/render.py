@@ -1,22 +1,25 @@
 """Lay an :class:`EvidenceSummary` out as Markdown, HTML, Word, PDF, Excel or CSV.
 
-Every format carries the same content: the summary-of-findings table with the certainty rating and
-its footnotes, the plain-language text, sub-groups, harms, the figures (Altair specs rendered offline
-with vl-convert), references, the risk-of-bias table, methods, caveats and the versions. Nothing here
-computes a number; it only formats what ``build_summary`` gathered.
+Every format carries the same content: the GRADE summary-of-findings table (``evidence.summary.sof``)
+with its lettered footnotes, the plain-language text, sub-groups, harms, the figures (Altair specs
+rendered offline with vl-convert: forest plot and posterior, or the harvest plot when nothing pools),
+references, the risk-of-bias table, methods, caveats and the versions. This module holds the pieces
+every format shares, Markdown, HTML and CSV; the meeting documents (PDF, Word) are laid out in
+``evidence.summary.document`` and the workbook in ``evidence.summary.sheets``. Nothing here computes a
+number; it only formats what ``build_summary`` gathered.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import io
 from pathlib import Path
 
 import pandas as pd
 
 from evidence.errors import ExportError
 from evidence.summary.content import EvidenceSummary
+from evidence.summary.sof import COLUMNS, LEGEND, sof_table
 
 FORMATS = ("md", "html", "docx", "pdf", "xlsx", "csv")
 
@@ -32,8 +35,10 @@ def render(summary: EvidenceSummary, fmt: str) -> bytes:
     """The summary as the bytes of a file in ``fmt``."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
-    return {"md": to_markdown, "html": to_html, "docx": to_docx, "pdf": to_pdf,
-            "xlsx": to_xlsx, "csv": to_csv}[fmt](summary)
+    from evidence.summary import document, sheets
+
+    return {"md": to_markdown, "html": to_html, "docx": document.to_docx, "pdf": document.to_pdf,
+            "xlsx": sheets.to_xlsx, "csv": to_csv}[fmt](summary)
 
 
 def write(summary: EvidenceSummary, fmt: str, path: Path) -> Path:
@@ -45,17 +50,42 @@ def write(summary: EvidenceSummary, fmt: str, path: Path) -> Path:
 # -- shared pieces -----------------------------------------------------------------------------
 
 def figures(summary: EvidenceSummary) -> dict[str, bytes]:
-    """PNG bytes of the forest plot and the posterior, from the same Altair specs as the app."""
-    if summary.result is None:
-        return {}
+    """PNG bytes of the synthesis' figures, from the same Altair specs as the app: the forest plot and the
+    posterior when the cell pools, else the harvest plot (the SWiM synthesis) with each bar named."""
     import vl_convert as vlc
 
-    from evidence.synthesis.charts import forest_chart, posterior_chart
+    from evidence.synthesis.charts import forest_chart, harvest_chart, posterior_chart
 
+    if summary.result is None:
+        if summary.harvest is None or summary.harvest.empty:
+            return {}
+        return {HARVEST: vlc.vegalite_to_png(_labelled(harvest_chart(summary.harvest)).to_dict(), scale=2)}
     unit = summary.unit_label
     charts = {"Forest plot": forest_chart(summary.result, unit), "Posterior of the pooled effect": posterior_chart(summary.result, unit)}
     # The app's charts fill their container; a document needs a fixed width.
     return {name: vlc.vegalite_to_png(chart.properties(width=520).to_dict(), scale=2) for name, chart in charts.items()}
+
+
+HARVEST = "Harvest plot: what each study reports"
+
+
+def _labelled(chart):
+    """The app's harvest plot for paper: each bar named by its study (the label without its subgroup or
+    effect id; the app names bars in the tooltip instead), each direction column as wide as its bars."""
+    import altair as alt
+
+    chart.encoding.x = alt.X("effect:N", title=None, sort=None, axis=alt.Axis(
+        labelAngle=-60, labelLimit=400, labelFontSize=15, ticks=False,
+        labelExpr="split(split(datum.label, ' – ')[0], ' [')[0]"))
+    chart.encoding.y.axis = alt.Axis(title=["Risk of bias", "(3 = low, 2 = moderate,", "1 = high or unclear)"],
+                                     titleFontSize=14, labelFontSize=14, tickCount=3)
+    return (chart.properties(width=alt.Step(22), height=170).resolve_scale(x="independent")
+            .configure_header(labelFontSize=17).configure_legend(labelFontSize=14, titleFontSize=14, orient="top"))
+
+
+#: What a figure shows, printed under it (the app's caption for the same chart).
+CAPTIONS = {HARVEST: "Each bar is one effect, named by its study and placed by the direction the study reports (with or "
+                     "without a number); taller bars = lower risk of bias; colour = design."}
 
 
 def effects_table(summary: EvidenceSummary) -> pd.DataFrame:
@@ -132,8 +162,11 @@ def _provenance_line(summary: EvidenceSummary) -> str:
 # -- Markdown and HTML -------------------------------------------------------------------------
 
 def to_markdown(summary: EvidenceSummary) -> bytes:
-    out = [f"# {summary.title}", "", f"*Selection:* {'; '.join(summary.filters) or 'all coded studies'}", ""]
-    out += ["## Summary of findings", "", "| | |", "|---|---|"]
+    out = [f"# {summary.title}", ""] + [f"**{a}:** {_md(b)}  " for a, b in summary.question] + [""]
+    rows, notes = sof_table(summary.cards)
+    out += ["## Summary of findings", "", _md_table(pd.DataFrame([r.cells() for r in rows], columns=list(COLUMNS))), ""]
+    out += [f"[{letter}] {_md(text)}  " for letter, text in notes] + ["", LEGEND, ""]
+    out += [f"## {summary.outcome_label}: the result in detail", "", "| | |", "|---|---|"]
     out += [f"| {_md(a)} | {_md(b)} |" for a, b in summary.sof_rows()]
     out.append("")
     for heading, paras in _sections(summary):
@@ -164,9 +197,13 @@ def to_html(summary: EvidenceSummary) -> bytes:
              f"<title>{e(summary.title)}</title>",
              "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}"
              "td,th{border:1px solid #999;padding:.3em .6em;text-align:left}</style></head><body>",
-             f"<h1>{e(summary.title)}</h1>",
-             f"<p><em>Selection:</em> {e('; '.join(summary.filters) or 'all coded studies')}</p>",
-             "<h2>Summary of findings</h2><table>"]
+             f"<h1>{e(summary.title)}</h1><table>"]
+    parts += [f"<tr><th>{e(a)}</th><td>{e(b)}</td></tr>" for a, b in summary.question]
+    rows, notes = sof_table(summary.cards)
+    parts.append("</table><h2>Summary of findings</h2><table><tr>" + "".join(f"<th>{e(c)}</th>" for c in COLUMNS) + "</tr>")
+    parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in r.cells()) + "</tr>" for r in rows]
+    parts.append("</table>" + "".join(f"<p><small>[{letter}] {e(text)}</small></p>" for letter, text in notes))
+    parts.append(f"<p><small>{e(LEGEND)}</small></p><h2>{e(summary.outcome_label)}: the result in detail</h2><table>")
     parts += [f"<tr><th>{e(a)}</th><td>{e(b)}</td></tr>" for a, b in summary.sof_rows()]
     parts.append("</table>")
     for heading, paras in _sections(summary):
@@ -181,46 +218,7 @@ def to_html(summary: EvidenceSummary) -> bytes:
     return "\n".join(parts).encode("utf-8")
 
 
-# -- Word and PDF ------------------------------------------------------------------------------
-
-def to_docx(summary: EvidenceSummary) -> bytes:
-    from docx import Document
-    from docx.shared import Inches
-
-    doc = Document()
-    doc.add_heading(summary.title, level=0)
-    doc.add_paragraph(f"Selection: {'; '.join(summary.filters) or 'all coded studies'}")
-    doc.add_heading("Summary of findings", level=1)
-    rows = summary.sof_rows()
-    table = doc.add_table(rows=len(rows), cols=2)
-    table.style = "Table Grid"
-    for i, (a, b) in enumerate(rows):
-        table.cell(i, 0).text, table.cell(i, 1).text = a, b
-    for heading, paras in _sections(summary):
-        doc.add_heading(heading, level=1)
-        for p in paras:
-            doc.add_paragraph(p, style="List Bullet" if len(paras) > 1 else None)
-    for name, png in figures(summary).items():
-        doc.add_heading(name, level=1)
-        doc.add_picture(io.BytesIO(png), width=Inches(6))
-    doc.add_heading("Studies", level=1)
-    for r in summary.references:
-        doc.add_paragraph(r["text"], style="List Number")
-    if len(summary.rob_table):
-        doc.add_heading("Risk of bias", level=1)
-        rob = summary.rob_table
-        t = doc.add_table(rows=len(rob) + 1, cols=len(rob.columns))
-        t.style = "Table Grid"
-        for j, c in enumerate(rob.columns):
-            t.cell(0, j).text = str(c)
-        for i, row in enumerate(rob.itertuples(index=False), 1):
-            for j, v in enumerate(row):
-                t.cell(i, j).text = "" if pd.isna(v) else str(v)
-    doc.add_paragraph(_provenance_line(summary))
-    buf = io.BytesIO()
-    doc.save(buf)
-    return buf.getvalue()
-
+# -- fonts for the PDF (its layout is in evidence.summary.document) ----------------------------
 
 def _unicode_styles(styles):
     """Styles in DejaVu Sans (shipped with matplotlib): the PDF base fonts have no glyphs for names
@@ -250,62 +248,7 @@ def _unicode_styles(styles):
     return styles
 
 
-def to_pdf(summary: EvidenceSummary) -> bytes:
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.lib.units import cm
-    from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-
-    styles = _unicode_styles(getSampleStyleSheet())
-    e = html.escape
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=A4, title=summary.title, author="Child-labour evidence",
-                            leftMargin=2 * cm, rightMargin=2 * cm, invariant=1)
-    story = [Paragraph(e(summary.title), styles["Title"]),
-             Paragraph(e(f"Selection: {'; '.join(summary.filters) or 'all coded studies'}"), styles["Normal"]),
-             Paragraph("Summary of findings", styles["Heading2"])]
-    sof = Table([[Paragraph(e(a), styles["Normal"]), Paragraph(e(b), styles["Normal"])] for a, b in summary.sof_rows()],
-                colWidths=[6 * cm, 11 * cm])
-    sof.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    story.append(sof)
-    for heading, paras in _sections(summary):
-        story.append(Paragraph(e(heading), styles["Heading2"]))
-        story += [Paragraph(e(p), styles["Normal"]) for p in paras]
-    for name, png in figures(summary).items():
-        story.append(Paragraph(e(name), styles["Heading2"]))
-        img = Image(io.BytesIO(png))
-        scale = min(1.0, 17 * cm / img.drawWidth)
-        img.drawWidth, img.drawHeight = img.drawWidth * scale, img.drawHeight * scale
-        story.append(img)
-    story.append(Paragraph("Studies", styles["Heading2"]))
-    story += [Paragraph(e(f"{i}. {r['text']}"), styles["Normal"]) for i, r in enumerate(summary.references, 1)]
-    if len(summary.rob_table):
-        story.append(Paragraph("Risk of bias", styles["Heading2"]))
-        data = [list(map(str, summary.rob_table.columns))] + [
-            ["" if pd.isna(v) else str(v) for v in row] for row in summary.rob_table.itertuples(index=False)]
-        t = Table(data, repeatRows=1)
-        t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.grey), ("FONTSIZE", (0, 0), (-1, -1), 7),
-                               ("FONTNAME", (0, 0), (-1, -1), "DejaVu")]))
-        story.append(t)
-    story += [Spacer(1, 12), Paragraph(e(_provenance_line(summary)), styles["Italic"])]
-    doc.build(story)
-    return buf.getvalue()
-
-
-# -- Excel and CSV -----------------------------------------------------------------------------
-
-def to_xlsx(summary: EvidenceSummary) -> bytes:
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        pd.DataFrame(result_rows(summary), columns=["quantity", "value"]).to_excel(xl, sheet_name="Result", index=False)
-        effects_table(summary).to_excel(xl, sheet_name="Effects", index=False)
-        summary.rob_table.to_excel(xl, sheet_name="Risk of bias", index=False)
-        pd.DataFrame({"reference": [r["text"] for r in summary.references]}).to_excel(xl, sheet_name="References", index=False)
-        notes = summary.certainty.footnotes() if summary.certainty else [summary.insufficient_reason or ""]
-        pd.DataFrame({"certainty footnotes": notes}).to_excel(xl, sheet_name="Certainty", index=False)
-    return buf.getvalue()
-
+# -- CSV (the spreadsheet is in evidence.summary.sheets) ---------------------------------------
 
 def to_csv(summary: EvidenceSummary) -> bytes:
     """The effects used (metafor-ready), preceded by the result numbers as ``# key: value`` lines."""
