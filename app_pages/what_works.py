@@ -4,6 +4,7 @@ Interactive numbers come from the exact Bayesian engine; sampled models run only
 
 import json
 
+import pandas as pd
 import streamlit as st
 
 from evidence import synthesis
@@ -122,9 +123,10 @@ else:
 st.markdown("**Vote count by direction of effect (SWiM):** " + md(card.vote_statement))
 if card.subgroups:
     st.subheader("Girls, boys and age bands")
-    st.dataframe([{"Subgroup": g.label, "Studies": g.k, "What the evidence says": g.text,
-                   "Out of 100 children": context.per_100_children(g.mean, g.q025, g.q975, card.metric, card.outcome_label)
-                   or "—"} for g in card.subgroups], hide_index=True)
+    st.table(pd.DataFrame([{"Subgroup": g.label, "Studies": g.k, "What the evidence says": g.text,  # a table: the text wraps
+                            "Out of 100 children": context.per_100_children(g.mean, g.q025, g.q975, card.metric,
+                                                                            card.outcome_label) or "—"}
+                           for g in card.subgroups]).set_index("Subgroup"))
 harvest = synthesis.harvest_table(ww.cell)
 if result is None and len(harvest):
     st.subheader("Harvest plot: what each study reports")
@@ -163,7 +165,8 @@ if len(ww.cell):
                                    "No study in this cell states the transfer's value in US$ a year.")
             chosen[c] = usd or None
         else:
-            v = col.selectbox(label, [NOT_STATED, *levels[c]], key=f"ww_ctx_{c}")
+            v = col.selectbox(label, [NOT_STATED, *levels[c]], key=f"ww_ctx_{c}", format_func=lambda x, c=c: (
+                t.designs.get(x, {}).get("label", x) if c == "design" else x))
             chosen[c] = None if v == NOT_STATED else v
     ctx = context.context_answer(ww, context.Context(**chosen))
     if ctx.text:

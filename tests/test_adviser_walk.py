@@ -61,10 +61,10 @@ def _open(intervention: str, outcome: str) -> AppTest:
 
 
 def _subgroup_rows(at: AppTest) -> dict[str, dict]:
-    for df in at.dataframe:
-        v = df.value
-        if "Subgroup" in v.columns:
-            return {r["Subgroup"]: r for r in v.to_dict("records")}
+    for table in at.table:
+        v = table.value
+        if v.index.name == "Subgroup":
+            return {label: dict(r) for label, r in v.iterrows()}
     return {}
 
 
@@ -83,6 +83,7 @@ def _check_card(at: AppTest, card: dict) -> None:
         assert (card["reason"] or "") in page  # the plain reason nothing pools
     assert card["vote_statement"] in page
     rows = _subgroup_rows(at)
+    assert set(rows) == {g["label"] for g in card["subgroups"]}
     for g in card["subgroups"]:
         assert rows[g["label"]]["What the evidence says"] == g["text"] and rows[g["label"]]["Studies"] == g["k"]
         expected = context.per_100_children(g["mean"], g["q025"], g["q975"], card["metric"], card["outcome_label"])

@@ -72,8 +72,7 @@ def test_adviser_walk_in_a_real_browser(server):
         _see(page, card.reason)
         _see(page, "not rated", "[data-testid='stMetricValue']")
         girls = next(g for g in card.subgroups if g.label == "Girls")
-        # the girls' row of the subgroup table (a data grid: its cells are in the page, drawn on a canvas)
-        page.locator("[data-testid='stDataFrame'] td").filter(has_text=girls.text[:60]).first.wait_for(state="attached", timeout=60_000)
+        _see(page, girls.text, "[data-testid='stTable'] td")  # the girls' row of the subgroup table
         page.screenshot(path=str(OUT / "what_works_cct_child_labour_1400.png"), full_page=True)
 
         _choose(page, "Sex", "girls")
