@@ -169,7 +169,7 @@ if len(ww.cell):
                 t.designs.get(x, {}).get("label", x) if c == "design" else x))
             chosen[c] = None if v == NOT_STATED else v
     ctx = context.context_answer(ww, context.Context(**chosen))
-    if ctx.text:
+    if ctx.text and ctx.context.stated():
         st.success(md(ctx.text) + (("\n\n" + md(ctx.per_100)) if ctx.per_100 else ""))
     for line in ctx.reasons:
         st.info(md(line))

@@ -73,7 +73,10 @@ def test_adviser_walk_in_a_real_browser(server):
         _see(page, "not rated", "[data-testid='stMetricValue']")
         girls = next(g for g in card.subgroups if g.label == "Girls")
         _see(page, girls.text, "[data-testid='stTable'] td")  # the girls' row of the subgroup table
+        page.set_viewport_size({"width": 1400, "height": 4000})
+        page.wait_for_timeout(1500)
         page.screenshot(path=str(OUT / "what_works_cct_child_labour_1400.png"), full_page=True)
+        page.set_viewport_size({"width": 1400, "height": 1800})
 
         _choose(page, "Sex", "girls")
         _choose(page, "Age band", "Children 12–14")
@@ -103,5 +106,7 @@ def test_adviser_walk_in_a_real_browser(server):
         _see(page, want.per_100.split(" A new programme")[0])
         for line in want.reasons:
             _see(page, line[:70])
+        page.set_viewport_size({"width": 1400, "height": 6000})  # the app scrolls inside: a tall window shows it all
+        page.wait_for_timeout(1500)
         page.screenshot(path=str(OUT / "what_works_adviser_filtered.png"), full_page=True)
         browser.close()

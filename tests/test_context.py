@@ -106,6 +106,26 @@ def test_sex_and_age_band_use_the_cards_subgroup_answers():
     assert "together in 0 studies" in both.reasons[0] and "2 needed" in both.reasons[0]
 
 
+def test_girls_aged_12_14_coded_together_answer_together():
+    rows = [dict(study_id=s, yi=y, vi=1.0) for s, y in (("a", -4.0), ("b", -3.0))]
+    rows += [dict(study_id=s, effect_id="g1214", yi=y, vi=2.0, primary=False, subgroup_sex="girls", subgroup_age_min=12,
+                  subgroup_age_max=14) for s, y in (("a", -6.0), ("b", -8.0))]
+    ww = _ww(rows)
+    ans = context_answer(ww, Context(sex="girls", age_band="Children 12–14"))
+    from evidence.meta import exact
+
+    ref = exact.posterior([-6.0, -8.0], [2.0, 2.0], tau_prior=ww.tau_prior, measure=ww.metric)
+    assert ans.used == ["sex", "age_band"] and not ans.reasons and ans.result.mu.q50 == ref.mu.q50
+    assert ans.text.startswith(f"For girls, children 12–14: {synthesis.fmt(ref.mu.q50, ww.metric)} percentage points")
+
+
+def test_design_moderator_enters_the_meta_regression():
+    rows = [dict(study_id=s, yi=y, vi=V, design=d) for s, y, d in
+            [("a", -4.0, "cluster_rct"), ("b", -6.0, "cluster_rct"), ("c", -1.0, "matching"), ("d", -3.0, "matching")]]
+    ans = context_answer(_ww(rows), Context(design="matching"))
+    assert ans.source == "meta-regression" and ans.result.mu.mean == pytest.approx(-2.0, abs=0.05)  # (-1 - 3) / 2
+
+
 def test_girls_coded_for_one_study_says_so_and_answers_for_both_sexes():
     ww = _with_subgroups(["a"])
     ans = context_answer(ww, Context(sex="girls"))

@@ -70,6 +70,8 @@ def _study_level(df: pd.DataFrame, c: str) -> pd.Series:
         return pd.Series([_region(v) for v in df["regions"]], index=df.index, dtype=object)
     if c == "usd_per_year":
         return pd.to_numeric(df.get("usd_per_year", pd.Series(index=df.index, dtype=float)), errors="coerce")
+    if c not in df:
+        return pd.Series(None, index=df.index, dtype=object)
     return df[c].astype(object).where(df[c].notna(), None)
 
 
