@@ -100,7 +100,8 @@ card = load_card(stamp, filters, options)
 st.subheader(md(card.statement))
 m1, m2, m3 = st.columns(3)
 verb, meaning = context.CERTAINTY_MEANING.get(card.certainty or "", ("", ""))
-m1.metric("Certainty of the evidence", f"{card.certainty.capitalize()} (“{verb}”)" if card.certainty else "not rated",
+m1.metric("Certainty of the evidence", (card.certainty.capitalize() + (f" (“{verb}”)" if verb else "")) if card.certainty
+          else "not rated",
           help="GRADE-style rules (start, risk of bias, inconsistency, imprecision, publication bias, indirectness); "
                "the reasons are listed below.")
 m2.metric("Studies (pooled / in this cell)", f"{len(card.pooled_ids)} / {card.n_studies}")

@@ -75,7 +75,7 @@ def _check_card(at: AppTest, card: dict) -> None:
     shown = {m.label: m.value for m in at.metric}
     if card["certainty"]:
         verb = context.CERTAINTY_MEANING[card["certainty"]][0]
-        assert shown["Certainty of the evidence"] == f"{card['certainty'].capitalize()} (“{verb}”)"
+        assert shown["Certainty of the evidence"] == card["certainty"].capitalize() + (f" (“{verb}”)" if verb else "")
         assert f"How sure we are: {card['certainty']} certainty." in _text(at.caption)
         assert card["headline"] in _text(at.subheader)  # pooled effect, credible and prediction intervals
     else:

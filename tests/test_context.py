@@ -174,3 +174,12 @@ def test_shipped_cct_child_labour_says_why_nothing_answers(shipped):
     levels = context.context_levels(ww.cell)
     assert levels["sex"] == ["girls", "boys"] and "Sub-Saharan Africa" in levels["region"]
     assert levels["age_band"][0] == "Children 12 and over" and "Children 12–14" in levels["age_band"]
+
+
+def test_certainty_words_are_the_statements_words(shipped):
+    """The word shown with the certainty rating is the one the card's GRADE statement uses."""
+    assert {r: w for r, (w, _) in context.CERTAINTY_MEANING.items()} == {
+        "high": "", "moderate": "probably", "low": "may", "very low": "very uncertain"}
+    for outcome in ("economic_activity", "paid_work"):
+        card = synthesis.answer_card(shipped, synthesis.WhatWorksOptions("unconditional_cash_transfer", outcome))
+        assert context.CERTAINTY_MEANING[card.certainty][0] in card.statement

@@ -1,5 +1,9 @@
-"""The "for my context" panel and the effect per US$100: meta-regression and rescaled pooling.
+"""The "for my context" panel and the effect per US$100 (What works).
 
+For my context answers a stated context (sex, age band, region, design, transfer size) from the coded
+subgroup effects (the answer card's girls/boys and age-band selection) and a meta-regression on the
+study-level characteristics that vary enough, or says in one line per characteristic why it cannot be
+separated and what would be needed. The effect per US$100 rescales each effect by the transfer's value.
 Both use the exact engine only (milliseconds), like the rest of the What-works page.
 """
 
@@ -14,6 +18,7 @@ from evidence.errors import EvidenceError
 from evidence.meta import exact
 from evidence.meta.exact import regression
 from evidence.meta.result import MetaResult
+from evidence.synthesis.card import MODAL
 from evidence.synthesis.metrics import RATIO_METRICS, metric_unit
 from evidence.synthesis.selection import as_list, one_per_study
 from evidence.synthesis.wording import fmt
@@ -244,14 +249,14 @@ def context_answer(ww, ctx: Context) -> ContextAnswer:
     return ContextAnswer(ctx, text, res, source, list(dict.fromkeys(base["study_id"])), used, reasons, per_100)
 
 
-#: What each GRADE certainty level means, in GRADE's plain words (Santesso et al. 2020), with the verb
-#: the statement uses ("probably reduces", "may reduce", "very uncertain").
-CERTAINTY_MEANING = {
-    "high": ("reduces / increases", "The true effect is very likely close to the estimate."),
-    "moderate": ("probably", "The true effect is probably close to the estimate, but it could be substantially different."),
-    "low": ("may", "The true effect may be substantially different from the estimate."),
-    "very low": ("very uncertain", "The true effect is likely to be substantially different from the estimate."),
-}
+#: What each GRADE certainty level means, in GRADE's plain words (Santesso et al. 2020), with the word
+#: the statement uses ("probably reduces", "may reduce", "very uncertain"; none at high certainty).
+CERTAINTY_MEANING = {rating: (MODAL[rating].strip() if rating in MODAL else "very uncertain", meaning) for rating, meaning in {
+    "high": "The true effect is very likely close to the estimate.",
+    "moderate": "The true effect is probably close to the estimate, but it could be substantially different.",
+    "low": "The true effect may be substantially different from the estimate.",
+    "very low": "The true effect is likely to be substantially different from the estimate.",
+}.items()}
 
 
 def per_100_children(centre: float | None, low: float | None, high: float | None, metric: str | None,
