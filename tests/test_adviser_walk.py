@@ -77,6 +77,7 @@ def _check_card(at: AppTest, card: dict) -> None:
         verb = context.CERTAINTY_MEANING[card["certainty"]][0]
         assert shown["Certainty of the evidence"] == card["certainty"].capitalize() + (f" (“{verb}”)" if verb else "")
         assert f"How sure we are: {card['certainty']} certainty." in _text(at.caption)
+        assert "a new programme can expect between" in card["headline"]  # what a new programme could expect
         assert card["headline"] in _text(at.subheader)  # pooled effect, credible and prediction intervals
     else:
         assert shown["Certainty of the evidence"] == "not rated"
@@ -142,7 +143,7 @@ def test_uct_child_labour_outcome_in_africa_12_14_pools_per_100_children(shipped
     _set_context(at, sex="girls", age_band="Children 12–14")
     want = _expected_context({"regions": (SSA,), "age_min": 12, "age_max": 14}, "unconditional_cash_transfer",
                              "economic_activity", context.Context(sex="girls", age_band="Children 12–14"))
-    assert want.text is not None and want.per_100 is not None
+    assert want.text is not None and want.per_100 is not None and "95% prediction interval" in want.text
     success = _text(at.success)
     assert want.text.replace("$", "") in success.replace("$", "") and want.per_100 in success
     assert want.reasons and all(r in _text(at.info) for r in want.reasons)

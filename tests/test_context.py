@@ -183,3 +183,12 @@ def test_certainty_words_are_the_statements_words(shipped):
     for outcome in ("economic_activity", "paid_work"):
         card = synthesis.answer_card(shipped, synthesis.WhatWorksOptions("unconditional_cash_transfer", outcome))
         assert context.CERTAINTY_MEANING[card.certainty][0] in card.statement
+
+
+@pytest.mark.parametrize("outcome", ["paid_work", "unpaid_family_work"])
+def test_shipped_uct_cells_without_age_subgroups_answer_pooled_with_region_line(shipped, outcome):
+    ww = synthesis.what_works(shipped, synthesis.WhatWorksOptions("unconditional_cash_transfer", outcome))
+    ans = context_answer(ww, Context(region="Sub-Saharan Africa", age_band="Children 12–14"))
+    assert ans.source == "pooled" and ans.result.mu.mean == ww.result.mu.mean and ans.per_100
+    assert ans.reasons[0].startswith("Age band: ") and "The answer below is for all ages" in ans.reasons[0]
+    assert ans.reasons[1].startswith("Region: all 2 studies pooled are in Sub-Saharan Africa: region cannot be separated.")

@@ -10,6 +10,7 @@ Both use the exact engine only (milliseconds), like the rest of the What-works p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,9 @@ from evidence.synthesis.card import MODAL
 from evidence.synthesis.metrics import RATIO_METRICS, metric_unit
 from evidence.synthesis.selection import as_list, one_per_study
 from evidence.synthesis.wording import fmt
+
+if TYPE_CHECKING:
+    from evidence.synthesis.answer import WhatWorks
 
 # -- for my context -----------------------------------------------------------------------------
 #: The characteristics a user can state, in the order they are tried. Sex and age band select the
@@ -95,7 +99,7 @@ def context_levels(cell: pd.DataFrame) -> dict[str, list]:
             "usd_per_year": sorted(set(usd.tolist()))}
 
 
-def _subgroup_base(ww, ctx: Context, eligible: pd.DataFrame, reasons: list[tuple[str, str]]):
+def _subgroup_base(ww: WhatWorks, ctx: Context, eligible: pd.DataFrame, reasons: list[tuple[str, str]]):
     """The effects for the stated sex and age band (coded subgroup effects, one per study): both
     together when two studies allow, else the one that does; a reason line (and what the answer then
     covers instead) for each that cannot."""
@@ -186,7 +190,7 @@ def _moderators(base: pd.DataFrame, ctx: Context, reasons: list[str]) -> dict[st
     return used
 
 
-def context_answer(ww, ctx: Context) -> ContextAnswer:
+def context_answer(ww: WhatWorks, ctx: Context) -> ContextAnswer:
     """The answer for a stated context from the exact engine: the coded subgroup effects for sex and age
     band, a meta-regression on the study-level characteristics that vary, else the cell's pooled effect;
     with the 95% credible and prediction intervals and, for proportions, per 100 children. Each stated
