@@ -10,7 +10,6 @@ Both use the exact engine only (milliseconds), like the rest of the What-works p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,13 +18,12 @@ from evidence.errors import EvidenceError
 from evidence.meta import exact
 from evidence.meta.exact import regression
 from evidence.meta.result import MetaResult
-from evidence.synthesis.card import MODAL
+from evidence.synthesis.answer import WhatWorks, exclusions
+from evidence.synthesis.card import AGE_BANDS, MODAL, Pooled, _absolute, subgroup_masks
 from evidence.synthesis.metrics import RATIO_METRICS, metric_unit
-from evidence.synthesis.selection import as_list, one_per_study
+from evidence.synthesis.selection import as_list, one_per_study, usable
 from evidence.synthesis.wording import fmt
-
-if TYPE_CHECKING:
-    from evidence.synthesis.answer import WhatWorks
+from evidence.taxonomy import taxonomy
 
 # -- for my context -----------------------------------------------------------------------------
 #: The characteristics a user can state, in the order they are tried. Sex and age band select the
@@ -86,8 +84,6 @@ def _study_level(df: pd.DataFrame, c: str) -> pd.Series:
 
 def context_levels(cell: pd.DataFrame) -> dict[str, list]:
     """The values a user can choose for each characteristic in this cell (what the catalogue codes)."""
-    from evidence.synthesis.card import AGE_BANDS, subgroup_masks
-
     masks = subgroup_masks(cell) if len(cell) else {}
     coded = [label for label, m in masks.items() if m.any()]
     usd = _study_level(cell, "usd_per_year").dropna() if len(cell) else pd.Series(dtype=float)
@@ -103,8 +99,6 @@ def _subgroup_base(ww: WhatWorks, ctx: Context, eligible: pd.DataFrame, reasons:
     """The effects for the stated sex and age band (coded subgroup effects, one per study): both
     together when two studies allow, else the one that does; a reason line (and what the answer then
     covers instead) for each that cannot."""
-    from evidence.synthesis.card import subgroup_masks
-
     masks = subgroup_masks(ww.cell)
     wanted = [(c, ctx.sex.capitalize() if c == "sex" else ctx.age_band) for c in ("sex", "age_band")
               if getattr(ctx, c)]
@@ -195,9 +189,6 @@ def context_answer(ww: WhatWorks, ctx: Context) -> ContextAnswer:
     band, a meta-regression on the study-level characteristics that vary, else the cell's pooled effect;
     with the 95% credible and prediction intervals and, for proportions, per 100 children. Each stated
     characteristic that cannot be separated gets one line saying why and what would be needed."""
-    from evidence.synthesis.answer import exclusions
-    from evidence.synthesis.selection import usable
-
     cell, metric = ww.cell, ww.metric
     eligible = cell[(exclusions(cell, ww.options, metric) == "") & usable(cell)] if metric else cell.iloc[0:0]
     sub_reasons: list[tuple[str, str]] = []
@@ -243,8 +234,6 @@ def context_answer(ww: WhatWorks, ctx: Context) -> ContextAnswer:
         text += (f"; a new programme can expect between {fmt(new.q025, metric)} and {fmt(new.q975, metric)} (95% "
                  "prediction interval)")
     text += f". From {_studies(k)} ({how}; exact engine, prior on tau {ww.tau_prior})."
-    from evidence.taxonomy import taxonomy
-
     olabel = taxonomy().outcomes.get(ww.options.outcome, {}).get("label", ww.options.outcome)
     per_100 = per_100_children(centre, mu.q025, mu.q975, metric, olabel)
     if per_100 is not None and new is not None and new.q025 is not None and new.q975 is not None:
@@ -267,8 +256,6 @@ def per_100_children(centre: float | None, low: float | None, high: float | None
                      outcome_label: str) -> str | None:
     """The card's "out of 100 children" sentence for any pooled numbers (a subgroup's, a context's);
     None unless the metric is a proportion in percentage points."""
-    from evidence.synthesis.card import Pooled, _absolute
-
     if centre is None or low is None or high is None:
         return None
     a = _absolute(Pooled(centre, low, high, None, None, None, None, None, 0, "", ""), metric, None, outcome_label)
