@@ -27,8 +27,9 @@ direction of the outcome: ≥ 95% "improves", 80–95% "probably improves", and 
 otherwise "unclear". Cells with fewer than two poolable studies show their design mix instead.
 
 **On request.** All effects per study with a three-level model, sampled with NUTS (PyMC); sampler diagnostics
-are shown with the result. "For my context" is an exact Bayesian meta-regression on the chosen characteristics,
-reported as the predictive interval for a programme with those characteristics.
+are shown with the result. "For my context" pools the coded girls'/boys' and age-band effects (as the answer card
+does) and adds an exact Bayesian meta-regression on the region, design or transfer size where they vary enough,
+reported with the credible and predictive intervals; each characteristic that cannot be separated gets one line.
 
 **Your own data.** The same exact model, or frequentist estimators (REML, DL, PM, … with optional Knapp-Hartung)
 checked against metafor.

@@ -4,6 +4,7 @@ Interactive numbers come from the exact Bayesian engine; sampled models run only
 
 import json
 
+import pandas as pd
 import streamlit as st
 
 from evidence import synthesis
@@ -35,11 +36,15 @@ if state.WW_INTERVENTION not in st.session_state:  # first visit: open the cell 
     if best:
         st.session_state[state.WW_INTERVENTION], st.session_state[state.WW_OUTCOME] = best
 iv_options = list(dict.fromkeys(effects["intervention"])) or list(t.interventions)
+if st.session_state.get(state.WW_INTERVENTION) in t.interventions and st.session_state[state.WW_INTERVENTION] not in iv_options:
+    iv_options.append(st.session_state[state.WW_INTERVENTION])
 if st.session_state.get(state.WW_INTERVENTION) not in iv_options:
     st.session_state[state.WW_INTERVENTION] = iv_options[0]
 c1, c2 = st.columns(2)
 iv = c1.selectbox("Intervention", iv_options, key=state.WW_INTERVENTION, format_func=lambda k: t.interventions.get(k, {}).get("label", k))
 oc_options = list(dict.fromkeys(effects.loc[effects["intervention"] == iv, "outcome"])) or list(t.outcomes)
+if st.session_state.get(state.WW_OUTCOME) in t.outcomes and st.session_state[state.WW_OUTCOME] not in oc_options:
+    oc_options.append(st.session_state[state.WW_OUTCOME])  # a filter that empties the cell says so; it never switches outcome
 if st.session_state.get(state.WW_OUTCOME) not in oc_options:
     st.session_state[state.WW_OUTCOME] = oc_options[0]
 oc = c2.selectbox("Outcome", oc_options, key=state.WW_OUTCOME, format_func=lambda k: t.outcomes.get(k, {}).get("label", k))
@@ -94,11 +99,15 @@ if dependence == "all" and ww.reason and ww.metric and ww.selected["study_id"].n
 card = load_card(stamp, filters, options)
 st.subheader(md(card.statement))
 m1, m2, m3 = st.columns(3)
-m1.metric("Certainty of the evidence", card.certainty.upper() if card.certainty else "not rated",
+verb, meaning = context.CERTAINTY_MEANING.get(card.certainty or "", ("", ""))
+m1.metric("Certainty of the evidence", (card.certainty.capitalize() + (f" (“{verb}”)" if verb else "")) if card.certainty
+          else "not rated",
           help="GRADE-style rules (start, risk of bias, inconsistency, imprecision, publication bias, indirectness); "
                "the reasons are listed below.")
 m2.metric("Studies (pooled / in this cell)", f"{len(card.pooled_ids)} / {card.n_studies}")
 m3.metric("Direction", DIRECTION_SHORT.get(card.category, "Not pooled"), help=card.category)
+if meaning:
+    st.caption(md(f"How sure we are: {card.certainty} certainty. {meaning}"))
 if result is not None:
     st.subheader(md(ww.headline))
     if card.absolute is not None and result is ww.result:
@@ -115,8 +124,10 @@ else:
 st.markdown("**Vote count by direction of effect (SWiM):** " + md(card.vote_statement))
 if card.subgroups:
     st.subheader("Girls, boys and age bands")
-    st.dataframe([{"Subgroup": g.label, "Studies": g.k, "What the evidence says": g.text} for g in card.subgroups],
-                 hide_index=True)
+    st.table(pd.DataFrame([{"Subgroup": g.label, "Studies": g.k, "What the evidence says": g.text,  # a table: the text wraps
+                            "Out of 100 children": context.per_100_children(g.mean, g.q025, g.q975, card.metric,
+                                                                            card.outcome_label) or "—"}
+                           for g in card.subgroups]).set_index("Subgroup"))
 harvest = synthesis.harvest_table(ww.cell)
 if result is None and len(harvest):
     st.subheader("Harvest plot: what each study reports")
@@ -134,23 +145,37 @@ if result is not None:
     if st.toggle("Leave-one-out (each study left out in turn)", key="ww_loo"):
         st.dataframe(synthesis.leave_one_out(ww), hide_index=True)
 
-    st.subheader("For my context")
-    levels = context.context_levels(ww.selected)
-    mods = st.multiselect("Characteristics of your context", list(context.MODERATORS), key="ww_mods",
-                          format_func=context.MODERATORS.get)
-    chosen = {m: st.selectbox(context.MODERATORS[m], levels[m] or ["(none coded)"], key=f"ww_ctx_{m}") for m in mods}
-    if mods:
-        ctx = context.for_my_context(ww.selected, mods, chosen, ww.tau_prior, ww.metric)
-        (st.success if ctx.result is not None else st.info)(md(ctx.message))
-        if ctx.result is not None:
-            st.dataframe([{"term": k, "mean": v.mean, "2.5%": v.q025, "97.5%": v.q975} for k, v in ctx.result.coefficients.items()],
-                         hide_index=True)
-
     st.subheader("Effect per US$100 of transfer a year")
     per = context.per_100_dollars(ww.selected, ww.metric, ww.tau_prior)
     st.write(md(per.message))
     if len(per.table):
         st.dataframe(per.table, hide_index=True)
+
+if len(ww.cell):
+    st.subheader("For my context")
+    st.caption("State what you know of your programme; the answer separates what the coded studies allow and says "
+               "in one line for each other characteristic why not, and what would be needed.")
+    levels = context.context_levels(ww.cell)
+    NOT_STATED = "(not stated)"
+    cols = st.columns(5)
+    chosen = {}
+    for col, (c, label) in zip(cols, context.CHARACTERISTICS.items()):
+        if c == "usd_per_year":
+            usd = col.number_input(label, min_value=0.0, value=0.0, step=50.0, key="ww_ctx_usd",
+                                   disabled=not levels[c], help="0 = not stated." if levels[c] else
+                                   "No study in this cell states the transfer's value in US$ a year.")
+            chosen[c] = usd or None
+        else:
+            v = col.selectbox(label, [NOT_STATED, *levels[c]], key=f"ww_ctx_{c}", format_func=lambda x, c=c: (
+                t.designs.get(x, {}).get("label", x) if c == "design" else x))
+            chosen[c] = None if v == NOT_STATED else v
+    ctx = context.context_answer(ww, context.Context(**chosen))
+    if ctx.text and ctx.context.stated():
+        st.success(md(ctx.text) + (("\n\n" + md(ctx.per_100)) if ctx.per_100 else ""))
+    for line in ctx.reasons:
+        st.info(md(line))
+else:
+    st.info("For my context: no study in this cell under the current filters; widen the filters to compare contexts.")
 
 if len(ww.excluded):
     with st.expander(f"Effects not pooled ({len(ww.excluded)}) and why"):

@@ -127,18 +127,6 @@ def test_headline_wording_direction_and_harms():
     assert "Minimum-age laws and bans lower" in ratio and "odds ratio 0.80" in ratio
 
 
-def test_for_my_context_messages_and_prediction():
-    rows = [dict(study_id=s, yi=y, vi=1.0, regions=r, **CCT) for s, y, r in
-            [("a", -4, "South Asia"), ("b", -3, "South Asia"), ("c", -6, "Sub-Saharan Africa"), ("d", -5, "Sub-Saharan Africa"),
-             ("e", -2, "South Asia")]]
-    ww = synthesis.what_works(_effects(rows), synthesis.WhatWorksOptions(**CCT))
-    none = context.for_my_context(ww.selected, ["sex"], {"sex": "all"}, ww.tau_prior, ww.metric)
-    assert none.result is None and "does not vary" in none.message
-    ctx = context.for_my_context(ww.selected, ["region"], {"region": "Sub-Saharan Africa"}, ww.tau_prior, ww.metric)
-    assert ctx.result is not None and ctx.result.theta_new is not None
-    assert synthesis.fmt(ctx.result.theta_new.q025, ww.metric) in ctx.message
-
-
 def test_per_100_dollars_scales_by_transfer_value():
     rows = [dict(study_id="a", yi=-4.0, vi=1.0, usd_per_year=200.0, **CCT), dict(study_id="b", yi=-3.0, vi=1.0, usd_per_year=300.0, **CCT)]
     ww = synthesis.what_works(_effects(rows), synthesis.WhatWorksOptions(**CCT))

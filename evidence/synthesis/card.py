@@ -186,6 +186,22 @@ def _absolute(pooled: Pooled | None, metric: str | None, desirable: str | None, 
     return Absolute(m, lo, hi, text)
 
 
+def subgroup_masks(cell: pd.DataFrame) -> dict[str, pd.Series]:
+    """Which effects of ``cell`` are coded for each subgroup the card answers ("Girls", "Boys", the
+    age bands): the one definition the card and "for my context" both use."""
+    lo = pd.to_numeric(cell["subgroup_age_min"], errors="coerce")
+    hi = pd.to_numeric(cell["subgroup_age_max"], errors="coerce")
+    groups = {sex.capitalize(): cell["subgroup_sex"] == sex for sex in ("girls", "boys")}
+    for label, a, b in AGE_BANDS:
+        mask = lo.notna() | hi.notna()
+        if a is not None:
+            mask &= lo >= a
+        if b is not None:
+            mask &= hi <= b
+        groups[label] = mask
+    return {label: mask.fillna(False).astype(bool) for label, mask in groups.items()}
+
+
 def _subgroups(ww: WhatWorks, olabel: str, desirable: str | None) -> list[SubgroupAnswer]:
     """Girls, boys and age bands: pooled when two or more studies allow (the page's selection rules),
     else listed with the SWiM vote."""
@@ -196,18 +212,8 @@ def _subgroups(ww: WhatWorks, olabel: str, desirable: str | None) -> list[Subgro
     if cell.empty:
         return out
     eligible = cell[(exclusions(cell, o, ww.metric) == "") & usable(cell)] if ww.metric else cell.iloc[0:0]
-    lo = pd.to_numeric(cell["subgroup_age_min"], errors="coerce")
-    hi = pd.to_numeric(cell["subgroup_age_max"], errors="coerce")
-    groups = [(sex.capitalize(), cell["subgroup_sex"] == sex) for sex in ("girls", "boys")]
-    for label, a, b in AGE_BANDS:
-        mask = lo.notna() | hi.notna()
-        if a is not None:
-            mask &= lo >= a
-        if b is not None:
-            mask &= hi <= b
-        groups.append((label, mask))
-    for label, mask in groups:
-        rows = cell[mask.fillna(False).astype(bool)]
+    for label, mask in subgroup_masks(cell).items():
+        rows = cell[mask]
         if rows.empty:
             continue
         poolable = one_per_study(eligible[eligible.index.isin(rows.index)])
