@@ -171,8 +171,9 @@ def _related_cards(effects_df: pd.DataFrame, options: WhatWorksOptions, override
 def _plain_language(s: EvidenceSummary, ww) -> list[str]:
     n = s.effects["study_id"].nunique() if len(s.effects) else 0
     if s.result is None:
-        votes = [f"Vote count by direction of effect (SWiM): {s.card.vote_statement}"] if s.card else []
-        return [f"The evidence is insufficient for a pooled answer: {s.insufficient_reason}", *votes,
+        # the card's statement (the reason nothing pools, then the SWiM vote count), as every page says it
+        first = [s.card.statement] if s.card else [f"The evidence is insufficient for a pooled answer: {s.insufficient_reason}"]
+        return [*first,
                 f"The catalogue holds {n} stud{'y' if n == 1 else 'ies'} of {s.intervention_label.lower()} reporting "
                 f"{s.outcome_label.lower()} with the current filters; the harvest plot shows what each reports, and "
                 "their results are listed below as reported."]
