@@ -13,3 +13,8 @@ GM_OUTCOME = "gm_outcome"
 ST_STUDY = "st_study"
 #: Filters survive page switches through shadow copies under this prefix.
 SHADOW_PREFIX = "_"
+#: The multi-choice sidebar filters; each is also a query parameter of the same name (``?regions=...``),
+#: as are ``sex``, ``years`` and ``ages`` (``lo-hi``), so a shared link reopens the same filters.
+FILTER_PARAMS = ("regions", "countries", "designs", "rob_levels", "coding_status")
+#: The gap-map cell last reported by a click (a click applies once; the pickers may then move on).
+GM_LAST_CLICK = "gm_last_click"
