@@ -42,7 +42,8 @@ if state.GM_INTERVENTION not in st.session_state and link in pairs:
     st.session_state[state.GM_INTERVENTION], st.session_state[state.GM_OUTCOME] = link
 chosen = (st.session_state.get(state.GM_INTERVENTION), st.session_state.get(state.GM_OUTCOME))
 chart = charts.gap_map_chart(cells, chosen=chosen if chosen in pairs else None)
-with st.container(horizontal=True, key="gm_frame"):  # the map scrolls in its own frame on a narrow screen
+# The map scrolls in its own frame on a narrow screen (a container of fixed height scrolls; the page does not).
+with st.container(height=charts.gap_map_height(cells), border=False, key="gm_frame"):
     event = st.altair_chart(chart, key="gap_chart", on_select="rerun", selection_mode="cell", width="content",
                             height="content", theme=None)
 points = [(p.get("intervention"), p.get("outcome")) for p in (event or {}).get("selection", {}).get("cell", [])]

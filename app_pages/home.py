@@ -64,7 +64,7 @@ regions = sorted({r for v in effects["regions"] for r in synthesis.as_list(v)})
 region = q3.selectbox("Where?", ["Anywhere", *regions], key="home_region")
 sex = q4.selectbox("For whom?", ["any", "girls", "boys"], key="home_sex",
                    format_func={"any": "All children", "girls": "Girls", "boys": "Boys"}.get)
-ages = q5.slider("Children's ages", *AGES, key="home_ages")
+ages = q5.slider("Children's ages", *AGES, value=AGES, key="home_ages")
 if st.button("See what works", type="primary", key="home_ask"):
     choose_filters({"regions": [] if region == "Anywhere" else [region], "sex": sex, "ages": tuple(ages)})
     st.session_state[state.WW_INTERVENTION], st.session_state[state.WW_OUTCOME] = programme, outcome

@@ -161,6 +161,17 @@ def _size_ticks(most: int) -> list[int]:
     return sorted({1, max(1, round(most / 2)), max(1, most)})
 
 
+#: The gap map's row height (px) and the space its column labels and legends take above and below.
+GAP_MAP_ROW = 28
+GAP_MAP_MARGINS = 420
+
+
+def gap_map_height(cells_df: pd.DataFrame) -> int:
+    """The drawn height of :func:`gap_map_chart` (rows x row height + labels and legends), so a page can
+    give the map a frame of its own size that scrolls sideways on a narrow screen."""
+    return int(cells_df["intervention"].nunique() * GAP_MAP_ROW + GAP_MAP_MARGINS)
+
+
 def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True, chosen: tuple[str, str] | None = None) -> alt.Chart:
     """Interventions (rows, grouped by family) x outcomes (columns, grouped child labour / schooling).
 
@@ -184,7 +195,9 @@ def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True, chosen: tuple
     d["designs_text"] = d["designs"].replace("", "none coded") if "designs" in d else ""
     rows = list(dict.fromkeys(d.sort_values("family", kind="stable", key=lambda s: s.map(family_order))["row"]))
     cols = list(dict.fromkeys(d["column"]))
-    y = alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelLimit=0, grid=False, ticks=False, domain=False))
+    # Row labels on two lines (family, then programme) keep the map narrow without cutting a name.
+    y = alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelLimit=0, grid=False, ticks=False, domain=False,
+                                                            labelExpr="split(datum.label, ' · ')", labelLineHeight=11))
     x = alt.X("column:N", sort=cols, title=None,
               axis=alt.Axis(labelAngle=-45, labelLimit=0, grid=False, ticks=False, domain=False, orient="top"))
     grid = alt.Chart(d).mark_rect(fill="white", stroke="#DDDDDD", strokeWidth=0.5).encode(x=x, y=y)
@@ -219,4 +232,4 @@ def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True, chosen: tuple
     else:
         bubbles = bubbles.encode(opacity=alt.value(0.95), **encoding)
     # Step sizing: every row and column gets its own space however wide the page is.
-    return alt.layer(grid, bubbles).properties(width=alt.Step(36), height=alt.Step(26))
+    return alt.layer(grid, bubbles).properties(width=alt.Step(36), height=alt.Step(GAP_MAP_ROW))
