@@ -189,7 +189,8 @@ def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True, chosen: tuple
     d["pooled"] = [f"Certainty: {c}" if isinstance(c, str) and c and n > 0 else "Not pooled"
                    for c, n in zip(d.get("certainty", pd.Series([None] * len(d))), d["n_pooled"])]
     d["harm_text"] = np.where(d["any_harm"].fillna(False).astype(bool), "yes: at least one effect worsens the outcome", "no")
-    d["answer"] = d["summary"].fillna("") if "summary" in d else ""
+    # The card's words: statement and pooled numbers, or (not pooled) the statement, which holds the vote count.
+    d["answer"] = np.where(d["n_pooled"] > 0, d["summary"].fillna(""), d["statement"].fillna("")) if "summary" in d else ""
     d["studies_text"] = [f"{n} {'study' if n == 1 else 'studies'} ({p} pooled), {e} effect{'s' if e != 1 else ''}"
                          for n, p, e in zip(d["n_studies"], d["n_pooled"], d["n_effects"])]
     d["designs_text"] = d["designs"].replace("", "none coded") if "designs" in d else ""
