@@ -20,8 +20,14 @@ st.caption("Rows: programmes, grouped by family. Columns: outcomes, grouped as c
            "can be pooled. Shape: certainty. Empty cells are evidence gaps. Click a bubble to open its answer below.")
 
 filters = sidebar_filters()
+if "gm_tau" not in st.session_state and st.query_params.get("tau") in synthesis.TAU_FAMILIES:
+    st.session_state["gm_tau"] = st.query_params["tau"]  # a shared link's prior
 tau_family = st.sidebar.selectbox("Prior on between-study SD (tau)", synthesis.TAU_FAMILIES, key="gm_tau",
                                   help="Scaled to each cell's metric; see the Method page.")
+if tau_family == synthesis.TAU_FAMILIES[0]:
+    st.query_params.pop("tau", None)
+else:
+    st.query_params["tau"] = tau_family
 stamp = catalogue_stamp()
 effects = load_effects(stamp, filters)
 if effects.empty:
@@ -34,35 +40,39 @@ c1.metric("Cells with evidence", len(filled))
 c2.metric("Cells with a pooled effect", int((filled["n_pooled"] > 0).sum()))
 c3.metric("Studies", effects["study_id"].nunique(), help="Studies with at least one coded outcome under these filters")
 
-# -- the chosen cell: a click, a shared link (?intervention=&outcome=), or the pickers below -------
+# -- the chosen cell: a click on the map, a shared link (?intervention=&outcome=), or the pickers -----
 with_evidence = filled[["intervention", "outcome"]].drop_duplicates()
 pairs = set(zip(with_evidence["intervention"], with_evidence["outcome"]))
 link = (st.query_params.get("intervention"), st.query_params.get("outcome"))
 if state.GM_INTERVENTION not in st.session_state and link in pairs:
     st.session_state[state.GM_INTERVENTION], st.session_state[state.GM_OUTCOME] = link
-chosen = (st.session_state.get(state.GM_INTERVENTION), st.session_state.get(state.GM_OUTCOME))
-chart = charts.gap_map_chart(cells, chosen=chosen if chosen in pairs else None)
+# The chart is keyed by the chosen cell: a click (or a pick below) draws a fresh chart with that cell
+# selected, so the highlight always shows the cell this page opens, and a click is read exactly once.
+chart_key = f"gap_chart_{st.session_state.get(state.GM_INTERVENTION)}_{st.session_state.get(state.GM_OUTCOME)}"
+clicked = [(p.get("intervention"), p.get("outcome")) for p in ((st.session_state.get(chart_key) or {}).get("selection") or {}).get("cell", [])]
+if clicked and clicked[0] in pairs:
+    st.session_state[state.GM_INTERVENTION], st.session_state[state.GM_OUTCOME] = clicked[0]
+iv_options = list(dict.fromkeys(with_evidence["intervention"]))
+if st.session_state.get(state.GM_INTERVENTION) not in iv_options:
+    st.session_state[state.GM_INTERVENTION] = iv_options[0]
+oc_options = list(with_evidence.loc[with_evidence["intervention"] == st.session_state[state.GM_INTERVENTION], "outcome"])
+if st.session_state.get(state.GM_OUTCOME) not in oc_options:
+    st.session_state[state.GM_OUTCOME] = oc_options[0]
+
+chosen = (st.session_state[state.GM_INTERVENTION], st.session_state[state.GM_OUTCOME])
+chart = charts.gap_map_chart(cells, chosen=chosen)
 # The map scrolls in its own frame on a narrow screen (a container of fixed height scrolls; the page does not).
 with st.container(height=charts.gap_map_height(cells), border=False, key="gm_frame"):
-    event = st.altair_chart(chart, key="gap_chart", on_select="rerun", selection_mode="cell", width="content",
-                            height="content", theme=None)
-points = [(p.get("intervention"), p.get("outcome")) for p in (event or {}).get("selection", {}).get("cell", [])]
-if points and points[0] != st.session_state.get(state.GM_LAST_CLICK) and points[0] in pairs:
-    st.session_state[state.GM_INTERVENTION], st.session_state[state.GM_OUTCOME] = points[0]
-st.session_state[state.GM_LAST_CLICK] = points[0] if points else None
+    st.altair_chart(chart, key="gap_chart_{}_{}".format(*chosen), on_select="rerun", selection_mode="cell",
+                    width="content", height="content", theme=None)
 with st.expander("Table of this chart (cells with evidence)"):
     st.dataframe(filled[["family_label", "intervention_label", "outcome_group_label", "outcome_label", "n_studies", "n_effects",
                          "n_pooled", "metric", "mean", "q025", "q975", "category", "designs", "any_harm"]], hide_index=True)
 
 st.subheader("The chosen cell")
-iv_options = list(dict.fromkeys(with_evidence["intervention"]))
-if st.session_state.get(state.GM_INTERVENTION) not in iv_options:
-    st.session_state[state.GM_INTERVENTION] = iv_options[0]
 col_a, col_b = st.columns(2)
 iv = col_a.selectbox("Intervention", iv_options, key=state.GM_INTERVENTION, format_func=lambda k: t.interventions[k]["label"])
 oc_options = list(with_evidence.loc[with_evidence["intervention"] == iv, "outcome"])
-if st.session_state.get(state.GM_OUTCOME) not in oc_options:
-    st.session_state[state.GM_OUTCOME] = oc_options[0]
 oc = col_b.selectbox("Outcome", oc_options, key=state.GM_OUTCOME, format_func=lambda k: t.outcomes[k]["label"])
 st.query_params.update({"intervention": iv, "outcome": oc})
 

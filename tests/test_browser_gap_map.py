@@ -102,6 +102,11 @@ def test_landing_and_gap_map_in_a_real_browser(server, width):
                 return [f.clientWidth, f.scrollWidth, document.querySelector("[data-testid='stMain']").scrollWidth]; }""")
             assert sizes[1] > sizes[0] and sizes[2] <= width, sizes
         page.screenshot(path=str(OUT / (f"gap_map_cell_{width}.png" if width >= 600 else f"gap_map_{width}.png")))
+        if width >= 600:  # a cell picked below the map is highlighted on the map too
+            _choose(page, "Outcome", "Enrolment")
+            expect(page.get_by_text(f"{CELL[2]} → Enrolment")).to_be_visible(timeout=60_000)
+            expect(_bubble(page, CELL[2], "Enrolment")).to_have_attribute("stroke", "#000000", timeout=30_000)
+            expect(_bubble(page, CELL[2], CELL[3])).to_have_attribute("opacity", "0.3")
         page.get_by_role("button", name="Open the full answer in What works").click()
         page.get_by_role("heading", name="What works", exact=True).wait_for(timeout=60_000)
 

@@ -16,5 +16,3 @@ SHADOW_PREFIX = "_"
 #: The multi-choice sidebar filters; each is also a query parameter of the same name (``?regions=...``),
 #: as are ``sex``, ``years`` and ``ages`` (``lo-hi``), so a shared link reopens the same filters.
 FILTER_PARAMS = ("regions", "countries", "designs", "rob_levels", "coding_status")
-#: The gap-map cell last reported by a click (a click applies once; the pickers may then move on).
-GM_LAST_CLICK = "gm_last_click"
