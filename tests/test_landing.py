@@ -79,7 +79,10 @@ def test_evidence_state_counts_the_catalogue(data):
     assert s.cells_total == len(cells) and 1 <= s.cells_pooled <= s.cells_with_studies
     for figure in (s.n_studies, s.studies_with_variance, s.cells_pooled, s.cells_with_studies):
         assert str(figure) in s.paragraph
-    assert "provisional" in s.paragraph
+    pooled = cells[cells["n_pooled"] >= 2]
+    assert s.programmes_pooled == list(dict.fromkeys(pooled["intervention_label"]))
+    assert s.best_certainty in set(pooled["certainty"]) and f"above {s.best_certainty} certainty" in s.paragraph
+    assert all(p.lower() in s.paragraph for p in s.programmes_pooled) and "provisional" in s.paragraph
 
 
 def test_best_findings_rank_certainty_then_studies_and_vary_programmes():

@@ -188,6 +188,7 @@ def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True, chosen: tuple
     d["column"] = d["outcome_group_label"] + " · " + d["outcome_label"]
     d["pooled"] = [f"Certainty: {c}" if isinstance(c, str) and c and n > 0 else "Not pooled"
                    for c, n in zip(d.get("certainty", pd.Series([None] * len(d))), d["n_pooled"])]
+    d["certainty_text"] = [p.removeprefix("Certainty: ") if p != "Not pooled" else "not rated (nothing pooled)" for p in d["pooled"]]
     d["harm_text"] = np.where(d["any_harm"].fillna(False).astype(bool), "yes: at least one effect worsens the outcome", "no")
     # The card's words: statement and pooled numbers, or (not pooled) the statement, which holds the vote count.
     d["answer"] = np.where(d["n_pooled"] > 0, d["summary"].fillna(""), d["statement"].fillna("")) if "summary" in d else ""
@@ -207,7 +208,7 @@ def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True, chosen: tuple
     # Tooltips in words (the answer card's own sentence), never a bare null or a machine key.
     tooltip = [alt.Tooltip("family_label:N", title="Family"), alt.Tooltip("intervention_label:N", title="Intervention"),
                alt.Tooltip("outcome_label:N", title="Outcome"), alt.Tooltip("studies_text:N", title="Evidence"),
-               alt.Tooltip("answer:N", title="What the evidence says"), alt.Tooltip("pooled:N", title="Certainty"),
+               alt.Tooltip("answer:N", title="What the evidence says"), alt.Tooltip("certainty_text:N", title="Certainty"),
                alt.Tooltip("category:N", title="Direction"), alt.Tooltip("designs_text:N", title="Designs"),
                alt.Tooltip("harm_text:N", title="Harm coded")]
     most = int(filled["n_studies"].max()) if len(filled) else 1

@@ -40,6 +40,8 @@ class EvidenceState:
     cells_total: int  # intervention x outcome cells of the taxonomy
     cells_with_studies: int
     cells_pooled: int  # cells where two or more studies pool
+    programmes_pooled: list[str]  # the programmes (labels) of those cells
+    best_certainty: str | None  # the highest certainty any pooled cell reaches
     status_meaning: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -51,10 +53,21 @@ class EvidenceState:
             f"number entered, and only {self.studies_with_variance} have an effect with a standard error, which is what "
             f"pooling needs ({self.effects_with_variance} of {self.n_effects} coded effects); {coded} studies are fully coded "
             f"from the full text. Of the {self.cells_total} programme x outcome combinations, {self.cells_with_studies} have at "
-            f"least one study and {self.cells_pooled} can be pooled across studies. Everywhere else the explorer can say which "
-            "studies exist and in which direction they point (a vote count), not by how much. Treat the pooled answers below "
-            "as provisional: they rest on few studies and will move as more are coded."
+            f"least one study and {self.cells_pooled} can be pooled across studies{self._which}. Everywhere else the explorer can say which "
+            "studies exist and in which direction they point (a vote count), not by how much. "
+            + (f"No pooled answer is rated above {self.best_certainty} certainty. " if self.best_certainty else "")
+            + "Treat the pooled answers below as provisional: they rest on few studies and will move as more are coded."
         )
+
+
+    @property
+    def _which(self) -> str:
+        if not self.programmes_pooled:
+            return ""
+        names = ", ".join(p.lower() for p in self.programmes_pooled)
+        if len(self.programmes_pooled) == 1:
+            return f" ({'all ' if self.cells_pooled > 1 else ''}on {names})"
+        return f" ({len(self.programmes_pooled)} programmes: {names})"
 
 
 def evidence_state(studies: pd.DataFrame, effects: pd.DataFrame, cells: pd.DataFrame) -> EvidenceState:
@@ -70,6 +83,8 @@ def evidence_state(studies: pd.DataFrame, effects: pd.DataFrame, cells: pd.DataF
         n_effects=len(effects), effects_with_variance=int(effects["vi"].notna().sum()) if len(effects) else 0,
         cells_total=len(cells), cells_with_studies=int((cells["n_studies"] > 0).sum()),
         cells_pooled=int((cells["n_pooled"] >= 2).sum()),
+        programmes_pooled=list(dict.fromkeys(cells.loc[cells["n_pooled"] >= 2, "intervention_label"])),
+        best_certainty=next((c for c in CERTAINTY_ORDER if c in set(cells.loc[cells["n_pooled"] >= 2, "certainty"])), None),
         status_meaning={s: STATUS_MEANING[s] for s in STATUSES},
     )
 
