@@ -75,6 +75,9 @@ def test_landing_and_gap_map_in_a_real_browser(server, width):
         page.get_by_role("heading", name="What works to reduce child labour?").wait_for(timeout=60_000)
         page.get_by_text("Best-supported findings so far").wait_for(timeout=60_000)
         expect(page.get_by_text(_card(db).statement).first).to_be_visible(timeout=60_000)  # its card is a finding
+        page.get_by_role("button", name="See what works").wait_for(timeout=60_000)  # the page has run to its end
+        expect(page.locator("[data-testid='stMetricValue']").first).to_be_visible()
+        page.wait_for_timeout(1000)
         page.screenshot(path=str(OUT / f"landing_{width}.png"))
         _choose(page, "Which programme?", CELL[2])
         _choose(page, "On what outcome?", CELL[3])
@@ -101,7 +104,9 @@ def test_landing_and_gap_map_in_a_real_browser(server, width):
                 const f = s.closest("[data-testid='stVerticalBlock']");
                 return [f.clientWidth, f.scrollWidth, document.querySelector("[data-testid='stMain']").scrollWidth]; }""")
             assert sizes[1] > sizes[0] and sizes[2] <= width, sizes
+        page.get_by_role("button", name="Open the full answer in What works").wait_for(timeout=60_000)
         page.mouse.move(1, 1)  # the tooltip of the clicked cell closes
+        page.wait_for_timeout(1000)
         page.screenshot(path=str(OUT / (f"gap_map_cell_{width}.png" if width >= 600 else f"gap_map_{width}.png")))
         if width >= 600:  # a cell picked below the map is highlighted on the map too
             _choose(page, "Outcome", "Enrolment")
