@@ -13,6 +13,13 @@ from evidence.views.components import catalogue_ready, no_match_notice, sidebar_
 from evidence.views.loaders import catalogue_stamp, load_card, load_effects, load_gap_map
 
 t = taxonomy()
+
+
+def picked() -> None:
+    """A cell picked below the map: the next run draws a fresh chart with that cell selected."""
+    st.session_state[state.GM_PICKS] = st.session_state.get(state.GM_PICKS, 0) + 1
+
+
 st.title("Evidence gap map")
 catalogue_ready()
 st.caption("Rows: programmes, grouped by family. Columns: outcomes, grouped as child labour and schooling. Bubble size: "
@@ -46,9 +53,9 @@ pairs = set(zip(with_evidence["intervention"], with_evidence["outcome"]))
 link = (st.query_params.get("intervention"), st.query_params.get("outcome"))
 if state.GM_INTERVENTION not in st.session_state and link in pairs:
     st.session_state[state.GM_INTERVENTION], st.session_state[state.GM_OUTCOME] = link
-# The chart is keyed by the chosen cell: a click (or a pick below) draws a fresh chart with that cell
-# selected, so the highlight always shows the cell this page opens, and a click is read exactly once.
-chart_key = f"gap_chart_{st.session_state.get(state.GM_INTERVENTION)}_{st.session_state.get(state.GM_OUTCOME)}"
+# A click on the map is the chart's selection; a pick below starts a fresh chart (a new key) drawn with
+# the picked cell selected, so the highlight always shows the cell this page opens.
+chart_key = f"gap_chart_{st.session_state.get(state.GM_PICKS, 0)}"
 clicked = [(p.get("intervention"), p.get("outcome")) for p in ((st.session_state.get(chart_key) or {}).get("selection") or {}).get("cell", [])]
 if clicked and clicked[0] in pairs:
     st.session_state[state.GM_INTERVENTION], st.session_state[state.GM_OUTCOME] = clicked[0]
@@ -63,7 +70,7 @@ chosen = (st.session_state[state.GM_INTERVENTION], st.session_state[state.GM_OUT
 chart = charts.gap_map_chart(cells, chosen=chosen)
 # The map scrolls in its own frame on a narrow screen (a container of fixed height scrolls; the page does not).
 with st.container(height=charts.gap_map_height(cells), border=False, key="gm_frame"):
-    st.altair_chart(chart, key="gap_chart_{}_{}".format(*chosen), on_select="rerun", selection_mode="cell",
+    st.altair_chart(chart, key=chart_key, on_select="rerun", selection_mode="cell",
                     width="content", height="content", theme=None)
 with st.expander("Table of this chart (cells with evidence)"):
     st.dataframe(filled[["family_label", "intervention_label", "outcome_group_label", "outcome_label", "n_studies", "n_effects",
@@ -71,9 +78,10 @@ with st.expander("Table of this chart (cells with evidence)"):
 
 st.subheader("The chosen cell")
 col_a, col_b = st.columns(2)
-iv = col_a.selectbox("Intervention", iv_options, key=state.GM_INTERVENTION, format_func=lambda k: t.interventions[k]["label"])
+iv = col_a.selectbox("Intervention", iv_options, key=state.GM_INTERVENTION, format_func=lambda k: t.interventions[k]["label"],
+                     on_change=picked)
 oc_options = list(with_evidence.loc[with_evidence["intervention"] == iv, "outcome"])
-oc = col_b.selectbox("Outcome", oc_options, key=state.GM_OUTCOME, format_func=lambda k: t.outcomes[k]["label"])
+oc = col_b.selectbox("Outcome", oc_options, key=state.GM_OUTCOME, format_func=lambda k: t.outcomes[k]["label"], on_change=picked)
 st.query_params.update({"intervention": iv, "outcome": oc})
 
 card = load_card(stamp, filters, synthesis.WhatWorksOptions(iv, oc, tau_family=tau_family))

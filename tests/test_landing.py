@@ -150,8 +150,8 @@ def test_landing_cards_are_the_cli_answers(catalogue, data):
         assert out.exit_code == 0, out.output
         got = json.loads(out.output)
         assert got["statement"] in text and got["headline"] in text
-        assert f"{len(got['pooled_ids'])} / {got['n_studies']}" in [m.value for m in at.metric]
-        assert (got["certainty"] or "not rated").upper() in [m.value for m in at.metric]
+        assert f"Certainty: {(got['certainty'] or 'not rated').upper()} · Studies pooled / in this cell: " \
+               f"{len(got['pooled_ids'])} / {got['n_studies']} · Direction: {got['category']}" in text.replace("**", "")
 
 
 def test_landing_question_opens_what_works_with_its_choices(catalogue):

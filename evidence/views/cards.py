@@ -13,22 +13,19 @@ from evidence.views.components import md
 DIRECTION_SHORT = dict(zip(synthesis.CATEGORIES[:5], ("Improves", "Leans to benefit", "Unclear", "Leans to harm", "Worsens")))
 
 
-def card_metrics(card: synthesis.AnswerCard) -> None:
-    """Certainty, studies pooled / in the cell, and direction, as three metrics."""
-    m1, m2, m3 = st.columns(3)
-    m1.metric("Certainty of the evidence", card.certainty.upper() if card.certainty else "not rated",
-              help="GRADE-style rules (start, risk of bias, inconsistency, imprecision, publication bias, indirectness); "
-                   "What works lists the reasons.")
-    m2.metric("Studies (pooled / in this cell)", f"{len(card.pooled_ids)} / {card.n_studies}")
-    m3.metric("Direction", DIRECTION_SHORT.get(card.category, "Not pooled"), help=card.category)
+def card_facts(card: synthesis.AnswerCard) -> str:
+    """Certainty, studies pooled / in the cell, and direction in one line (wraps on a narrow screen)."""
+    certainty = card.certainty.upper() if card.certainty else "not rated"
+    return (f"**Certainty:** {md(certainty)} · **Studies pooled / in this cell:** {len(card.pooled_ids)} / {card.n_studies} · "
+            f"**Direction:** {md(card.category)}")
 
 
 def card_summary(card: synthesis.AnswerCard) -> None:
-    """The card in brief: its plain-language statement, the three metrics, and the pooled numbers
-    (or the vote count when nothing pools)."""
+    """The card in brief: its plain-language statement, certainty, studies and direction, and the pooled
+    numbers (or the vote count when nothing pools)."""
     st.markdown(f"**{md(card.intervention_label)} → {md(card.outcome_label)}**")
     st.write(md(card.statement))
-    card_metrics(card)
+    st.markdown(card_facts(card))
     if card.pooled is not None:
         st.caption(md(card.headline))
         if card.absolute is not None:
