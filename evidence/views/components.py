@@ -111,6 +111,8 @@ def sidebar_filters() -> tuple:
     sb.header("Filters")
     items = []
     link: dict = {}
+    fresh = "f_sex" not in st.session_state and state.SHADOW_PREFIX + "f_sex" not in st.session_state  # first run: read the link
+    ignored = []  # values of the link the catalogue does not have: said in one line, not silently dropped
     specs = [
         ("regions", "Region", _options(everything, "regions"), str),
         ("countries", "Country", _options(everything, "countries"), _country_name(everything)),
@@ -121,12 +123,16 @@ def sidebar_filters() -> tuple:
     for name, label, options, fmt in specs:
         key = f"f_{name}"
         _persist(key, [], st.query_params.get_all(name) or None)
+        if fresh:
+            ignored += [f"{name}={v}" for v in st.query_params.get_all(name) if v not in options]
         st.session_state[key] = [v for v in st.session_state[key] if v in options]
         chosen = sb.multiselect(label, options, key=key, format_func=fmt, on_change=_save, args=(key,))
         link[name] = list(chosen)
         if chosen:
             items.append((name, tuple(chosen)))
     sexes = ["any", "all", "girls", "boys"]
+    if fresh and st.query_params.get("sex", "any") not in sexes:
+        ignored.append(f"sex={st.query_params['sex']}")
     _persist("f_sex", "any", st.query_params.get("sex") if st.query_params.get("sex") in sexes else None)
     sex = sb.selectbox("Sex (effect's subgroup)", sexes, key="f_sex", on_change=_save, args=("f_sex",))
     link["sex"] = None if sex == "any" else sex
@@ -136,6 +142,8 @@ def sidebar_filters() -> tuple:
     if len(years) and years.min() < years.max():
         lo, hi = int(years.min()), int(years.max())
         _persist("f_years", (lo, hi), _link_range("years", lo, hi))
+        if fresh and "years" in st.query_params and _link_range("years", lo, hi) is None:
+            ignored.append(f"years={st.query_params['years']}")
         y = sb.slider("Publication year", lo, hi, key="f_years", on_change=_save, args=("f_years",))
         link["years"] = None if tuple(y) == (lo, hi) else f"{y[0]}-{y[1]}"
         if y[0] > lo:
@@ -143,10 +151,14 @@ def sidebar_filters() -> tuple:
         if y[1] < hi:
             items.append(("year_max", int(y[1])))
     _persist("f_ages", AGES, _link_range("ages", *AGES))
+    if fresh and "ages" in st.query_params and _link_range("ages", *AGES) is None:
+        ignored.append(f"ages={st.query_params['ages']}")
     a = sb.slider("Children's ages (overlapping); 0-18 = all", *AGES, key="f_ages", on_change=_save, args=("f_ages",),
                   help="Keeps effects whose age band overlaps the range; the full range 0-18 applies no restriction.")
     link["ages"] = None if tuple(a) == AGES else f"{a[0]}-{a[1]}"
     items.extend(age_items(a))
+    if ignored:
+        sb.warning(md(f"Ignored from the link (not in the catalogue, or not a range like 2005-2015): {'; '.join(ignored)}."))
     _to_link(link)
     return tuple(items)
 
