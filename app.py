@@ -4,7 +4,8 @@ import streamlit as st
 
 st.set_page_config(page_title="Child labour evidence explorer", layout="wide")
 pages = [
-    st.Page("app_pages/gap_map.py", title="Evidence gap map", url_path="gap-map", default=True),
+    st.Page("app_pages/home.py", title="Start here", url_path="home", default=True),
+    st.Page("app_pages/gap_map.py", title="Evidence gap map", url_path="gap-map"),
     st.Page("app_pages/what_works.py", title="What works", url_path="what-works"),
     st.Page("app_pages/studies.py", title="Studies", url_path="studies"),
     st.Page("app_pages/where.py", title="Where", url_path="where"),

@@ -1,58 +1,97 @@
-"""Page 1 — Evidence gap map: which interventions have been evaluated on which outcomes, and what the
-pooled evidence says (colour) or, where nothing can be pooled, which designs exist."""
+"""Evidence gap map: which interventions have been evaluated on which outcomes, and what the pooled
+evidence says (colour) or, where nothing can be pooled, which designs exist. One click on a cell
+opens its answer and its studies below the map; the cell is in the URL, as are the filters."""
 
 import streamlit as st
 
 from evidence import synthesis
-from evidence.synthesis import charts
+from evidence.synthesis import charts, landing
 from evidence.taxonomy import taxonomy
 from evidence.views import state
-from evidence.views.components import catalogue_ready, md, sidebar_filters
-from evidence.views.loaders import catalogue_stamp, load_effects, load_gap_map
+from evidence.views.cards import card_summary
+from evidence.views.components import catalogue_ready, no_match_notice, sidebar_filters
+from evidence.views.loaders import catalogue_stamp, load_card, load_effects, load_gap_map
+
+t = taxonomy()
+
+
+def picked() -> None:
+    """A cell picked below the map: the next run draws a fresh chart with that cell selected."""
+    st.session_state[state.GM_PICKS] = st.session_state.get(state.GM_PICKS, 0) + 1
+
 
 st.title("Evidence gap map")
-info = catalogue_ready()
-st.caption(md(f"Catalogue version {info.get('catalog_version', '?')}. Rows: interventions grouped by family; "
-              "columns: outcomes grouped as child labour / schooling. Bubble size = number of studies; colour = direction "
-              "and certainty of the pooled effect (exact Bayesian random-effects model, primary effect per study), "
-              "or the design mix where fewer than two studies can be pooled. Empty cells are evidence gaps."))
+catalogue_ready()
+st.caption("Rows: programmes, grouped by family. Columns: outcomes, grouped as child labour and schooling. Bubble size: "
+           "number of studies. Colour: what the pooled evidence says, or the mix of designs where fewer than two studies "
+           "can be pooled. Shape: certainty. Empty cells are evidence gaps. Click a bubble to open its answer below.")
 
 filters = sidebar_filters()
+if "gm_tau" not in st.session_state and st.query_params.get("tau") in synthesis.TAU_FAMILIES:
+    st.session_state["gm_tau"] = st.query_params["tau"]  # a shared link's prior
 tau_family = st.sidebar.selectbox("Prior on between-study SD (tau)", synthesis.TAU_FAMILIES, key="gm_tau",
                                   help="Scaled to each cell's metric; see the Method page.")
+if tau_family == synthesis.TAU_FAMILIES[0]:
+    st.query_params.pop("tau", None)
+else:
+    st.query_params["tau"] = tau_family
 stamp = catalogue_stamp()
+effects = load_effects(stamp, filters)
+if effects.empty:
+    no_match_notice("gm_reset")
+    st.stop()
 cells = load_gap_map(stamp, filters, tau_family)
 filled = cells[cells["n_studies"] > 0]
 c1, c2, c3 = st.columns(3)
 c1.metric("Cells with evidence", len(filled))
 c2.metric("Cells with a pooled effect", int((filled["n_pooled"] > 0).sum()))
-c3.metric("Studies", load_effects(stamp, filters)["study_id"].nunique(), help="Studies with at least one coded outcome under these filters")
+c3.metric("Studies", effects["study_id"].nunique(), help="Studies with at least one coded outcome under these filters")
 
-chart = charts.gap_map_chart(cells)
-event = st.altair_chart(chart, key="gap_chart", on_select="rerun", selection_mode="cell", width="content",
-                        height="content", theme=None)
-points = (event or {}).get("selection", {}).get("cell", []) if isinstance(event, dict) or hasattr(event, "get") else []
-if points:
-    st.session_state[state.GM_INTERVENTION] = points[0].get("intervention")
-    st.session_state[state.GM_OUTCOME] = points[0].get("outcome")
-st.caption("Click a bubble, or pick a cell below, to open it on the What-works page.")
+# -- the chosen cell: a click on the map, a shared link (?intervention=&outcome=), or the pickers -----
+with_evidence = filled[["intervention", "outcome"]].drop_duplicates()
+pairs = set(zip(with_evidence["intervention"], with_evidence["outcome"]))
+link = (st.query_params.get("intervention"), st.query_params.get("outcome"))
+if state.GM_INTERVENTION not in st.session_state and link in pairs:
+    st.session_state[state.GM_INTERVENTION], st.session_state[state.GM_OUTCOME] = link
+# A click on the map is the chart's selection; a pick below starts a fresh chart (a new key) drawn with
+# the picked cell selected, so the highlight always shows the cell this page opens.
+chart_key = f"gap_chart_{st.session_state.get(state.GM_PICKS, 0)}"
+clicked = [(p.get("intervention"), p.get("outcome")) for p in ((st.session_state.get(chart_key) or {}).get("selection") or {}).get("cell", [])]
+if clicked and clicked[0] in pairs:
+    st.session_state[state.GM_INTERVENTION], st.session_state[state.GM_OUTCOME] = clicked[0]
+iv_options = list(dict.fromkeys(with_evidence["intervention"]))
+if st.session_state.get(state.GM_INTERVENTION) not in iv_options:
+    st.session_state[state.GM_INTERVENTION] = iv_options[0]
+oc_options = list(with_evidence.loc[with_evidence["intervention"] == st.session_state[state.GM_INTERVENTION], "outcome"])
+if st.session_state.get(state.GM_OUTCOME) not in oc_options:
+    st.session_state[state.GM_OUTCOME] = oc_options[0]
+
+chosen = (st.session_state[state.GM_INTERVENTION], st.session_state[state.GM_OUTCOME])
+chart = charts.gap_map_chart(cells, chosen=chosen)
+# The map scrolls in its own frame on a narrow screen (a container of fixed height scrolls; the page does not).
+with st.container(height=charts.gap_map_height(cells), border=False, key="gm_frame"):
+    st.altair_chart(chart, key=chart_key, on_select="rerun", selection_mode="cell",
+                    width="content", height="content", theme=None)
 with st.expander("Table of this chart (cells with evidence)"):
     st.dataframe(filled[["family_label", "intervention_label", "outcome_group_label", "outcome_label", "n_studies", "n_effects",
                          "n_pooled", "metric", "mean", "q025", "q975", "category", "designs", "any_harm"]], hide_index=True)
 
-t = taxonomy()
-st.subheader("Open a cell")
-with_evidence = filled[["intervention", "outcome"]].drop_duplicates()
-iv_options = list(dict.fromkeys(with_evidence["intervention"])) or list(t.interventions)
-if st.session_state.get(state.GM_INTERVENTION) not in iv_options:
-    st.session_state[state.GM_INTERVENTION] = iv_options[0]
+st.subheader("The chosen cell")
 col_a, col_b = st.columns(2)
-iv = col_a.selectbox("Intervention", iv_options, key=state.GM_INTERVENTION, format_func=lambda k: t.interventions[k]["label"])
-oc_options = list(with_evidence.loc[with_evidence["intervention"] == iv, "outcome"]) or list(t.outcomes)
-if st.session_state.get(state.GM_OUTCOME) not in oc_options:
-    st.session_state[state.GM_OUTCOME] = oc_options[0]
-oc = col_b.selectbox("Outcome", oc_options, key=state.GM_OUTCOME, format_func=lambda k: t.outcomes[k]["label"])
-if st.button("Open in What works", type="primary"):
-    st.session_state[state.WW_INTERVENTION] = iv
-    st.session_state[state.WW_OUTCOME] = oc
-    st.switch_page("app_pages/what_works.py")
+iv = col_a.selectbox("Intervention", iv_options, key=state.GM_INTERVENTION, format_func=lambda k: t.interventions[k]["label"],
+                     on_change=picked)
+oc_options = list(with_evidence.loc[with_evidence["intervention"] == iv, "outcome"])
+oc = col_b.selectbox("Outcome", oc_options, key=state.GM_OUTCOME, format_func=lambda k: t.outcomes[k]["label"], on_change=picked)
+st.query_params.update({"intervention": iv, "outcome": oc})
+
+card = load_card(stamp, filters, synthesis.WhatWorksOptions(iv, oc, tau_family=tau_family))
+with st.container(border=True, key="gm_answer"):
+    card_summary(card)
+    if st.button("Open the full answer in What works", type="primary", key="gm_open"):
+        st.session_state[state.WW_INTERVENTION] = iv
+        st.session_state[state.WW_OUTCOME] = oc
+        st.session_state["ww_tau"] = tau_family
+        st.switch_page("app_pages/what_works.py")
+studies = landing.cell_studies(effects, iv, oc, card.pooled_ids)
+st.markdown(f"**Studies in this cell ({len(studies)})**")
+st.dataframe(studies.drop(columns="study_id"), hide_index=True, key="gm_studies")

@@ -13,13 +13,12 @@ from evidence.synthesis.answer import prior_sensitivity
 from evidence.synthesis.metrics import default_tau_scale, metric_unit
 from evidence.taxonomy import taxonomy
 from evidence.views import state
+from evidence.views.cards import DIRECTION_SHORT
 from evidence.views.components import catalogue_ready, chart_and_table, md, result_views, sidebar_filters
 from evidence.views.downloads import summary_downloads
 from evidence.views.loaders import catalogue_stamp, load_card, load_effects, load_gap_map, load_what_works
 
 t = taxonomy()
-#: The direction category in a word or two (the full category is the metric's help text).
-DIRECTION_SHORT = dict(zip(synthesis.CATEGORIES[:5], ("Improves", "Leans to benefit", "Unclear", "Leans to harm", "Worsens")))
 st.title("What works")
 catalogue_ready()
 filters = sidebar_filters()

@@ -64,7 +64,7 @@ async def adviser(browser, url: str) -> tuple[dict[str, float], object]:
     page.set_default_timeout(STEP_TIMEOUT_MS)
     times = {}
     t0 = time.perf_counter()
-    await page.goto(url + "/")
+    await page.goto(url + "/gap-map")
     await page.locator("[data-testid='stMetric']").first.wait_for()
     await page.wait_for_function("document.querySelectorAll(\"[data-testid='stMetric']\").length >= 3")
     times["gap map"] = time.perf_counter() - t0
@@ -82,7 +82,7 @@ async def adviser(browser, url: str) -> tuple[dict[str, float], object]:
     times["filter"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    await page.get_by_role("button", name="Open in What works").click()
+    await page.get_by_role("button", name="Open the full answer in What works").click()
     await page.wait_for_url("**/what-works**")
     await page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg").first.wait_for()
     times["what works"] = time.perf_counter() - t0

@@ -16,7 +16,7 @@ from evidence.catalog import queries
 from evidence.meta import exact
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGES = ["app_pages/gap_map.py", "app_pages/what_works.py", "app_pages/studies.py", "app_pages/where.py",
+PAGES = ["app_pages/home.py", "app_pages/gap_map.py", "app_pages/what_works.py", "app_pages/studies.py", "app_pages/where.py",
          "app_pages/your_data.py", "app_pages/method.py"]
 pytestmark = pytest.mark.xdist_group("app")
 
@@ -63,7 +63,7 @@ def test_every_page_renders(catalogue, page):
 
 
 def test_gap_map_filters_change_the_numbers(catalogue):
-    at = _app()
+    at = _app("app_pages/gap_map.py")
     before = [m.value for m in at.metric]
     at.sidebar.multiselect(key="f_regions").set_value(["Sub-Saharan Africa"]).run()
     after = [m.value for m in at.metric]
@@ -71,10 +71,10 @@ def test_gap_map_filters_change_the_numbers(catalogue):
 
 
 def test_gap_map_opens_cell_on_what_works(catalogue):
-    at = _app()
+    at = _app("app_pages/gap_map.py")
     at.selectbox(key="gm_intervention").set_value("conditional_cash_transfer").run()
     at.selectbox(key="gm_outcome").set_value("economic_activity").run()
-    at.button[0].click().run()
+    at.button(key="gm_open").click().run()
     assert not at.exception
     assert at.session_state["ww_intervention"] == "conditional_cash_transfer"
     assert "reduces any economic activity" in _text(at.subheader)
@@ -208,7 +208,7 @@ def test_age_slider_full_range_means_no_restriction(catalogue):
     assert age_items((0, 18)) == []
     assert age_items((5, 17)) == [("age_min", 5.0), ("age_max", 17.0)]  # was silently ignored
     assert age_items((0, 12)) == [("age_max", 12.0)]
-    at = _app()
+    at = _app("app_pages/gap_map.py")
     slider = at.sidebar.slider(key="f_ages")
     assert tuple(slider.value) == (0, 18) and "0-18 = all" in slider.label
     everything = [m.value for m in at.metric]

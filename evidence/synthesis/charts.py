@@ -151,47 +151,87 @@ def harvest_chart(df: pd.DataFrame) -> alt.Chart:
 
 
 # -- gap map ------------------------------------------------------------------------------------
-def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True) -> alt.Chart:
+#: Short family names for the gap map's row labels (the full family name is in the tooltip).
+FAMILY_SHORT = {"social_protection": "Social protection", "education": "Education",
+                "child_protection": "Child protection", "livelihoods": "Livelihoods"}
+
+
+def _size_ticks(most: int) -> list[int]:
+    """Whole-study values for the size legend: 1, the middle and the largest cell."""
+    return sorted({1, max(1, round(most / 2)), max(1, most)})
+
+
+#: The gap map's row height (px) and the space its column labels and legends take above and below.
+GAP_MAP_ROW = 28
+GAP_MAP_MARGINS = 420
+
+
+def gap_map_height(cells_df: pd.DataFrame) -> int:
+    """The drawn height of :func:`gap_map_chart` (rows x row height + labels and legends), so a page can
+    give the map a frame of its own size that scrolls sideways on a narrow screen."""
+    return int(cells_df["intervention"].nunique() * GAP_MAP_ROW + GAP_MAP_MARGINS)
+
+
+def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True, chosen: tuple[str, str] | None = None) -> alt.Chart:
     """Interventions (rows, grouped by family) x outcomes (columns, grouped child labour / schooling).
 
-    Bubble area = number of studies; colour and shape = direction and certainty of the pooled effect
-    (filled circle), or the design mix when not pooled (open diamond). Empty cells show only the grid.
+    Bubble area = number of studies; colour = direction of the pooled effect, or the design mix when
+    not pooled; shape = certainty. Empty cells show only the grid. With ``selectable``, a click selects
+    a cell (the selection ``cell``, fields intervention and outcome, starting at ``chosen``): the chosen
+    bubble gets a black ring and the others fade, so the reader sees which cell the page below opens.
+    Labels are never cut (the full family, intervention and outcome names are also in the tooltip);
+    legends sit under the chart, one column each, so they fit the chart's own frame.
     """
     d = cells_df.copy()
-    FAMILY_ORDER = {f: i for i, f in enumerate(dict.fromkeys(d["family"]))}
-    short = {"social_protection": "Social protection", "education": "Education",
-             "child_protection": "Child protection", "livelihoods": "Livelihoods"}
-    d["row"] = d["family"].map(short).fillna(d["family_label"]) + " · " + d["intervention_label"]
+    family_order = {f: i for i, f in enumerate(dict.fromkeys(d["family"]))}
+    d["row"] = d["family"].map(FAMILY_SHORT).fillna(d["family_label"]) + " · " + d["intervention_label"]
     d["column"] = d["outcome_group_label"] + " · " + d["outcome_label"]
     d["pooled"] = [f"Certainty: {c}" if isinstance(c, str) and c and n > 0 else "Not pooled"
                    for c, n in zip(d.get("certainty", pd.Series([None] * len(d))), d["n_pooled"])]
+    d["certainty_text"] = [p.removeprefix("Certainty: ") if p != "Not pooled" else "not rated (nothing pooled)" for p in d["pooled"]]
     d["harm_text"] = np.where(d["any_harm"].fillna(False).astype(bool), "yes: at least one effect worsens the outcome", "no")
-    d["answer"] = d["summary"].fillna("") if "summary" in d else ""
-    rows = list(dict.fromkeys(d.sort_values("family", kind="stable", key=lambda s: s.map(FAMILY_ORDER))["row"]))
+    # The card's words: statement and pooled numbers, or (not pooled) the statement, which holds the vote count.
+    d["answer"] = np.where(d["n_pooled"] > 0, d["summary"].fillna(""), d["statement"].fillna("")) if "summary" in d else ""
+    d["studies_text"] = [f"{n} {'study' if n == 1 else 'studies'} ({p} pooled), {e} effect{'s' if e != 1 else ''}"
+                         for n, p, e in zip(d["n_studies"], d["n_pooled"], d["n_effects"])]
+    d["designs_text"] = d["designs"].replace("", "none coded") if "designs" in d else ""
+    rows = list(dict.fromkeys(d.sort_values("family", kind="stable", key=lambda s: s.map(family_order))["row"]))
     cols = list(dict.fromkeys(d["column"]))
-    y = alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelLimit=360, grid=True))
-    x = alt.X("column:N", sort=cols, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=230, grid=True, orient="top"))
-    grid = alt.Chart(d).mark_rect(fill="white", stroke="#DDDDDD").encode(x=x, y=y)
+    # Row labels on two lines (family, then programme) keep the map narrow without cutting a name.
+    y = alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelLimit=0, grid=False, ticks=False, domain=False,
+                                                            labelExpr="split(datum.label, ' · ')", labelLineHeight=11))
+    x = alt.X("column:N", sort=cols, title=None,
+              axis=alt.Axis(labelAngle=-45, labelLimit=0, grid=False, ticks=False, domain=False, orient="top"))
+    grid = alt.Chart(d).mark_rect(fill="white", stroke="#DDDDDD", strokeWidth=0.5).encode(x=x, y=y)
     filled = d[d["n_studies"] > 0]
-    cats = [c for c in CATEGORY_COLOURS]
+    cats = list(CATEGORY_COLOURS)
     # Tooltips in words (the answer card's own sentence), never a bare null or a machine key.
-    tooltip = [alt.Tooltip("intervention_label:N", title="Intervention"), alt.Tooltip("outcome_label:N", title="Outcome"),
-               alt.Tooltip("n_studies:Q", title="Studies"), alt.Tooltip("n_effects:Q", title="Effects"),
-               alt.Tooltip("answer:N", title="What the evidence says"), alt.Tooltip("pooled:N", title="Certainty"),
-               alt.Tooltip("category:N", title="Direction"), alt.Tooltip("designs:N", title="Designs"),
+    tooltip = [alt.Tooltip("family_label:N", title="Family"), alt.Tooltip("intervention_label:N", title="Intervention"),
+               alt.Tooltip("outcome_label:N", title="Outcome"), alt.Tooltip("studies_text:N", title="Evidence"),
+               alt.Tooltip("answer:N", title="What the evidence says"), alt.Tooltip("certainty_text:N", title="Certainty"),
+               alt.Tooltip("category:N", title="Direction"), alt.Tooltip("designs_text:N", title="Designs"),
                alt.Tooltip("harm_text:N", title="Harm coded")]
-    bubbles = alt.Chart(filled).mark_point(filled=True, opacity=0.9, strokeWidth=2).encode(
+    most = int(filled["n_studies"].max()) if len(filled) else 1
+    legend = dict(orient="bottom", direction="vertical", columns=1, labelLimit=0, titleLimit=0)
+    encoding = dict(
         x=x, y=y,
-        size=alt.Size("n_studies:Q", title="Studies", scale=alt.Scale(range=[60, 700], zero=False),
-                      legend=alt.Legend(orient="bottom")),
+        size=alt.Size("n_studies:Q", title="Studies in the cell (bubble size)", scale=alt.Scale(range=[60, 700], zero=False),
+                      legend=alt.Legend(values=_size_ticks(most), format="d", **legend)),
         color=alt.Color("category:N", scale=alt.Scale(domain=cats, range=[CATEGORY_COLOURS[c] for c in cats]),
-                        title="Pooled effect / design mix", legend=alt.Legend(orient="bottom", columns=2, labelLimit=280)),
+                        title="Pooled effect, or design mix if not pooled", legend=alt.Legend(**legend)),
         shape=alt.Shape("pooled:N", scale=alt.Scale(domain=CERTAINTY_SHAPES_DOMAIN, range=CERTAINTY_SHAPES_RANGE),
-                        title="Certainty (shape)", legend=alt.Legend(orient="bottom")),
+                        title="Certainty (shape)", legend=alt.Legend(**legend)),
         tooltip=tooltip,
     )
+    bubbles = alt.Chart(filled).mark_point(filled=True, strokeWidth=2.5, cursor="pointer" if selectable else "default")
     if selectable:
-        sel = alt.selection_point(name="cell", fields=["intervention", "outcome"], on="click")
-        bubbles = bubbles.add_params(sel)
+        value = [{"intervention": chosen[0], "outcome": chosen[1]}] if chosen else alt.Undefined
+        sel = alt.selection_point(name="cell", fields=["intervention", "outcome"], on="click", value=value,
+                                  clear="dblclick")
+        encoding.update(opacity=alt.when(sel).then(alt.value(0.95)).otherwise(alt.value(0.3)),
+                        stroke=alt.when(sel, empty=False).then(alt.value("#000000")).otherwise(alt.value("transparent")))
+        bubbles = bubbles.encode(**encoding).add_params(sel)
+    else:
+        bubbles = bubbles.encode(opacity=alt.value(0.95), **encoding)
     # Step sizing: every row and column gets its own space however wide the page is.
-    return alt.layer(grid, bubbles).properties(width=alt.Step(36), height=alt.Step(24))
+    return alt.layer(grid, bubbles).properties(width=alt.Step(36), height=alt.Step(GAP_MAP_ROW))

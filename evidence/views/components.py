@@ -46,23 +46,73 @@ def _options(effects: pd.DataFrame, column: str) -> list[str]:
     return sorted({x for v in effects[column] for x in synthesis.as_list(v)})
 
 
-def _persist(key: str, default):
-    """Filters survive page switches: widget keys are restored from a shadow copy."""
+def _persist(key: str, default, from_link=None):
+    """Filters survive page switches (a shadow copy restores the widget key) and shared links (on a
+    session's first run, the value comes from the URL's query parameters, ``from_link``)."""
     if key not in st.session_state:
-        st.session_state[key] = st.session_state.get(state.SHADOW_PREFIX + key, default)
+        shadow = st.session_state.get(state.SHADOW_PREFIX + key)
+        st.session_state[key] = shadow if shadow is not None else (default if from_link is None else from_link)
 
 
 def _save(key: str):
     st.session_state[state.SHADOW_PREFIX + key] = st.session_state[key]
 
 
+def _link_range(param: str, lo: int, hi: int) -> tuple[int, int] | None:
+    """A ``lo-hi`` range from the URL (``years=2005-2015``), clipped to the slider; None if absent or malformed."""
+    raw = st.query_params.get(param)
+    try:
+        a, b = (int(x) for x in str(raw).split("-"))
+    except (TypeError, ValueError):
+        return None
+    a, b = max(lo, min(a, b)), min(hi, max(a, b))
+    return (a, b) if a <= b else None
+
+
+def _to_link(values: dict) -> None:
+    """Write the filters into the URL (only those that restrict), so a copied link reopens the same view."""
+    for param, value in values.items():
+        if value in (None, [], ()):
+            st.query_params.pop(param, None)
+        elif isinstance(value, list):
+            st.query_params[param] = value
+        else:
+            st.query_params[param] = str(value)
+
+
+def reset_filters() -> None:
+    """Clear every sidebar filter (widgets, shadows and URL): the "Reset filters" of an empty view."""
+    for name in (*state.FILTER_PARAMS, "sex", "years", "ages"):
+        for key in (f"f_{name}", state.SHADOW_PREFIX + f"f_{name}"):
+            st.session_state.pop(key, None)
+        st.query_params.pop(name, None)
+
+
+def choose_filters(values: dict) -> None:
+    """Set sidebar filters from another widget (the landing page's question): ``{"regions": [...],
+    "sex": "girls", "ages": (10, 14)}``; the next page's sidebar opens with them."""
+    for name, value in values.items():
+        st.session_state[f"f_{name}"] = st.session_state[state.SHADOW_PREFIX + f"f_{name}"] = value
+
+
+def no_match_notice(key: str) -> None:
+    """An empty filter result says so and offers the way back (instead of a blank chart with zeros)."""
+    st.warning("No study matches these filters. Widen them in the sidebar, or reset them all.")
+    st.button("Reset filters", key=key, type="primary", on_click=reset_filters)
+
+
 def sidebar_filters() -> tuple:
-    """The catalogue filters shared by the gap map and What works; returns hashable Filters items."""
+    """The catalogue filters shared by every page; returns hashable Filters items. Each filter is also a
+    query parameter (``?regions=...&sex=girls&years=2005-2015&ages=10-14``): set from a shared link on a
+    session's first run, and written back on every run."""
     everything = load_effects(catalogue_stamp(), ())
     t = taxonomy()
     sb = st.sidebar
     sb.header("Filters")
     items = []
+    link: dict = {}
+    fresh = "f_sex" not in st.session_state and state.SHADOW_PREFIX + "f_sex" not in st.session_state  # first run: read the link
+    ignored = []  # values of the link the catalogue does not have: said in one line, not silently dropped
     specs = [
         ("regions", "Region", _options(everything, "regions"), str),
         ("countries", "Country", _options(everything, "countries"), _country_name(everything)),
@@ -72,28 +122,44 @@ def sidebar_filters() -> tuple:
     ]
     for name, label, options, fmt in specs:
         key = f"f_{name}"
-        _persist(key, [])
+        _persist(key, [], st.query_params.get_all(name) or None)
+        if fresh:
+            ignored += [f"{name}={v}" for v in st.query_params.get_all(name) if v not in options]
         st.session_state[key] = [v for v in st.session_state[key] if v in options]
         chosen = sb.multiselect(label, options, key=key, format_func=fmt, on_change=_save, args=(key,))
+        link[name] = list(chosen)
         if chosen:
             items.append((name, tuple(chosen)))
-    _persist("f_sex", "any")
-    sex = sb.selectbox("Sex (effect's subgroup)", ["any", "all", "girls", "boys"], key="f_sex", on_change=_save, args=("f_sex",))
+    sexes = ["any", "all", "girls", "boys"]
+    if fresh and st.query_params.get("sex", "any") not in sexes:
+        ignored.append(f"sex={st.query_params['sex']}")
+    _persist("f_sex", "any", st.query_params.get("sex") if st.query_params.get("sex") in sexes else None)
+    sex = sb.selectbox("Sex (effect's subgroup)", sexes, key="f_sex", on_change=_save, args=("f_sex",))
+    link["sex"] = None if sex == "any" else sex
     if sex != "any":
         items.append(("sex", sex))
     years = pd.to_numeric(everything["year"], errors="coerce").dropna()
     if len(years) and years.min() < years.max():
         lo, hi = int(years.min()), int(years.max())
-        _persist("f_years", (lo, hi))
+        _persist("f_years", (lo, hi), _link_range("years", lo, hi))
+        if fresh and "years" in st.query_params and _link_range("years", lo, hi) is None:
+            ignored.append(f"years={st.query_params['years']}")
         y = sb.slider("Publication year", lo, hi, key="f_years", on_change=_save, args=("f_years",))
+        link["years"] = None if tuple(y) == (lo, hi) else f"{y[0]}-{y[1]}"
         if y[0] > lo:
             items.append(("year_min", int(y[0])))
         if y[1] < hi:
             items.append(("year_max", int(y[1])))
-    _persist("f_ages", AGES)
+    _persist("f_ages", AGES, _link_range("ages", *AGES))
+    if fresh and "ages" in st.query_params and _link_range("ages", *AGES) is None:
+        ignored.append(f"ages={st.query_params['ages']}")
     a = sb.slider("Children's ages (overlapping); 0-18 = all", *AGES, key="f_ages", on_change=_save, args=("f_ages",),
                   help="Keeps effects whose age band overlaps the range; the full range 0-18 applies no restriction.")
+    link["ages"] = None if tuple(a) == AGES else f"{a[0]}-{a[1]}"
     items.extend(age_items(a))
+    if ignored:
+        sb.warning(md(f"Ignored from the link (not in the catalogue, or not a range like 2005-2015): {'; '.join(ignored)}."))
+    _to_link(link)
     return tuple(items)
 
 

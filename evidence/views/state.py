@@ -13,3 +13,8 @@ GM_OUTCOME = "gm_outcome"
 ST_STUDY = "st_study"
 #: Filters survive page switches through shadow copies under this prefix.
 SHADOW_PREFIX = "_"
+#: The multi-choice sidebar filters; each is also a query parameter of the same name (``?regions=...``),
+#: as are ``sex``, ``years`` and ``ages`` (``lo-hi``), so a shared link reopens the same filters.
+FILTER_PARAMS = ("regions", "countries", "designs", "rob_levels", "coding_status")
+#: How many times a gap-map cell was picked below the map (each pick keys a fresh chart showing it).
+GM_PICKS = "gm_picks"
