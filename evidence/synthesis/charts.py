@@ -171,8 +171,11 @@ def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True) -> alt.Chart:
     cols = list(dict.fromkeys(d["column"]))
     y = alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelLimit=360, grid=True))
     x = alt.X("column:N", sort=cols, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=230, grid=True, orient="top"))
-    grid = alt.Chart(d).mark_rect(fill="white", stroke="#DDDDDD").encode(x=x, y=y)
-    filled = d[d["n_studies"] > 0]
+    # The chart carries only the columns it draws (grid: row x column; bubbles: encodings, tooltip and the
+    # selection's fields), not the whole cell table, so the page sends a fraction of the bytes.
+    grid = alt.Chart(d[["row", "column"]]).mark_rect(fill="white", stroke="#DDDDDD").encode(x=x, y=y)
+    filled = d.loc[d["n_studies"] > 0, ["row", "column", "intervention", "outcome", "intervention_label", "outcome_label",
+                                        "n_studies", "n_effects", "answer", "pooled", "category", "designs", "harm_text"]]
     cats = [c for c in CATEGORY_COLOURS]
     # Tooltips in words (the answer card's own sentence), never a bare null or a machine key.
     tooltip = [alt.Tooltip("intervention_label:N", title="Intervention"), alt.Tooltip("outcome_label:N", title="Outcome"),
