@@ -1,6 +1,6 @@
 """What a person feels in a real browser: the explorer's gap map against the floor, a minimal Streamlit page
-with one Altair chart, both served the same way (``streamlit run``, headless, one server each) and measured in
-headless Chromium.
+with one Altair chart, both served the same way (``streamlit run``, headless, one server each, with the
+replicas' serving flags ``tests/replicas.py:SERVED``) and measured in headless Chromium.
 
 * cold first chart: a fresh browser context navigates to the page until the chart's canvas/svg is drawn (the
   first run after the server starts is printed separately: it also pays the server's first computation);
@@ -24,6 +24,10 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # served as the replicas are (tests/replicas.py)
+
+from replicas import SERVED  # noqa: E402
+
 REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 PORTS = (8531, 8532)
 CHROMIUM = "/usr/bin/chromium"
@@ -52,7 +56,7 @@ st.altair_chart(alt.Chart(d).mark_point().encode(x="x:Q", y="y:Q"), theme=None)
 @contextlib.contextmanager
 def serve(script: Path, port: int, cwd: Path):
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-                             "--server.port", str(port), "--browser.gatherUsageStats", "false"], cwd=cwd,
+                             "--server.port", str(port), "--browser.gatherUsageStats", "false", *SERVED], cwd=cwd,
                             env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
