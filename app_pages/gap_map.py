@@ -40,19 +40,24 @@ with st.expander("Table of this chart (cells with evidence)"):
     st.dataframe(filled[["family_label", "intervention_label", "outcome_group_label", "outcome_label", "n_studies", "n_effects",
                          "n_pooled", "metric", "mean", "q025", "q975", "category", "designs", "any_harm"]], hide_index=True)
 
-t = taxonomy()
-st.subheader("Open a cell")
-with_evidence = filled[["intervention", "outcome"]].drop_duplicates()
-iv_options = list(dict.fromkeys(with_evidence["intervention"])) or list(t.interventions)
-if st.session_state.get(state.GM_INTERVENTION) not in iv_options:
-    st.session_state[state.GM_INTERVENTION] = iv_options[0]
-col_a, col_b = st.columns(2)
-iv = col_a.selectbox("Intervention", iv_options, key=state.GM_INTERVENTION, format_func=lambda k: t.interventions[k]["label"])
-oc_options = list(with_evidence.loc[with_evidence["intervention"] == iv, "outcome"]) or list(t.outcomes)
-if st.session_state.get(state.GM_OUTCOME) not in oc_options:
-    st.session_state[state.GM_OUTCOME] = oc_options[0]
-oc = col_b.selectbox("Outcome", oc_options, key=state.GM_OUTCOME, format_func=lambda k: t.outcomes[k]["label"])
-if st.button("Open in What works", type="primary"):
-    st.session_state[state.WW_INTERVENTION] = iv
-    st.session_state[state.WW_OUTCOME] = oc
-    st.switch_page("app_pages/what_works.py")
+@st.fragment  # picking a cell reruns only this section, not the whole page and its chart
+def open_a_cell() -> None:
+    t = taxonomy()
+    st.subheader("Open a cell")
+    with_evidence = filled[["intervention", "outcome"]].drop_duplicates()
+    iv_options = list(dict.fromkeys(with_evidence["intervention"])) or list(t.interventions)
+    if st.session_state.get(state.GM_INTERVENTION) not in iv_options:
+        st.session_state[state.GM_INTERVENTION] = iv_options[0]
+    col_a, col_b = st.columns(2)
+    iv = col_a.selectbox("Intervention", iv_options, key=state.GM_INTERVENTION, format_func=lambda k: t.interventions[k]["label"])
+    oc_options = list(with_evidence.loc[with_evidence["intervention"] == iv, "outcome"]) or list(t.outcomes)
+    if st.session_state.get(state.GM_OUTCOME) not in oc_options:
+        st.session_state[state.GM_OUTCOME] = oc_options[0]
+    oc = col_b.selectbox("Outcome", oc_options, key=state.GM_OUTCOME, format_func=lambda k: t.outcomes[k]["label"])
+    if st.button("Open in What works", type="primary"):
+        st.session_state[state.WW_INTERVENTION] = iv
+        st.session_state[state.WW_OUTCOME] = oc
+        st.switch_page("app_pages/what_works.py")
+
+
+open_a_cell()

@@ -135,6 +135,7 @@ class ProtocolSession:
         self.url = url.replace("http://", "ws://").rstrip("/") + "/_stcore/stream"
         self.widgets: dict[str, tuple[str, object]] = {}  # id -> (proto field, value), resent on every rerun
         self.elements: dict[str, object] = {}  # label -> the widget's element proto (last run)
+        self.fragments: dict[str, str] = {}  # label -> id of the st.fragment the widget is in ("" if none)
         self.page_hash = ""
         self.ws = None
 
@@ -153,10 +154,12 @@ class ProtocolSession:
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-        for label, value in widgets.items():
-            self.widgets[self.elements[label].id] = value
         msg = BackMsg()
         cs = msg.rerun_script
+        for label, value in widgets.items():
+            self.widgets[self.elements[label].id] = value
+            if self.fragments.get(label):  # a widget inside st.fragment reruns only its fragment, as in a browser
+                cs.fragment_id = self.fragments[label]
         cs.page_script_hash = self.page_hash
         for wid, (kind, value) in self.widgets.items():
             w = cs.widget_states.widgets.add()
@@ -179,6 +182,7 @@ class ProtocolSession:
                 el = getattr(fm.delta.new_element, fm.delta.new_element.WhichOneof("type"))
                 if hasattr(el, "label") and hasattr(el, "id"):
                     self.elements[el.label] = el
+                    self.fragments[el.label] = fm.delta.fragment_id
             elif kind == "page_not_found":
                 raise RuntimeError(f"page not found: {fm.page_not_found.page_name}")
             elif kind == "script_finished" and fm.script_finished != fm.FINISHED_EARLY_FOR_RERUN:
