@@ -1,5 +1,8 @@
-"""Many readers at once: N concurrent browser sessions (headless Chromium via Playwright) on one app
-server, then on two replicas behind ``deploy/nginx.conf``, each walking the adviser's path:
+"""Many readers at once: N concurrent sessions on one app server, then on two replicas behind
+``deploy/nginx.conf``, each walking the adviser's path. Sessions are protocol-level clients by default
+(:class:`ProtocolSession`: Streamlit's websocket with the BackMsg / ForwardMsg messages a browser sends, so 20
+sessions do not need 20 browsers on the server's 2 cores and the figures are the server's capacity), or
+real headless Chromium pages (``--client chromium``: what a person sees, client rendering included):
 
   1. open the gap map page (until its numbers are shown),
   2. change a filter (region: Latin America & Caribbean; until the numbers change),
@@ -11,11 +14,13 @@ per open session (RSS growth of the app process(es) with all N sessions open, di
 
     .venv/bin/python benchmarks/bench_load.py            # N = 1, 5, 20; one server and two replicas
     .venv/bin/python benchmarks/bench_load.py --quick    # smoke run: N = 1, one server
+    .venv/bin/python benchmarks/bench_load.py --think 2  # also with 2 s between steps (printed with and without)
+    .venv/bin/python benchmarks/bench_load.py --client chromium   # real browsers (they share the server's CPU)
     .venv/bin/python benchmarks/bench_load.py --catalog postgresql+psycopg://reader@host/evidence
 
-Loopback only; every wait is bounded (STEP_TIMEOUT_MS) and the servers are stopped at the end. Note
-the browsers run on the same machine as the servers: at N = 20 on two cores they compete for CPU,
-so the figures are an upper bound on what the server alone would cost.
+Loopback only; every wait is bounded (STEP_TIMEOUT_MS) and the servers are stopped at the end. With
+``--client chromium`` the browsers run on the same machine as the servers: at N = 20 on two cores they
+compete for CPU, so those figures are an upper bound on what the server alone would cost.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ CHROMIUM = "/usr/bin/chromium"
 STEP_TIMEOUT_MS = 180_000
 STEPS = ("gap map", "filter", "what works")
 REGION = "Latin America"
+OPEN_BUTTON = "Open the full answer in What works"  # the gap map's one-click button
 
 
 def cpu_s(pid: int) -> float:
@@ -89,9 +95,18 @@ async def adviser(browser, url: str) -> tuple[dict[str, float], object]:
     return times, ctx
 
 
-async def wave(url: str, n: int, pids: list[int]) -> tuple[list[dict], float, float]:
+async def wave(url: str, n: int, pids: list[int], client: str = "chromium", think: float = 0.0
+               ) -> tuple[list[dict], float, float]:
     """N sessions at once; returns their step times, the RSS growth (MB) with all of them open and
     the server CPU seconds they used."""
+    if client == "protocol":
+        base, cpu0 = sum(rss_mb(pid) for pid in pids), sum(cpu_s(pid) for pid in pids)
+        results = await asyncio.gather(*(protocol_adviser(url, think) for _ in range(n)))
+        await asyncio.sleep(1.0)
+        grown, cpu = sum(rss_mb(pid) for pid in pids) - base, sum(cpu_s(pid) for pid in pids) - cpu0
+        for _, sess in results:
+            await sess.__aexit__()
+        return [t for t, _ in results], grown, cpu
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
@@ -110,6 +125,107 @@ async def wave(url: str, n: int, pids: list[int]) -> tuple[list[dict], float, fl
     return [t for t, _ in results], grown, cpu
 
 
+class ProtocolSession:
+    """One explorer session spoken at the protocol level: Streamlit's websocket (``/_stcore/stream``) with
+    the ``streamlit.proto`` BackMsg / ForwardMsg messages the browser exchanges. It sends the same page
+    reruns and widget values a browser sends (the widget ids are read from the elements the server
+    sends) and a step ends when the server reports the script finished (not a rerun it cut short); no
+    page is drawn, so 20 sessions cost the client almost nothing and the figures are the server's."""
+
+    def __init__(self, url: str):
+        self.url = url.replace("http://", "ws://").rstrip("/") + "/_stcore/stream"
+        self.widgets: dict[str, tuple[str, object]] = {}  # id -> (proto field, value), resent on every rerun
+        self.elements: dict[str, object] = {}  # label -> the widget's element proto (last run)
+        self.fragments: dict[str, str] = {}  # label -> id of the st.fragment the widget is in ("" if none)
+        self.page_hash = ""
+        self.page_name = "gap-map"  # the adviser starts on the gap map (the default page is "Start here")
+        self.ws = None
+
+    async def __aenter__(self):
+        import websockets
+
+        self.ws = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=None, open_timeout=60)
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.ws.close()
+
+    async def rerun(self, **widgets: tuple[str, object]) -> int:
+        """Send one rerun (with every widget value set so far plus ``widgets``, keyed by label) and read
+        the server's messages until the run is over; returns the number of elements received."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        msg = BackMsg()
+        cs = msg.rerun_script
+        for label, value in widgets.items():
+            self.widgets[self.elements[label].id] = value
+            if self.fragments.get(label):  # a widget inside st.fragment reruns only its fragment, as in a browser
+                cs.fragment_id = self.fragments[label]
+        cs.page_script_hash = self.page_hash
+        if not self.page_hash and self.page_name:
+            cs.page_name = self.page_name  # the first run opens this page (as a browser does from its URL)
+        for wid, (kind, value) in self.widgets.items():
+            w = cs.widget_states.widgets.add()
+            w.id = wid
+            if kind == "string_array_value":
+                w.string_array_value.data.extend(value)
+            else:
+                setattr(w, kind, value)
+        await self.ws.send(msg.SerializeToString())
+        self.widgets = {k: v for k, v in self.widgets.items() if v[0] != "trigger_value"}  # triggers fire once
+        n = 0
+        while True:
+            fm = ForwardMsg()
+            fm.ParseFromString(await asyncio.wait_for(self.ws.recv(), STEP_TIMEOUT_MS / 1000))
+            kind = fm.WhichOneof("type")
+            if kind == "new_session" and not self.page_hash:
+                self.page_hash = fm.new_session.page_script_hash
+            elif kind == "navigation":  # the page that is running (st.navigation), as the browser tracks it
+                self.page_hash = fm.navigation.page_script_hash
+            elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
+                n += 1
+                el = getattr(fm.delta.new_element, fm.delta.new_element.WhichOneof("type"))
+                if hasattr(el, "label") and hasattr(el, "id"):
+                    self.elements[el.label] = el
+                    self.fragments[el.label] = fm.delta.fragment_id
+            elif kind == "page_not_found":
+                raise RuntimeError(f"page not found: {fm.page_not_found.page_name}")
+            elif kind == "script_finished" and fm.script_finished != fm.FINISHED_EARLY_FOR_RERUN:
+                return n
+
+
+async def protocol_adviser(url: str, think: float) -> tuple[dict[str, float], object]:
+    """The adviser's path over the protocol (see :class:`ProtocolSession`), ``think`` seconds between steps."""
+    s = await ProtocolSession(url).__aenter__()
+    times = {}
+    t0 = time.perf_counter()
+    await s.rerun()
+    times["gap map"] = time.perf_counter() - t0
+    await asyncio.sleep(think)
+    region = next(o for o in s.elements["Region"].options if o.startswith(REGION))
+    t0 = time.perf_counter()
+    await s.rerun(Region=("string_array_value", [region]))
+    times["filter"] = time.perf_counter() - t0
+    await asyncio.sleep(think)
+    gap_page = s.page_hash
+    t0 = time.perf_counter()
+    await s.rerun(**{OPEN_BUTTON: ("trigger_value", True)})
+    times["what works"] = time.perf_counter() - t0
+    if s.page_hash == gap_page:
+        raise RuntimeError(f"the '{OPEN_BUTTON}' button did not switch page")
+    return times, s
+
+
+SESSION = {
+    "protocol": ("each session: a new websocket to /_stcore/stream; (1) first run of the gap-map page (page_name gap-map), until "
+                 "the script finished; (2) rerun with the Region multiselect set to Latin America & Caribbean; (3) rerun "
+                 "with the 'Open the full answer in What works' button triggered, until the What-works page's run finished (st.switch_page)"),
+    "chromium": ("each session: a new Chromium context; (1) open the gap map until its 3 metrics show; (2) pick Region "
+                 "Latin America & Caribbean until the metrics change; (3) click 'Open the full answer in What works' until its chart draws"),
+}
+
+
 def pct(values: list[float], q: float) -> float:
     v = sorted(values)
     if len(v) == 1:
@@ -117,20 +233,22 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(v, n=100, method="inclusive")[int(q) - 1]
 
 
-def measure(stack: Stack, levels: list[int], label: str) -> dict:
+def measure(stack: Stack, levels: list[int], label: str, client: str = "chromium", think: float = 0.0) -> dict:
     pids = [p.pid for p in stack.apps]
-    asyncio.run(wave(stack.url, 1, pids))  # warm-up: imports, first queries, st.cache_data
+    for _ in stack.apps:  # warm-up (each replica): imports, first queries, st.cache_data
+        asyncio.run(wave(stack.url, 1, pids, client))
     out = {}
     for n in levels:
         runs, grown, cpu = [], [], []
         for _ in range(3 if n == 1 else 1):
-            t, g, c = asyncio.run(wave(stack.url, n, pids))
+            t, g, c = asyncio.run(wave(stack.url, n, pids, client, think))
             runs += t
             grown.append(g / n)
             cpu.append(c / n)
         out[n] = {"steps": {s: [r[s] for r in runs] for s in STEPS}, "mb_per_session": statistics.median(grown),
                   "rss_mb": sum(rss_mb(pid) for pid in pids), "cpu_per_session": statistics.median(cpu)}
-    print(f"\n{label}: {stack.url} ({len(stack.apps)} app process{'es' if len(stack.apps) > 1 else ''})")
+    print(f"\n{label}: {stack.url} ({len(stack.apps)} app process{'es' if len(stack.apps) > 1 else ''}); "
+          f"{client} clients, think time {think:g} s between steps")
     print(f"{'N':>3} {'step':<11} {'p50 ms':>8} {'p95 ms':>8} {'p95 / N=1':>10}")
     for n, r in out.items():
         for s in STEPS:
@@ -147,25 +265,33 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="smoke run: N = 1 on one server only")
     ap.add_argument("--catalog", default=str(REPO / "evidence" / "catalog.db"),
                     help="catalogue the servers read (SQLite path or URL; default: the shipped catalog.db)")
+    ap.add_argument("--client", choices=("protocol", "chromium"), default="protocol",
+                    help="protocol: websocket sessions without a browser (the server's capacity); chromium: real browsers")
+    ap.add_argument("--think", type=float, default=0.0,
+                    help="seconds each session waits between steps; when > 0 the run is also printed without it")
     args = ap.parse_args(argv)
-    if not Path(CHROMIUM).exists():
+    if args.client == "chromium" and not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} is missing: apt-get install chromium", file=sys.stderr)
         return 1
     levels = [1] if args.quick else [1, 5, 20]
     print(f"catalogue: {args.catalog}; levels N = {levels}; step timeout {STEP_TIMEOUT_MS / 1000:.0f} s")
+    print(SESSION[args.client])
+    thinks = sorted({0.0, args.think})
     results = {}
     one = Stack([args.catalog], proxy=False).start()
     try:
-        results["one"] = measure(one, levels, "one server")
+        for think in thinks:
+            results["one", think] = measure(one, levels, "one server", args.client, think)
     finally:
         one.stop()
     if not args.quick:
         two = Stack([args.catalog, args.catalog]).start()
         try:
-            results["two"] = measure(two, levels, "two replicas behind nginx")
+            for think in thinks:
+                results["two", think] = measure(two, levels, "two replicas behind nginx", args.client, think)
         finally:
             two.stop()
-        r = results["one"]
+        r = results["one", 0.0]
         worst = max(pct(r[20]["steps"][s], 95) / pct(r[1]["steps"][s], 95) for s in STEPS)
         print(f"\ntarget: p95 at N = 20 within 3x of N = 1 on one server -> worst step {worst:.2f}x "
               f"({'met' if worst <= 3 else 'NOT met'})")

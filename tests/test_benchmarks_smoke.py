@@ -13,6 +13,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 RUNS = {
     "bench_app.py": (["1"], "median"),
+    "bench_browser.py": (["1"], "filter change until settled"),
     "bench_catalog.py": (["--n", "20"], "build"),
     "bench_exact.py": ([], "median ms"),
     "bench_coding.py": ([], "kappa"),

@@ -234,7 +234,9 @@ def _subgroups(ww: WhatWorks, olabel: str, desirable: str | None) -> list[Subgro
 def _harms(cell: pd.DataFrame) -> list[dict]:
     if cell.empty or "harmful" not in cell:
         return []
-    bad = cell[cell["harmful"].fillna(False).astype(bool)]
+    # Only the columns the list shows: iterating rows of the whole (wide) frame was most of its cost.
+    cols = [c for c in ("study_id", "effect_id", "citation", "quote") if c in cell]
+    bad = cell.loc[cell["harmful"].fillna(False).astype(bool), cols]
     return [{"study_id": r["study_id"], "effect_id": r.get("effect_id"), "citation": r.get("citation", r["study_id"]),
              "quote": r.get("quote")} for _, r in bad.iterrows()]
 

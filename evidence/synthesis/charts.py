@@ -202,8 +202,12 @@ def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True, chosen: tuple
                                                             labelExpr="split(datum.label, ' · ')", labelLineHeight=11))
     x = alt.X("column:N", sort=cols, title=None,
               axis=alt.Axis(labelAngle=-45, labelLimit=0, grid=False, ticks=False, domain=False, orient="top"))
-    grid = alt.Chart(d).mark_rect(fill="white", stroke="#DDDDDD", strokeWidth=0.5).encode(x=x, y=y)
-    filled = d[d["n_studies"] > 0]
+    # The chart carries only the columns it draws (grid: row x column; bubbles: encodings, tooltip and the
+    # selection's fields), not the whole cell table, so the page sends a fraction of the bytes.
+    grid = alt.Chart(d[["row", "column"]]).mark_rect(fill="white", stroke="#DDDDDD", strokeWidth=0.5).encode(x=x, y=y)
+    filled = d.loc[d["n_studies"] > 0, ["row", "column", "intervention", "outcome", "family_label", "intervention_label",
+                                        "outcome_label", "n_studies", "studies_text", "answer", "pooled", "certainty_text",
+                                        "category", "designs_text", "harm_text"]]
     cats = list(CATEGORY_COLOURS)
     # Tooltips in words (the answer card's own sentence), never a bare null or a machine key.
     tooltip = [alt.Tooltip("family_label:N", title="Family"), alt.Tooltip("intervention_label:N", title="Intervention"),

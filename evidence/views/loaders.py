@@ -52,9 +52,16 @@ def load_info(stamp: tuple) -> dict:
     return queries.catalog_info()
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _gap_map_memo(stamp: tuple) -> dict:
+    """The gap map's cell answers for one catalogue stamp, shared by every session of this process: a
+    filter change recomputes only the cells whose rows it changed (see ``gap_map_cells``' ``memo``)."""
+    return {}
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def load_gap_map(stamp: tuple, items: tuple, tau_family: str = "halfnormal") -> pd.DataFrame:
-    return synthesis.gap_map_cells(load_effects(stamp, items), tau_family)
+    return synthesis.gap_map_cells(load_effects(stamp, items), tau_family, memo=_gap_map_memo(stamp))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -1,0 +1,139 @@
+"""What a person feels in a real browser: the explorer's gap map against the floor, a minimal Streamlit page
+with one Altair chart, both served the same way (``streamlit run``, headless, one server each, with the
+replicas' serving flags ``tests/replicas.py:SERVED``) and measured in headless Chromium.
+
+* cold first chart: a fresh browser context navigates to the page until the chart's canvas/svg is drawn (the
+  first run after the server starts is printed separately: it also pays the server's first computation);
+* filter change: pick another value in a sidebar selectbox ("Sex (effect's subgroup)" on the explorer, the
+  same kind of widget on the minimal page) until the page settles: the script has run, Streamlit's status
+  widget is gone and the chart is drawn again.
+
+Prints medians of ``REPEATS`` runs (argv[1], default 5) for both pages and their ratio (target: <= 2x).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # served as the replicas are (tests/replicas.py)
+
+from replicas import SERVED  # noqa: E402
+
+REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+PORTS = (8531, 8532)
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+CHART = '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
+SETTLED = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const running = app && app.getAttribute('data-test-script-state') === 'running';
+  const status = document.querySelector('[data-testid="stStatusWidget"]');
+  const busy = status && status.innerText.trim().length > 0;
+  const stale = document.querySelector('[data-stale="true"] [data-testid="stVegaLiteChart"]');
+  return !running && !busy && !stale && document.querySelector('%s') !== null;
+}""" % CHART.replace("'", "\\'")
+
+MINIMAL = '''import altair as alt
+import pandas as pd
+import streamlit as st
+
+st.title("Minimal page")
+sex = st.sidebar.selectbox("Sex (effect's subgroup)", ["any", "all", "girls", "boys"])
+d = pd.DataFrame({"x": list(range(20)), "y": [(i * 7 + len(sex)) % 11 for i in range(20)]})
+st.altair_chart(alt.Chart(d).mark_point().encode(x="x:Q", y="y:Q"), theme=None)
+'''
+
+
+@contextlib.contextmanager
+def serve(script: Path, port: int, cwd: Path):
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+                             "--server.port", str(port), "--browser.gatherUsageStats", "false", *SERVED], cwd=cwd,
+                            env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.25)
+        else:
+            raise SystemExit(f"bench_browser: {script.name} did not start on port {port}")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def first_chart(browser, url: str) -> tuple[float, object]:
+    """Open ``url`` in a fresh context until its first chart is drawn (seconds), and return the page."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    t0 = time.perf_counter()
+    page.goto(url)
+    page.wait_for_selector(CHART, state="attached", timeout=120_000)
+    dt = time.perf_counter() - t0
+    page.wait_for_function(SETTLED, timeout=120_000, polling="raf")
+    return dt, (ctx, page)
+
+
+def filter_change(page, value: str) -> float:
+    box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Sex")
+    box.click()
+    t0 = time.perf_counter()
+    page.get_by_role("option", name=value, exact=True).click()
+    with contextlib.suppress(Exception):  # a quick rerun may be over before it is seen running
+        page.wait_for_function("() => document.querySelector('[data-testid=\"stApp\"]')"
+                               ".getAttribute('data-test-script-state') === 'running'", timeout=2000, polling="raf")
+    page.wait_for_function(SETTLED, timeout=120_000, polling="raf")
+    return time.perf_counter() - t0
+
+
+def measure(browser, url: str) -> dict:
+    server_cold, (ctx, _) = first_chart(browser, url)
+    ctx.close()
+    cold, change = [], []
+    values = ["girls", "boys", "all", "any"]
+    for i in range(REPEATS):
+        dt, (ctx, page) = first_chart(browser, url)
+        cold.append(dt)
+        change.append(filter_change(page, values[i % len(values)]))
+        ctx.close()
+    return {"server cold": server_cold, "first chart": statistics.median(cold), "filter change": statistics.median(change)}
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"bench_browser: needs Chromium at {CHROMIUM}")
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        minimal = Path(tmp) / "minimal.py"
+        minimal.write_text(MINIMAL)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            with serve(minimal, PORTS[0], Path(tmp)) as url:
+                floor = measure(browser, url)
+            with serve(REPO / "app.py", PORTS[1], REPO) as url:
+                explorer = measure(browser, url + "/gap-map")  # the landing page ("Start here") draws no chart
+        finally:
+            browser.close()
+    print(f"headless Chromium, median of {REPEATS} runs (fresh browser context each); seconds")
+    print(f"{'step':>28} {'explorer':>9} {'minimal':>9} {'ratio':>7}")
+    for k, label in (("server cold", "first chart, server cold"), ("first chart", "first chart (cold browser)"),
+                     ("filter change", "filter change until settled")):
+        print(f"{label:>28} {explorer[k]:9.2f} {floor[k]:9.2f} {explorer[k] / floor[k]:6.1f}x")
+    print("target: first chart and filter change each within 2x of the minimal page")
+
+
+if __name__ == "__main__":
+    main()
