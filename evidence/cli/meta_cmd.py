@@ -77,6 +77,17 @@ def csv_effects(path: Path, df, yi: str, vi: str, extra: list[str]):
     return typed(df), y, v
 
 
+def _clean(x):
+    """Non-finite numbers as ``None`` (JSON ``null``, printed NA; the warnings say why), at any depth."""
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    return x
+
+
 def _num(x):
     if x is None:
         return None
@@ -225,8 +236,9 @@ def register(app: typer.Typer) -> None:
         except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
             raise MetaAnalysisError(f"{csv or 'the cell'}: the {method} model could not be fitted to these data "
                                     f"({type(exc).__name__}: {exc}); try another --method or check the values") from None
+        res = _clean(res)
         if as_json:
-            typer.echo(json.dumps(res))
+            typer.echo(json.dumps(res, allow_nan=False))
         else:
             _print_summary(res)
             for w in res.get("warnings", []):

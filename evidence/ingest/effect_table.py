@@ -119,8 +119,8 @@ def read_table(data: bytes, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS
                 continue
             if len(row) != len(header):
                 raise UploadError(f"line {line}: {len(row)} field{'s' if len(row) != 1 else ''}, but the header has "
-                                  f"{len(header)} ({', '.join(header)}); a value is missing or an extra delimiter "
-                                  f"{_name(delimiter)} (e.g. a decimal comma) split a value.")
+                                  f"{len(header)} ({', '.join(header)[:120]}): a value is missing, or a {_name(delimiter)} inside "
+                                  "a value (a decimal comma, a name) split it; put such values in double quotes.")
             if len(lines) >= max_rows:
                 raise UploadError(f"The file has more than {max_rows:,} rows (the limit); split it or use "
                                   "`evidence meta --csv`.")
@@ -146,7 +146,7 @@ _DECIMAL_COMMA = re.compile(r"^[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?$")
 
 
 def _name(delimiter: str) -> str:
-    return {",": "(comma)", ";": "(semicolon)", "\t": "(tab)"}[delimiter]
+    return {",": "comma", ";": "semicolon", "\t": "tab"}[delimiter]
 
 
 def _sniff(text: str) -> str:
