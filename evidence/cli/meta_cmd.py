@@ -33,7 +33,7 @@ def design_matrix(df: pd.DataFrame, formula: str) -> tuple[pd.DataFrame, list[st
     if missing:
         raise MetaAnalysisError(f"--mods: no column {', '.join(missing)} in the data (columns: {', '.join(df.columns)})")
     for t in terms:
-        levels = df[t].dropna().unique()
+        levels = [x.item() if hasattr(x, "item") else x for x in df[t].dropna().unique()]
         if len(levels) < 2:
             raise MetaAnalysisError(f"--mods: {t!r} has {'one value' if len(levels) else 'no values'}"
                                     f"{f' ({levels[0]!r})' if len(levels) else ''}, so it cannot explain differences; drop it")

@@ -131,7 +131,11 @@ def read_table(data: bytes, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS
                     cell, commas = cell.replace(",", "."), commas + 1
                 cells.append(cell or None)
     except csv.Error as exc:
-        raise UploadError(f"line {reader.line_num}: not readable as CSV ({exc}); check the quotes.") from None
+        if header is None:
+            raise UploadError(f"line {reader.line_num}: the header is not readable as CSV ({exc}); separate the columns "
+                              "with commas, semicolons or tabs, and check the quotes.") from None
+        raise UploadError(f"line {reader.line_num}: not readable as CSV with the {_name(delimiter)} as delimiter ({exc}); "
+                          "check the quotes.") from None
     if not lines:
         raise UploadError("The file has only a header row and no effects: expected one effect per row.")
     df = pd.DataFrame(dict(zip(header, columns)), index=pd.Index(lines, name="line"), dtype=object)
@@ -173,6 +177,9 @@ def _header(row: list[str], line: int) -> list[str]:
     for i, n in enumerate(names):
         if not n:
             raise UploadError(f"line {line}: column {i + 1} of the header has no name; name every column.")
+    if len(names) == 1:
+        raise UploadError(f"line {line}: the header has one column ({names[0][:60]!r}); a table of effects needs at least "
+                          "yi and vi, separated by commas, semicolons or tabs.")
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise UploadError(f"line {line}: two columns are called {dup[0]!r} (names are compared without case); rename one.")
