@@ -56,6 +56,19 @@ def _save(key: str):
     st.session_state[state.SHADOW_PREFIX + key] = st.session_state[key]
 
 
+def kept(key: str, default) -> dict:
+    """Keyword arguments for a control whose value outlives runs that do not draw it. When a run does not
+    draw a widget (the own-data page's model controls while no file is uploaded, the other engine's
+    controls), the browser forgets it and draws it again at its default while the server keeps the old
+    value -- the numbers then disagree with the control, and clicking the shown option does nothing. So
+    the value lives in a shadow copy, saved on every change and set explicitly on every run (which makes
+    Streamlit send it to the browser)."""
+    shadow = state.SHADOW_PREFIX + key
+    value = st.session_state.get(shadow, st.session_state.get(key, default))
+    st.session_state[key] = st.session_state[shadow] = value
+    return {"key": key, "on_change": _save, "args": (key,)}
+
+
 def sidebar_filters() -> tuple:
     """The catalogue filters shared by the gap map and What works; returns hashable Filters items."""
     everything = load_effects(catalogue_stamp(), ())
