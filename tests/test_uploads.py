@@ -136,6 +136,7 @@ def test_own_data_controls_reproduce_their_numbers(own_data_app, tmp_path):
     assert f"Pooled estimate {fmt(cli['estimate'])} (95% confidence interval {fmt(cli['ci_lb'])}" in _headline(at)
 
 
+@pytest.mark.browser
 def test_own_data_controls_in_a_real_browser(own_data_app, tmp_path):
     """The bug AppTest cannot see (its widgets never leave the browser): Frequentist + Knapp-Hartung, then
     an upload, showed "Exact Bayesian" and the toggle off over frequentist numbers; clicking "Exact
