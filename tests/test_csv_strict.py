@@ -191,3 +191,10 @@ def test_one_hundred_thousand_rows(tmp_path):
     got = _json("--csv", f, "--method", "DL")
     fit = rma(y, v, method="DL")
     assert got["k"] == k and got["estimate"] == pytest.approx(fit.estimate, rel=1e-12)
+
+
+def test_decimal_commas_change_number_cells_only():
+    ds = parse_csv(b"study;yi;vi;years\n2010,2011;-0,5;0,04;2010,2011\nB;-0,2;0,09;2012\n")
+    np.testing.assert_array_equal(ds.yi, [-0.5, -0.2])
+    assert ds.labels[0] == "2010,2011" and ds.table["years"].tolist() == ["2010,2011", "2012"]
+    assert "Decimal commas read as decimal points (4 cells)" in ds.note

@@ -176,3 +176,25 @@ def test_own_data_controls_in_a_real_browser(own_data_app, tmp_path):
                          exact=False).wait_for()
         assert page.get_by_role("radio", name="Exact Bayesian random effects").is_checked()
         browser.close()
+
+
+def test_own_data_page_reads_strictly_and_says_so(own_data_app):
+    """The page uses the command's reader: a semicolon file with decimal commas is read (with a note), a
+    ragged row is refused with its line, and an engine's warning is shown."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("app_pages/your_data.py").run()
+    at.radio(key="yd_source").set_value("Upload a CSV").run()
+    at.get("file_uploader")[0].upload("eu.csv", b"study;yi;vi\nA;-0,5;0,04\nB;-0,2;0,09\nC;0,1;0,05\n", "text/csv").run()
+    assert not at.exception and not at.error
+    assert "Decimal commas read as decimal points (6 cells)" in " ".join(c.value for c in at.caption).replace("\\", "")
+    at.get("file_uploader")[0].upload("ragged.csv", b"yi,vi\n0.1,0.02\n0.2,0.5,0.03\n", "text/csv").run()
+    assert not at.exception and "line 3: 3 fields, but the header has 2" in " ".join(e.value for e in at.error).replace("\\", "")
+    at.get("file_uploader")[0].upload("wide.csv", b"yi,vi\n0,10000\n1,10000\n", "text/csv").run()
+    at.selectbox(key="yd_tau").set_value("halfcauchy").run()
+    at.number_input(key="yd_scale").set_value(100.0).run()
+    assert not at.exception and "posterior sd of mu does not exist" in " ".join(w.value for w in at.warning).replace("\\", "")

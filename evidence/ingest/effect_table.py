@@ -93,7 +93,8 @@ def read_table(data: bytes, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS
     """Bytes -> DataFrame of text cells (``None`` when blank), lower-case column names, indexed by the
     CSV line each row starts on, so every later message can name the line. Read strictly with the csv
     module (pandas would guess: a row with one field more than the header silently turned the first
-    column into the index). ``attrs``: the ``delimiter`` used and a ``note`` on decimal commas."""
+    column into the index). ``attrs["delimiter"]``: the delimiter used, which decides whether a number
+    cell may have a decimal comma (:func:`numbers`; text columns are never changed)."""
     if len(data) > max_bytes:
         raise UploadError(f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB "
                           "(split it, or use `evidence meta --csv` for large tables).")
@@ -107,7 +108,7 @@ def read_table(data: bytes, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS
         text = data.decode("latin-1")
     delimiter = _sniff(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True, strict=True)
-    header, columns, lines, commas, start = None, [], [], 0, 1
+    header, columns, lines, start = None, [], [], 1
     try:
         for row in reader:
             line, start = start, reader.line_num + 1
@@ -126,10 +127,7 @@ def read_table(data: bytes, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS
                                   "`evidence meta --csv`.")
             lines.append(line)
             for cells, cell in zip(columns, row):
-                cell = cell.strip()
-                if delimiter != "," and _DECIMAL_COMMA.match(cell):
-                    cell, commas = cell.replace(",", "."), commas + 1
-                cells.append(cell or None)
+                cells.append(cell.strip() or None)
     except csv.Error as exc:
         if header is None:
             raise UploadError(f"line {reader.line_num}: the header is not readable as CSV ({exc}); separate the columns "
@@ -140,8 +138,6 @@ def read_table(data: bytes, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS
         raise UploadError("The file has only a header row and no effects: expected one effect per row.")
     df = pd.DataFrame(dict(zip(header, columns)), index=pd.Index(lines, name="line"), dtype=object)
     df.attrs["delimiter"] = delimiter
-    df.attrs["note"] = (f"Decimal commas read as decimal points ({commas} cell{'s' if commas != 1 else ''})."
-                        if commas else "")
     return df
 
 
@@ -195,8 +191,11 @@ def numbers(df: pd.DataFrame, col: str) -> np.ndarray:
     """A column as finite floats, or an :class:`UploadError` naming the first bad cell's line and column
     (missing, text, NaN or infinity) and what to do."""
     out = np.empty(len(df))
+    comma = df.attrs.get("delimiter", ",") != ","
     for i, (line, cell) in enumerate(zip(df.index, df[col])):
         text = "" if cell is None or (isinstance(cell, float) and np.isnan(cell)) else str(cell).strip()
+        if comma and _DECIMAL_COMMA.match(text):
+            text = text.replace(",", ".")
         where = f"line {line}, column {col!r}"
         if text.lower() in MISSING:
             raise UploadError(f"{where}: the value is missing; fill it in or remove the row.")
@@ -212,12 +211,21 @@ def numbers(df: pd.DataFrame, col: str) -> np.ndarray:
     return out
 
 
+def decimal_commas(df: pd.DataFrame, cols) -> int:
+    """How many number cells of ``cols`` :func:`numbers` reads with a decimal comma (for the note)."""
+    if df.attrs.get("delimiter", ",") == ",":
+        return 0
+    return sum(bool(_DECIMAL_COMMA.match(str(v).strip())) for c in cols for v in df[c] if v is not None)
+
+
 def typed(df: pd.DataFrame) -> pd.DataFrame:
     """Columns whose every filled cell is a finite number become floats (blank -> NaN); the rest stay
     text. For moderators, which are coded as numbers or as categories by their type."""
     out = {}
+    comma = df.attrs.get("delimiter", ",") != ","
     for c in df.columns:
         cells = [None if v is None or str(v).strip().lower() in MISSING else str(v).strip() for v in df[c]]
+        cells = [v.replace(",", ".") if comma and v is not None and _DECIMAL_COMMA.match(v) else v for v in cells]
         try:
             values = [np.nan if v is None else float(v) for v in cells]
             out[c] = values if all(np.isfinite(v) for v in values if v == v) else df[c]
@@ -298,7 +306,9 @@ def parse_table(df: pd.DataFrame, measure: str | None = None, mapping: dict[str,
                           f"(e.g. ai, bi, ci, di; m1i, sd1i, n1i, m2i, sd2i, n2i; xi, ni; ri, ni); it has "
                           f"{', '.join(map(str, df.columns))[:200]}.{hint}")
     yi, vi = check_effects(yi, vi, df.index, "vi" if "vi" in cols or measure else "sei")
-    note = " ".join(x for x in (note, df.attrs.get("note", "")) if x)
+    commas = decimal_commas(df, args if measure else ["yi", "vi" if "vi" in cols else "sei"])
+    if commas:
+        note += f" Decimal commas read as decimal points ({commas} cell{'s' if commas != 1 else ''})."
     label_col = next((c for c in LABEL_COLUMNS if c in cols), None)
     if label_col:
         year = df["year"].astype(str) if "year" in cols else None
