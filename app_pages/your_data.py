@@ -29,7 +29,9 @@ def _parse(digest: str, measure: str | None, name: str, _table):
 st.title("Analyse your own data")
 st.markdown("Upload a CSV with columns `yi` and `vi` (effect sizes and sampling variances; or `yi` and `sei`), or raw "
             "columns with metafor's names (`ai, bi, ci, di`; `m1i, sd1i, n1i, m2i, sd2i, n2i`; `xi, ni`; `ri, ni`). "
-            "An optional `study` or `label` column names the rows. Limit 5 MB; the file is only read as text.")
+            "An optional `study` or `label` column names the rows. Columns separated by commas, semicolons or tabs "
+            "(with semicolons or tabs, decimal commas are read as points); every row must have the header's number of "
+            "fields. Limit 5 MB and 5,000 rows; the file is only read as text (`evidence meta --csv` reads it the same way).")
 source = st.radio("Data", ["Example", "Upload a CSV"], horizontal=True, key="yd_source")
 data = None
 try:
