@@ -285,8 +285,10 @@ def parse_table(df: pd.DataFrame, measure: str | None = None, mapping: dict[str,
         args = sorted({a for req in MEASURES[measure] for a in req.split("|") if a in cols})
         try:
             yi, vi = escalc(measure, **{a: numbers(df, a) for a in args})
-        except EffectSizeError as exc:
-            raise UploadError(f"The effect sizes could not be computed: {exc}") from None
+        except EffectSizeError as exc:  # escalc names 0-based rows: say the file's line
+            lines = df.index
+            msg = re.sub(r"row (\d+) \(0-based\) has (\w+)=", lambda m: f"line {lines[int(m[1])]}, column {m[2]!r}: ", str(exc))
+            raise UploadError(f"The effect sizes could not be computed: {msg}") from None
         note = f"Effect sizes computed from the raw columns ({', '.join(args)}) as {measure} (metafor conventions)."
     elif {"yi", "vi"} <= cols or {"yi", "sei"} <= cols:
         yi = numbers(df, "yi")
