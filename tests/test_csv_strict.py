@@ -198,3 +198,18 @@ def test_decimal_commas_change_number_cells_only():
     np.testing.assert_array_equal(ds.yi, [-0.5, -0.2])
     assert ds.labels[0] == "2010,2011" and ds.table["years"].tolist() == ["2010,2011", "2012"]
     assert "Decimal commas read as decimal points (4 cells)" in ds.note
+
+
+def test_column_options_ignore_case(tmp_path):
+    f = tmp_path / "case.csv"
+    f.write_text("Effect,Var,Dose\n0.1,0.02,1\n0.3,0.03,2\n0.2,0.05,3\n0.5,0.04,4\n")
+    got = _json("--csv", f, "--yi", "EFFECT", "--vi", "var", "--mods", "Dose")
+    assert got["k"] == 4 and set(got["coefficients"]) == {"intercept", "dose"}
+
+
+def test_an_upload_over_the_limit_is_pointed_to_the_command_line():
+    from evidence.ingest.effect_table import CLI_MAX_ROWS, MAX_ROWS
+
+    assert CLI_MAX_ROWS >= 100_000 > MAX_ROWS
+    with pytest.raises(UploadError, match=r"more than 5,000 rows \(the limit\); split it or use `evidence meta --csv`\.$"):
+        read_table(b"yi,vi\n" + b"0.1,0.2\n" * 5001)

@@ -209,7 +209,8 @@ def register(app: typer.Typer) -> None:
             raise MetaAnalysisError(f"unknown --method {method!r} (choose from {', '.join(METHODS)})")
         if (csv is None) == (intervention is None):
             raise MetaAnalysisError("give either --csv FILE or --intervention TYPE --outcome OUTCOME")
-        if csv is not None:
+        if csv is not None:  # the reader lower-cases the header, so the column options are compared without case
+            yi, vi, mods, cluster, inner = (x.lower() if x else x for x in (yi, vi, mods, cluster, inner))
             terms = [t.strip() for t in (mods or "").split("+") if t.strip()]
             df, y, v = csv_effects(csv, read_effects_csv(csv), yi, vi, [*terms, *filter(None, (cluster, inner))])
             df = df.assign(**{yi: y, vi: v})

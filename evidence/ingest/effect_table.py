@@ -96,8 +96,8 @@ def read_table(data: bytes, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS
     column into the index). ``attrs["delimiter"]``: the delimiter used, which decides whether a number
     cell may have a decimal comma (:func:`numbers`; text columns are never changed)."""
     if len(data) > max_bytes:
-        raise UploadError(f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB "
-                          "(split it, or use `evidence meta --csv` for large tables).")
+        raise UploadError(f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB (split it"
+                          f"{', or use `evidence meta --csv` for large tables' if max_bytes < CLI_MAX_BYTES else ''}).")
     if not data.strip():
         raise UploadError("The file is empty: expected a header row (e.g. study,yi,vi) and one effect per row.")
     if b"\x00" in data[:4096]:
@@ -123,8 +123,8 @@ def read_table(data: bytes, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS
                                   f"{len(header)} ({', '.join(header)[:120]}): a value is missing, or a {_name(delimiter)} inside "
                                   "a value (a decimal comma, a name) split it; put such values in double quotes.")
             if len(lines) >= max_rows:
-                raise UploadError(f"The file has more than {max_rows:,} rows (the limit); split it or use "
-                                  "`evidence meta --csv`.")
+                raise UploadError(f"The file has more than {max_rows:,} rows (the limit); split it"
+                                  f"{' or use `evidence meta --csv`' if max_rows < CLI_MAX_ROWS else ''}.")
             lines.append(line)
             for cells, cell in zip(columns, row):
                 cells.append(cell.strip() or None)
