@@ -87,6 +87,10 @@ try:
 except EvidenceError as exc:
     st.error(md(exc))
     st.stop()
+except (ArithmeticError, ValueError) as exc:  # an estimator failing on extreme data: say so, as the command does
+    st.error(md(f"The model could not be fitted to these data ({type(exc).__name__}: {exc}); try another estimator or "
+                "check the values."))
+    st.stop()
 
 st.subheader(md(summary))
 result_views(result, None, measure_scale(data.measure), "yd")

@@ -183,8 +183,8 @@ def _header(row: list[str], line: int) -> list[str]:
 
 
 MISSING = ("", "na", "n/a", "null", ".")
-#: Values beyond these overflow the estimators' weights and sums of squares (1/v, y**2/v).
-LIMIT_Y, LIMIT_V = 1e100, (1e-100, 1e100)
+#: Beyond these the estimators overflow or fail to converge (1e100 made ML loop and DL overflow); rescale instead.
+LIMIT_Y, LIMIT_V = 1e12, (1e-24, 1e24)
 
 
 def numbers(df: pd.DataFrame, col: str) -> np.ndarray:
