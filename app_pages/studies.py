@@ -6,7 +6,7 @@ import streamlit as st
 from evidence.synthesis.studies import record_parts, search_studies
 from evidence.taxonomy import taxonomy
 from evidence.views import state
-from evidence.views.components import catalogue_ready, is_web_link, md, record_table
+from evidence.views.components import catalogue_ready, doi_link, is_web_link, md, record_table, text_header
 from evidence.views.loaders import catalogue_stamp, load_effects, load_programmes, load_studies, load_study
 
 t = taxonomy()
@@ -41,15 +41,15 @@ sid = st.selectbox("Study", options, key=state.ST_STUDY, format_func=lambda s: l
 
 rec = load_study(stamp, sid)
 parts = record_parts(rec)
-st.header(md(rec.get("title", sid)))
+text_header(rec.get("title", sid))
 st.write(md(parts["byline"]))
 st.caption(md(f"Coding status: {rec.get('coding_status')}; coded by {rec.get('coder')} on {rec.get('coding_date')}."))
 for label, key in (("DOI", "doi"), ("Link", "url")):
     value = rec.get(key)
     if value:
-        href = str(value) if is_web_link(value) else f"https://doi.org/{value}" if key == "doi" else None
+        href = str(value) if is_web_link(value) else doi_link(value) if key == "doi" else None
         if href:
-            st.link_button(f"{label}: {value}"[:90], href)
+            st.link_button(md(f"{label}: {value}"[:90]), href)  # the label is Markdown: escaped
 cols = st.columns(2)
 with cols[0]:
     st.subheader("Programme")

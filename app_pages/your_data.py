@@ -11,7 +11,8 @@ from evidence.errors import EvidenceError
 from evidence.ingest import effect_table as uploads
 from evidence.meta import exact, frequentist
 from evidence.synthesis.metrics import measure_scale
-from evidence.views.components import md, result_views
+from evidence.views.components import kept, md, result_views
+from evidence.views.state import SHADOW_PREFIX
 
 
 # The upload is decoded and read once per file (keyed on its SHA-256), not on every rerun.
@@ -28,7 +29,9 @@ def _parse(digest: str, measure: str | None, name: str, _table):
 st.title("Analyse your own data")
 st.markdown("Upload a CSV with columns `yi` and `vi` (effect sizes and sampling variances; or `yi` and `sei`), or raw "
             "columns with metafor's names (`ai, bi, ci, di`; `m1i, sd1i, n1i, m2i, sd2i, n2i`; `xi, ni`; `ri, ni`). "
-            "An optional `study` or `label` column names the rows. Limit 5 MB; the file is only read as text.")
+            "An optional `study` or `label` column names the rows. Columns separated by commas, semicolons or tabs "
+            "(with semicolons or tabs, decimal commas are read as points); every row must have the header's number of "
+            "fields. Limit 5 MB and 5,000 rows; the file is only read as text (`evidence meta --csv` reads it the same way).")
 source = st.radio("Data", ["Example", "Upload a CSV"], horizontal=True, key="yd_source")
 data = None
 try:
@@ -55,21 +58,27 @@ st.caption(md(f"{len(data.yi)} effect sizes. {data.note}"))
 with st.expander("The data as read"):
     st.dataframe(data.table, hide_index=True)
 
-engine = st.radio("Model", ["Exact Bayesian random effects", "Frequentist random effects"], horizontal=True, key="yd_engine")
+# Every model control keeps its value through runs that do not draw it (no file yet, the other engine's
+# controls), so what the controls show is what produced the numbers below them.
+ENGINES = ["Exact Bayesian random effects", "Frequentist random effects"]
+METHODS = ["REML", "DL", "PM", "ML", "HE", "SJ", "EB", "HS", "FE"]
+engine = st.radio("Model", ENGINES, horizontal=True, **kept("yd_engine", ENGINES[0]))
+c1, c2 = st.columns(2)
 try:
-    if engine.startswith("Exact"):
-        c1, c2 = st.columns(2)
-        family = c1.selectbox("Prior on tau", synthesis.TAU_FAMILIES, key="yd_tau")
-        scale = c2.number_input("Prior scale", min_value=0.01, value=0.5, step=0.1, key="yd_scale")
+    if engine == ENGINES[0]:
+        family = c1.selectbox("Prior on tau", synthesis.TAU_FAMILIES, **kept("yd_tau", synthesis.TAU_FAMILIES[0]))
+        scale = c2.number_input("Prior scale", min_value=0.01, step=0.1, **kept("yd_scale", 0.5))
+        if st.session_state.get(SHADOW_PREFIX + "yd_knha"):
+            st.info("Knapp-Hartung is an adjustment of the frequentist confidence interval; it does not apply to the "
+                    "Bayesian model and is not used here (it applies again under Frequentist).")
         result = exact.posterior(data.yi, data.vi, tau_prior=synthesis.tau_prior_for(None, family, scale),
                                  labels=data.labels, measure=data.measure)
         summary = (f"Pooled effect {synthesis.fmt(result.mu.mean)} (95% credible interval {synthesis.fmt(result.mu.q025)} to "
                    f"{synthesis.fmt(result.mu.q975)}); a new study's true effect is expected between "
                    f"{synthesis.fmt(result.theta_new.q025)} and {synthesis.fmt(result.theta_new.q975)}.")
     else:
-        c1, c2 = st.columns(2)
-        method = c1.selectbox("Estimator of tau²", ["REML", "DL", "PM", "ML", "HE", "SJ", "EB", "HS", "FE"], key="yd_method")
-        knha = c2.toggle("Knapp-Hartung adjustment", key="yd_knha")
+        method = c1.selectbox("Estimator of tau²", METHODS, **kept("yd_method", METHODS[0]))
+        knha = c2.toggle("Knapp-Hartung adjustment", **kept("yd_knha", False))
         fit = frequentist.rma(data.yi, data.vi, method=method, knha=knha)
         result = frequentist.to_meta_result(fit, labels=data.labels, measure=data.measure)
         summary = (f"Pooled estimate {synthesis.fmt(fit.estimate)} (95% confidence interval {synthesis.fmt(fit.ci_lb)} to "
@@ -77,6 +86,10 @@ try:
                    f"tau² = {fit.tau2:.4f}, Q = {fit.QE:.2f} (p = {fit.QEp:.3g}).")
 except EvidenceError as exc:
     st.error(md(exc))
+    st.stop()
+except (ArithmeticError, ValueError) as exc:  # an estimator failing on extreme data: say so, as the command does
+    st.error(md(f"The model could not be fitted to these data ({type(exc).__name__}: {exc}); try another estimator or "
+                "check the values."))
     st.stop()
 
 st.subheader(md(summary))

@@ -27,6 +27,8 @@ def files(tmp_path_factory) -> dict[str, Path]:
     (d / "ab.csv").write_text("a,b\n1,2\n")
     (d / "binary.csv").write_bytes(b"\xff\xfe\x00\x81 not text")
     (d / "header.csv").write_text("yi,vi\n")
+    (d / "one-level.csv").write_text("yi,vi,g\n0.1,0.1,a\n0.2,0.1,a\n")
+    (d / "semicolon-ragged.csv").write_text("yi;vi\n0,5;0,1\n0,2;0,1;7\n")
     (d / "empty.bib").write_text("")
     (d / "not-a-db.db").write_text("this is not a database")
     (d / "dir").mkdir()
@@ -70,8 +72,8 @@ def cases(f: dict[str, Path]) -> list[tuple[str, list[str], str]]:
         ("escalc", ["RR", "--csv", str(f["binary.csv"]), "--col", "ai=a", "--out", str(f["dir"] / "o.csv")], "cannot read"),
         ("escalc", ["RR", "--csv", str(f["ab.csv"]), "--col", "ai=zz", "--out", str(f["dir"] / "o.csv")], "not in the CSV"),
         ("meta", ["--csv", str(f["empty.csv"])], "the file is empty"),
-        ("meta", ["--csv", str(f["binary.csv"])], "not a readable CSV"),
-        ("meta", ["--csv", str(f["header.csv"])], "no rows"),
+        ("meta", ["--csv", str(f["binary.csv"])], "not a text CSV"),
+        ("meta", ["--csv", str(f["header.csv"])], "only a header row"),
         ("meta", ["--csv", str(f["ab.csv"])], "no column 'yi'"),
         ("meta", ["--csv", str(f["ab.csv"]), "--method", "XYZ"], "unknown --method"),
         ("meta", ["--intervention", "cash", "--outcome", "economic_activity"], "not a known term"),
@@ -84,12 +86,28 @@ def cases(f: dict[str, Path]) -> list[tuple[str, list[str], str]]:
                      "-o", str(f["dir"] / "s.tiff")], "unknown --format"),
         ("summary", ["--intervention", "conditional_cash_transfer", "--outcome", "economic_activity",
                      "-o", str(f["empty.csv"] / "s.md")], "Not a directory"),
+        ("summary", ["--intervention", "conditional_cash_transfer", "--outcome", "economic_activity", "--prior-tau", "bogus",
+                     "-o", str(f["dir"] / "s.md")], "--prior-tau: choose one of"),
+        ("summary", ["--intervention", "conditional_cash_transfer", "--outcome", "economic_activity", "--prior-scale", "-1",
+                     "-o", str(f["dir"] / "s.md")], "--prior-scale: a positive number"),
+        ("summary", ["--intervention", "conditional_cash_transfer", "--outcome", "economic_activity", "--prior-scale", "0",
+                     "-o", str(f["dir"] / "s.md")], "--prior-scale: a positive number"),
+        ("summary", ["--intervention", "conditional_cash_transfer", "--outcome", "economic_activity", "--catalog", missing,
+                     "-o", str(f["dir"] / "s.md")], "catalogue not found"),
+        ("summary", ["--intervention", "conditional_cash_transfer", "-o", str(f["dir"] / "s.md")], "Missing option '--outcome'"),
         ("schema", ["--nonsense"], "No such option"),
         ("answer", ["--intervention", "cash", "--outcome", "economic_activity"], "not a known term"),
         ("answer", ["--intervention", "conditional_cash_transfer", "--outcome", "economic_activity", "--catalog", dead],
          "cannot reach"),
         ("answer", ["--intervention", "conditional_cash_transfer", "--outcome", "economic_activity", "--prior-tau", "x"],
          "--prior-tau"),
+        ("answer", ["--intervention", "conditional_cash_transfer", "--outcome", "economic_activity", "--catalog",
+                    str(f["not-a-db.db"])], "not a database"),
+        ("answer", ["--intervention", "conditional_cash_transfer", "--outcome", "economic_activity", "--sex", "robots"], "sex must be"),
+        ("answer", ["--intervention", "conditional_cash_transfer"], "Missing option '--outcome'"),
+        ("meta", ["--csv", str(f["one-level.csv"]), "--mods", "g"], "'g' has one value ('a')"),
+        ("meta", ["--csv", str(f["semicolon-ragged.csv"])], "line 3: 3 fields, but the header has 2"),
+        ("meta", ["--csv", str(f["ab.csv"]), "--yi", "a", "--vi", "b"], "only one effect size"),
         ("reconcile", [missing, missing], "does not exist"),
         ("todo", ["--intervention", "nope"], "unknown intervention"),
     ]

@@ -142,7 +142,7 @@ def test_uploads_examples_match_metafor_and_bad_files_rejected():
         assert ds.yi == pytest.approx(ref["yi"].to_numpy(), rel=1e-6) and ds.vi == pytest.approx(ref["vi"].to_numpy(), rel=1e-6)
     with pytest.raises(uploads.UploadError, match="limit is 5 MB"):
         uploads.parse_csv(b"yi,vi\n" + b"1,1\n" * (3 * 1024 * 1024))
-    with pytest.raises(uploads.UploadError, match="not numbers"):
+    with pytest.raises(uploads.UploadError, match="line 2, column .vi.: .abc. is not a number"):
         uploads.parse_csv(b"yi,vi\n1,abc\n2,0.5\n")
     with pytest.raises(uploads.UploadError, match="binary"):
         uploads.parse_csv(b"PK\x03\x04\x00\x00")

@@ -32,23 +32,60 @@ def design_matrix(df: pd.DataFrame, formula: str) -> tuple[pd.DataFrame, list[st
     missing = [t for t in terms if t not in df.columns]
     if missing:
         raise MetaAnalysisError(f"--mods: no column {', '.join(missing)} in the data (columns: {', '.join(df.columns)})")
+    for t in terms:
+        levels = [x.item() if hasattr(x, "item") else x for x in df[t].dropna().unique()]
+        if len(levels) < 2:
+            raise MetaAnalysisError(f"--mods: {t!r} has {'one value' if len(levels) else 'no values'}"
+                                    f"{f' ({levels[0]!r})' if len(levels) else ''}, so it cannot explain differences; drop it")
     coding = code_moderators(df[terms])
     index = df.index[coding.keep]
     return pd.DataFrame(coding.X[coding.keep], index=index, columns=coding.names), coding.names
 
 
-def read_effects_csv(path: Path) -> pd.DataFrame:
-    """The CSV as a table, or a :class:`MetaAnalysisError` saying why it cannot be one (empty, not
-    CSV, not text) -- pandas' own exceptions would reach the user as tracebacks."""
+def read_effects_csv(path: Path):
+    """The CSV as a table of text cells indexed by line (:func:`evidence.ingest.effect_table.read_table`,
+    the reader the own-data page uses), or a :class:`MetaAnalysisError` naming the file, the line and
+    the fix. The size is checked before the file is read."""
+    from evidence.ingest.effect_table import CLI_MAX_BYTES, CLI_MAX_ROWS, UploadError, read_table
+
+    size = path.stat().st_size
+    if size > CLI_MAX_BYTES:
+        raise MetaAnalysisError(f"{path}: {size / 1e6:.0f} MB is more than the {CLI_MAX_BYTES / 1e6:.0f} MB limit; split the table")
     try:
-        df = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        raise MetaAnalysisError(f"{path}: the file is empty (expected a header row and one effect per row)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise MetaAnalysisError(f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
-    if df.empty:
-        raise MetaAnalysisError(f"{path}: no rows (expected one effect per row)")
-    return df
+        return read_table(path.read_bytes(), max_bytes=CLI_MAX_BYTES, max_rows=CLI_MAX_ROWS)
+    except UploadError as exc:
+        raise MetaAnalysisError(f"{path}: {_lower(exc)}") from None
+
+
+def _lower(exc) -> str:
+    text = str(exc)
+    return text[:1].lower() + text[1:] if text[:2] != "I2" else text
+
+
+def csv_effects(path: Path, df, yi: str, vi: str, extra: list[str]):
+    """(table, y, v) for the CSV: the columns named exist, yi/vi are usable numbers (line and column
+    named otherwise), moderator and cluster columns typed (numbers or text)."""
+    from evidence.ingest.effect_table import UploadError, effects, typed
+
+    for col in [yi, vi, *extra]:
+        if col not in df.columns:
+            raise MetaAnalysisError(f"{path}: no column {col!r} (columns: {', '.join(df.columns)}); name it with --yi/--vi/--mods")
+    try:
+        y, v = effects(df, yi, vi)
+    except UploadError as exc:
+        raise MetaAnalysisError(f"{path}: {_lower(exc)}") from None
+    return typed(df), y, v
+
+
+def _clean(x):
+    """Non-finite numbers as ``None`` (JSON ``null``, printed NA; the warnings say why), at any depth."""
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    return x
 
 
 def _num(x):
@@ -74,7 +111,12 @@ def frequentist_json(yi, vi, method: str, knha: bool, mods: pd.DataFrame | None)
         out["tau2_ci_lb"], out["tau2_ci_ub"] = ci["lb"], ci["ub"]
     if mods is not None:
         out["coefficients"] = {name: {"estimate": c["estimate"], "se": c["se"]} for name, c in fit.coefficients.items()}
-    return {k: (_num(v) if isinstance(v, (float, np.floating)) else v) for k, v in out.items()}
+    out = {k: (_num(v) if isinstance(v, (float, np.floating)) else v) for k, v in out.items()}
+    lost = [k for k in ("estimate", "se", "ci_lb", "ci_ub", "tau2", "i2", "h2", "q", "q_p", "pi_lb", "pi_ub") if out[k] is None]
+    if method != "FE" and mods is None and fit.k >= 2 and out["tau2_ci_lb"] is None:
+        lost.append("tau2's confidence interval")
+    out["warnings"] = list(fit.warnings) + ([f"not computable for these data (shown as NA): {', '.join(lost)}"] if lost else [])
+    return out
 
 
 def three_level_json(yi, vi, cluster, inner) -> dict:
@@ -96,6 +138,7 @@ def bayes_json(result) -> dict:
         "tau": {"mean": tau.mean, "q025": tau.q025, "q50": tau.q50, "q975": tau.q975},
         "theta_new": {"q025": new.q025, "q50": new.q50, "q975": new.q975} if new is not None else None,
     }
+    out["warnings"] = list(result.warnings or [])
     if result.coefficients:
         out["coefficients"] = {n: {"estimate": s.mean, "sd": s.sd, "q025": s.q025, "q975": s.q975}
                                for n, s in result.coefficients.items()}
@@ -166,11 +209,11 @@ def register(app: typer.Typer) -> None:
             raise MetaAnalysisError(f"unknown --method {method!r} (choose from {', '.join(METHODS)})")
         if (csv is None) == (intervention is None):
             raise MetaAnalysisError("give either --csv FILE or --intervention TYPE --outcome OUTCOME")
-        if csv is not None:
-            df = read_effects_csv(csv)
-            for col in (yi, vi):
-                if col not in df.columns:
-                    raise MetaAnalysisError(f"{csv}: no column {col!r} (columns: {', '.join(df.columns)})")
+        if csv is not None:  # the reader lower-cases the header, so the column options are compared without case
+            yi, vi, mods, cluster, inner = (x.lower() if x else x for x in (yi, vi, mods, cluster, inner))
+            terms = [t.strip() for t in (mods or "").split("+") if t.strip()]
+            df, y, v = csv_effects(csv, read_effects_csv(csv), yi, vi, [*terms, *filter(None, (cluster, inner))])
+            df = df.assign(**{yi: y, vi: v})
             labels = None
         else:
             if outcome is None:
@@ -186,26 +229,37 @@ def register(app: typer.Typer) -> None:
             df = df.loc[X.index]
         y = df[yi].to_numpy(dtype=float)
         v = df[vi].to_numpy(dtype=float)
-
-        if cluster or inner:
-            if not (cluster and inner):
-                raise MetaAnalysisError("--cluster and --inner go together")
-            res = three_level_json(y, v, df[cluster].to_numpy(), df[inner].to_numpy())
-        elif method == "bayes":
-            from evidence.meta import exact
-
-            if X is not None:
-                Xi = np.column_stack([np.ones(len(y)), X.to_numpy(float)])
-                result = exact.regression(y, v, Xi, ["intercept", *names], tau_prior=prior_tau, labels=labels)
-            else:
-                result = exact.posterior(y, v, tau_prior=prior_tau, mu_prior=prior_mu, labels=labels)
-            res = bayes_json(result)
-        else:
-            res = frequentist_json(y, v, method, knha, X)
-            if "coefficients" in res:
-                coefs = res["coefficients"]
-                res["coefficients"] = {("intercept" if n in ("intrcpt", "intercept") else n): c for n, c in coefs.items()}
+        if len(y) < 2:
+            raise MetaAnalysisError(f"{len(y)} effect{'s' if len(y) != 1 else ''} left after dropping rows with a missing moderator; "
+                                    "a meta-analysis needs at least two")
+        try:
+            res = _fit(y, v, df, method, knha, X, names, cluster, inner, prior_tau, prior_mu, labels)
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
+            raise MetaAnalysisError(f"{csv or 'the cell'}: the {method} model could not be fitted to these data "
+                                    f"({type(exc).__name__}: {exc}); try another --method or check the values") from None
+        res = _clean(res)
         if as_json:
-            typer.echo(json.dumps(res))
+            typer.echo(json.dumps(res, allow_nan=False))
         else:
             _print_summary(res)
+            for w in res.get("warnings", []):
+                typer.echo(f"warning: {w}")
+
+
+def _fit(y, v, df, method, knha, X, names, cluster, inner, prior_tau, prior_mu, labels) -> dict:
+    """The result as a JSON-ready dict (the engines' warnings under ``warnings``)."""
+    if cluster or inner:
+        if not (cluster and inner):
+            raise MetaAnalysisError("--cluster and --inner go together")
+        return three_level_json(y, v, df[cluster].to_numpy(), df[inner].to_numpy())
+    if method == "bayes":
+        from evidence.meta import exact
+
+        if X is not None:
+            Xi = np.column_stack([np.ones(len(y)), X.to_numpy(float)])
+            return bayes_json(exact.regression(y, v, Xi, ["intercept", *names], tau_prior=prior_tau, labels=labels))
+        return bayes_json(exact.posterior(y, v, tau_prior=prior_tau, mu_prior=prior_mu, labels=labels))
+    res = frequentist_json(y, v, method, knha, X)
+    if "coefficients" in res:
+        res["coefficients"] = {("intercept" if n in ("intrcpt", "intercept") else n): c for n, c in res["coefficients"].items()}
+    return res

@@ -36,6 +36,12 @@ def register(app: typer.Typer) -> None:
         from evidence.synthesis.certainty import Override
 
         check_cell(intervention, outcome)
+        from evidence.synthesis import TAU_FAMILIES
+
+        if tau_prior not in TAU_FAMILIES:  # as `evidence answer` checks it
+            raise EvidenceError(f"--prior-tau: choose one of {', '.join(TAU_FAMILIES)}")
+        if tau_scale is not None and not 0 < tau_scale < float("inf"):
+            raise EvidenceError(f"--prior-scale: a positive number, not {tau_scale:g}")
         # a document for a meeting by default: the format -o names (summary.xlsx), else PDF
         fmt = fmt or (out.suffix.lstrip(".").lower() if out.suffix.lstrip(".").lower() in FORMATS else "pdf")
         if fmt not in FORMATS:

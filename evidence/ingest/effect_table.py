@@ -1,7 +1,10 @@
 """Reading a user's CSV of effect sizes, safely.
 
-The file is parsed as text by pandas and nothing else: never executed, never unpickled, never
-evaluated (no Excel, no formulas). Limits: 5 MB, 5,000 rows. Accepted layouts:
+The file is parsed as text by the csv module and nothing else: never executed, never unpickled, never
+evaluated (no Excel, no formulas), and strictly: every row must have the header's number of fields, every
+number cell must be a finite number, and each refusal names the line and column. The delimiter (comma,
+semicolon, tab) is sniffed; with a semicolon or tab, decimal commas are read as points (and noted).
+Limits for an upload: 5 MB, 5,000 rows (the command line allows more: :data:`CLI_MAX_BYTES`). Accepted layouts:
 
 - ``yi`` and ``vi`` (effect sizes and sampling variances), or ``yi`` and ``sei`` (standard errors);
 - raw columns with metafor's names, turned into ``yi``/``vi`` by :func:`evidence.effectsize.escalc`
@@ -13,7 +16,9 @@ An optional ``study`` (or label, author, trial, name) column labels the rows.
 
 from __future__ import annotations
 
+import csv
 import io
+import re
 from dataclasses import dataclass
 from importlib import resources
 
@@ -25,6 +30,7 @@ from evidence.errors import EffectSizeError, EvidenceError
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
+CLI_MAX_BYTES, CLI_MAX_ROWS = 200 * 1024 * 1024, 2_000_000  # `evidence meta --csv`: memory grows with rows only
 UPLOAD_MEASURES = ("RR", "OR", "RD", "SMD", "MD", "PLO", "PR", "ZCOR")
 LABEL_COLUMNS = ("label", "author", "source", "name", "trial", "study")
 EXAMPLES = {
@@ -83,41 +89,178 @@ def compatible_measures(columns) -> list[str]:
     return [m for m in UPLOAD_MEASURES if all(any(a in cols for a in req.split("|")) for req in MEASURES[m])]
 
 
-def read_table(data: bytes) -> pd.DataFrame:
-    """Bytes -> DataFrame of text cells with lower-case column names (size, encoding and shape checked)."""
-    if len(data) > MAX_BYTES:
-        raise UploadError(f"The file is {len(data) / 1e6:.1f} MB; the limit is {MAX_BYTES // (1024 * 1024)} MB.")
+def read_table(data: bytes, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS) -> pd.DataFrame:
+    """Bytes -> DataFrame of text cells (``None`` when blank), lower-case column names, indexed by the
+    CSV line each row starts on, so every later message can name the line. Read strictly with the csv
+    module (pandas would guess: a row with one field more than the header silently turned the first
+    column into the index). ``attrs["delimiter"]``: the delimiter used, which decides whether a number
+    cell may have a decimal comma (:func:`numbers`; text columns are never changed)."""
+    if len(data) > max_bytes:
+        raise UploadError(f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB (split it"
+                          f"{', or use `evidence meta --csv` for large tables' if max_bytes < CLI_MAX_BYTES else ''}).")
     if not data.strip():
-        raise UploadError("The file is empty.")
+        raise UploadError("The file is empty: expected a header row (e.g. study,yi,vi) and one effect per row.")
     if b"\x00" in data[:4096]:
         raise UploadError("This is not a text CSV file (it contains binary data). Save it as CSV (comma-separated) first.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
+    delimiter = _sniff(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True, strict=True)
+    header, columns, lines, start = None, [], [], 1
     try:
-        df = pd.read_csv(io.StringIO(text), sep=None, engine="python", dtype=str, nrows=MAX_ROWS + 1,
-                         skipinitialspace=True, on_bad_lines="error")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, TypeError) as exc:
-        raise UploadError(f"The file could not be read as CSV: {str(exc)[:200]}") from None
-    if len(df) > MAX_ROWS:
-        raise UploadError(f"The file has more than {MAX_ROWS} rows.")
-    df.columns = [str(c).strip().lower() for c in df.columns]
-    if len(set(df.columns)) != len(df.columns):
-        raise UploadError("Two columns have the same name (names are compared without case).")
-    return df.dropna(how="all").reset_index(drop=True)
+        for row in reader:
+            line, start = start, reader.line_num + 1
+            if not any(c.strip() for c in row):
+                continue  # blank lines are not rows
+            if header is None:
+                header = _header(row, line)
+                columns = [[] for _ in header]
+                continue
+            if len(row) != len(header):
+                raise UploadError(f"line {line}: {len(row)} field{'s' if len(row) != 1 else ''}, but the header has "
+                                  f"{len(header)} ({', '.join(header)[:120]}): a value is missing, or a {_name(delimiter)} inside "
+                                  "a value (a decimal comma, a name) split it; put such values in double quotes.")
+            if len(lines) >= max_rows:
+                raise UploadError(f"The file has more than {max_rows:,} rows (the limit); split it"
+                                  f"{' or use `evidence meta --csv`' if max_rows < CLI_MAX_ROWS else ''}.")
+            lines.append(line)
+            for cells, cell in zip(columns, row):
+                cells.append(cell.strip() or None)
+    except csv.Error as exc:
+        if header is None:
+            raise UploadError(f"line {reader.line_num}: the header is not readable as CSV ({exc}); separate the columns "
+                              "with commas, semicolons or tabs, and check the quotes.") from None
+        raise UploadError(f"line {reader.line_num}: not readable as CSV with the {_name(delimiter)} as delimiter ({exc}); "
+                          "check the quotes.") from None
+    if not lines:
+        raise UploadError("The file has only a header row and no effects: expected one effect per row.")
+    df = pd.DataFrame(dict(zip(header, columns)), index=pd.Index(lines, name="line"), dtype=object)
+    df.attrs["delimiter"] = delimiter
+    return df
 
 
-def _numeric(df: pd.DataFrame, cols) -> pd.DataFrame:
+DELIMITERS = (",", ";", "\t")
+_DECIMAL_COMMA = re.compile(r"^[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?$")
+
+
+def _name(delimiter: str) -> str:
+    return {",": "comma", ";": "semicolon", "\t": "tab"}[delimiter]
+
+
+def _sniff(text: str) -> str:
+    """The delimiter (comma, semicolon or tab) that splits the header into most fields while the first
+    rows agree with it; a comma when nothing splits the header (the column check then says what is missing)."""
+    sample = text[:64_000].splitlines(keepends=True)[:50]
+    best, score = ",", (-1.0, 0)
+    for d in DELIMITERS:
+        try:
+            rows = [r for r in csv.reader(sample, delimiter=d, skipinitialspace=True) if any(c.strip() for c in r)]
+        except csv.Error:
+            continue
+        if not rows or len(rows[0]) < 2:
+            continue
+        body = rows[1:-1] if len(rows) > 2 else rows[1:]  # the sample's last line may be cut
+        agree = sum(len(r) == len(rows[0]) for r in body) / len(body) if body else 1.0
+        if (agree, len(rows[0])) > score:
+            best, score = d, (agree, len(rows[0]))
+    return best
+
+
+def _header(row: list[str], line: int) -> list[str]:
+    names = [c.strip().lower() for c in row]
+    for i, n in enumerate(names):
+        if not n:
+            raise UploadError(f"line {line}: column {i + 1} of the header has no name; name every column.")
+    if len(names) == 1:
+        raise UploadError(f"line {line}: the header has one column ({names[0][:60]!r}); a table of effects needs at least "
+                          "yi and vi, separated by commas, semicolons or tabs.")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise UploadError(f"line {line}: two columns are called {dup[0]!r} (names are compared without case); rename one.")
+    return names
+
+
+MISSING = ("", "na", "n/a", "null", ".")
+#: Beyond these the estimators overflow or fail to converge (1e100 made ML loop and DL overflow); rescale instead.
+LIMIT_Y, LIMIT_V = 1e12, (1e-24, 1e24)
+
+
+def numbers(df: pd.DataFrame, col: str) -> np.ndarray:
+    """A column as finite floats, or an :class:`UploadError` naming the first bad cell's line and column
+    (missing, text, NaN or infinity) and what to do."""
+    out = np.empty(len(df))
+    comma = df.attrs.get("delimiter", ",") != ","
+    for i, (line, cell) in enumerate(zip(df.index, df[col])):
+        text = "" if cell is None or (isinstance(cell, float) and np.isnan(cell)) else str(cell).strip()
+        if comma and _DECIMAL_COMMA.match(text):
+            text = text.replace(",", ".")
+        where = f"line {line}, column {col!r}"
+        if text.lower() in MISSING:
+            raise UploadError(f"{where}: the value is missing; fill it in or remove the row.")
+        try:
+            x = float(text)
+        except ValueError:
+            hint = (" (a decimal comma? write 0.5, or save the file with ';' as the delimiter)" if "," in text
+                    else " (write it as a plain number, e.g. -0.25 or 1e-3)")
+            raise UploadError(f"{where}: {text[:40]!r} is not a number{hint}.") from None
+        if not np.isfinite(x):
+            raise UploadError(f"{where}: {text[:40]!r} is not a finite number; give the value or remove the row.")
+        out[i] = x
+    return out
+
+
+def decimal_commas(df: pd.DataFrame, cols) -> int:
+    """How many number cells of ``cols`` :func:`numbers` reads with a decimal comma (for the note)."""
+    if df.attrs.get("delimiter", ",") == ",":
+        return 0
+    return sum(bool(_DECIMAL_COMMA.match(str(v).strip())) for c in cols for v in df[c] if v is not None)
+
+
+def typed(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns whose every filled cell is a finite number become floats (blank -> NaN); the rest stay
+    text. For moderators, which are coded as numbers or as categories by their type."""
     out = {}
-    for c in cols:
-        values = pd.to_numeric(df[c].astype(str).str.strip().replace({"": None, "NA": None, "nan": None}), errors="coerce")
-        bad = values.isna() & df[c].notna() & ~df[c].astype(str).str.strip().isin(["", "NA", "nan"])
-        if bad.any():
-            rows = (np.flatnonzero(bad.to_numpy()) + 2).tolist()[:5]
-            raise UploadError(f"Column '{c}' has values that are not numbers (CSV line{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows))}).")
-        out[c] = values
+    comma = df.attrs.get("delimiter", ",") != ","
+    for c in df.columns:
+        cells = [None if v is None or str(v).strip().lower() in MISSING else str(v).strip() for v in df[c]]
+        cells = [v.replace(",", ".") if comma and v is not None and _DECIMAL_COMMA.match(v) else v for v in cells]
+        try:
+            values = [np.nan if v is None else float(v) for v in cells]
+            out[c] = values if all(np.isfinite(v) for v in values if v == v) else df[c]
+        except ValueError:
+            out[c] = df[c]
     return pd.DataFrame(out, index=df.index)
+
+
+def effects(df: pd.DataFrame, yi: str = "yi", vi: str = "vi") -> tuple[np.ndarray, np.ndarray]:
+    """The effect sizes and variances of a table read by :func:`read_table`, checked for what every
+    engine needs: numbers, positive variances within range, at least two effects."""
+    for c in (yi, vi):
+        if c not in df.columns:
+            raise UploadError(f"no column {c!r} (the columns are {', '.join(map(str, df.columns))}).")
+    return check_effects(numbers(df, yi), numbers(df, vi), df.index, vi)
+
+
+def check_effects(y: np.ndarray, v: np.ndarray, lines, vi: str = "vi") -> tuple[np.ndarray, np.ndarray]:
+    """Refuse (with the line) what no estimator can use: a non-finite value, a variance <= 0, values so
+    large or small that the weights overflow; and fewer than two effects."""
+    y, v = np.asarray(y, dtype=float), np.asarray(v, dtype=float)
+    lines = list(lines)
+    for mask, what in ((~np.isfinite(y) | ~np.isfinite(v), "the effect size could not be computed (a missing or invalid count?)"),
+                       (v <= 0, f"the sampling variance ({vi}) must be positive"),
+                       (np.abs(y) > LIMIT_Y, f"|effect size| above {LIMIT_Y:g} cannot be pooled; rescale the effects"),
+                       ((v < LIMIT_V[0]) | (v > LIMIT_V[1]),
+                        f"variances outside [{LIMIT_V[0]:g}, {LIMIT_V[1]:g}] overflow the weights; rescale the effects")):
+        bad = np.flatnonzero(mask)
+        if len(bad):
+            shown = ", ".join(str(lines[i]) for i in bad[:5]) + (f" (and {len(bad) - 5} more)" if len(bad) > 5 else "")
+            raise UploadError(f"line{'s' if len(bad) > 1 else ''} {shown}: {what}.")
+    if len(y) < 2:
+        raise UploadError("only one effect size: a meta-analysis needs at least two (the pooled estimate of one "
+                          "effect is the effect itself).")
+    return y, v
 
 
 def parse_csv(data: bytes, measure: str | None = None, mapping: dict[str, str] | None = None, name: str = "upload") -> Dataset:
@@ -140,44 +283,40 @@ def parse_table(df: pd.DataFrame, measure: str | None = None, mapping: dict[str,
             need = ", ".join(r.replace("|", " or ") for r in MEASURES[measure])
             raise UploadError(f"Measure {measure} needs the columns {need}; the file has {', '.join(sorted(cols))}.")
         args = sorted({a for req in MEASURES[measure] for a in req.split("|") if a in cols})
-        num = _numeric(df, args)
         try:
-            yi, vi = escalc(measure, **{a: num[a].to_numpy() for a in args})
-        except EffectSizeError as exc:
-            raise UploadError(f"The effect sizes could not be computed: {exc}") from None
+            yi, vi = escalc(measure, **{a: numbers(df, a) for a in args})
+        except EffectSizeError as exc:  # escalc names 0-based rows: say the file's line
+            lines = df.index
+            msg = re.sub(r"row (\d+) \(0-based\) has (\w+)=", lambda m: f"line {lines[int(m[1])]}, column {m[2]!r}: ", str(exc))
+            raise UploadError(f"The effect sizes could not be computed: {msg}") from None
         note = f"Effect sizes computed from the raw columns ({', '.join(args)}) as {measure} (metafor conventions)."
     elif {"yi", "vi"} <= cols or {"yi", "sei"} <= cols:
-        num = _numeric(df, ["yi", "vi" if "vi" in cols else "sei"])
-        yi = num["yi"].to_numpy()
-        if "vi" not in cols:
-            sei = num["sei"].to_numpy(dtype=float)
+        yi = numbers(df, "yi")
+        if "vi" in cols:
+            vi, note = numbers(df, "vi"), "Effect sizes and variances as given in the file."
+        else:
+            sei = numbers(df, "sei")
             if (sei <= 0).any():
-                rows = (np.flatnonzero(sei <= 0) + 2).tolist()[:5]
+                rows = df.index[sei <= 0].tolist()[:5]
                 raise UploadError(f"Standard errors (sei) must be positive (CSV line{'s' if len(rows) > 1 else ''} "
                                   f"{', '.join(map(str, rows))}).")
-        vi = num["vi"].to_numpy() if "vi" in cols else sei ** 2
-        note = "Effect sizes and variances as given in the file." if "vi" in cols else "Variances are the squared standard errors (sei)."
+            vi, note = sei ** 2, "Variances are the squared standard errors (sei)."
     else:
         options = compatible_measures(cols)
         hint = f" The raw columns fit the measures {', '.join(options)}: choose one." if options else ""
         raise UploadError("The file needs columns yi and vi (or yi and sei), or raw columns with metafor's names "
-                          f"(e.g. ai, bi, ci, di; m1i, sd1i, n1i, m2i, sd2i, n2i; xi, ni; ri, ni).{hint}")
-    yi, vi = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
-    bad = ~np.isfinite(yi) | ~np.isfinite(vi)
-    if bad.any():
-        rows = (np.flatnonzero(bad) + 2).tolist()[:5]
-        raise UploadError(f"Missing or non-computable effect sizes on CSV line(s) {', '.join(map(str, rows))}; fill or remove them.")
-    if (vi <= 0).any():
-        rows = (np.flatnonzero(vi <= 0) + 2).tolist()[:5]
-        raise UploadError(f"Sampling variances must be positive (CSV line(s) {', '.join(map(str, rows))}).")
-    if len(yi) < 2:
-        raise UploadError("At least two effect sizes are needed for a meta-analysis.")
+                          f"(e.g. ai, bi, ci, di; m1i, sd1i, n1i, m2i, sd2i, n2i; xi, ni; ri, ni); it has "
+                          f"{', '.join(map(str, df.columns))[:200]}.{hint}")
+    yi, vi = check_effects(yi, vi, df.index, "vi" if "vi" in cols or measure else "sei")
+    commas = decimal_commas(df, args if measure else ["yi", "vi" if "vi" in cols else "sei"])
+    if commas:
+        note += f" Decimal commas read as decimal points ({commas} cell{'s' if commas != 1 else ''})."
     label_col = next((c for c in LABEL_COLUMNS if c in cols), None)
     if label_col:
         year = df["year"].astype(str) if "year" in cols else None
         labels = [_safe_label(v if year is None else f"{v} ({y})") for v, y in zip(df[label_col].fillna("?"), year if year is not None else df[label_col])]
     else:
-        labels = [f"row {i + 1}" for i in range(len(yi))]
+        labels = [f"line {line}" for line in df.index]
     if len(set(labels)) != len(labels):
         labels = [f"{lab} [{i + 1}]" for i, lab in enumerate(labels)]
     table = df.assign(yi=yi, vi=vi)

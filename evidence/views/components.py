@@ -20,12 +20,37 @@ from evidence.taxonomy import taxonomy
 from evidence.views import state
 from evidence.views.loaders import catalogue_stamp, load_effects, load_info
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~$:])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~$:@])")
+_AUTOLINK = re.compile(r"(?i)\bhttps?(?=\\?:)|\bwww(?=\\?\.)|@")
+WORD_JOINER = "\u2060"
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def md(text) -> str:
-    """Escape Markdown (and the HTML Streamlit's Markdown would render) in text from data."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
+    """Escape Markdown (and the HTML Streamlit's Markdown would render) in text from data: every
+    Markdown character, and what GitHub-flavoured Markdown would turn into a link by itself (``http://``,
+    ``www.``, ``name@host``: see below). Bidirectional-control characters are dropped: they would make the text
+    display differently from what it says (validation refuses them in study files too)."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", _BIDI.sub("", str(text)))
+    # Streamlit links bare addresses after parsing (escapes do not stop it): an invisible word joiner
+    # after "http", "www" and "@" breaks the pattern without changing what the reader sees.
+    return _AUTOLINK.sub(lambda m: m.group(0) + WORD_JOINER, escaped)
+
+
+def text_header(text) -> None:
+    """A header showing data as text: escaped, and without the "#slug" anchor Streamlit would derive from it."""
+    st.header(md(text), anchor=False)
+
+
+def doi_link(value) -> str | None:
+    """The doi.org address of a bare DOI (percent-encoded), or None for anything else (such a value is
+    shown as text only; validation refuses it in study files, a hand-edited catalogue may still hold it)."""
+    from urllib.parse import quote
+
+    from evidence.ingest.rules.links import BARE_DOI
+
+    text = str(value or "").strip()
+    return f"https://doi.org/{quote(text, safe='/')}" if re.match(BARE_DOI, text) else None
 
 
 def is_web_link(value) -> bool:
@@ -99,6 +124,19 @@ def no_match_notice(key: str) -> None:
     """An empty filter result says so and offers the way back (instead of a blank chart with zeros)."""
     st.warning("No study matches these filters. Widen them in the sidebar, or reset them all.")
     st.button("Reset filters", key=key, type="primary", on_click=reset_filters)
+
+
+def kept(key: str, default) -> dict:
+    """Keyword arguments for a control whose value outlives runs that do not draw it. When a run does not
+    draw a widget (the own-data page's model controls while no file is uploaded, the other engine's
+    controls), the browser forgets it and draws it again at its default while the server keeps the old
+    value -- the numbers then disagree with the control, and clicking the shown option does nothing. So
+    the value lives in a shadow copy, saved on every change and set explicitly on every run (which makes
+    Streamlit send it to the browser)."""
+    shadow = state.SHADOW_PREFIX + key
+    value = st.session_state.get(shadow, st.session_state.get(key, default))
+    st.session_state[key] = st.session_state[shadow] = value
+    return {"key": key, "on_change": _save, "args": (key,)}
 
 
 def sidebar_filters() -> tuple:

@@ -23,13 +23,17 @@ def _study_locator(study, ctx):
         yield ctx.problem(("id",), "the study has no url or doi anywhere", "add doi: or url: to the study or a source")
 
 
+#: A bare DOI (the explorer links only these to doi.org).
+BARE_DOI = r"^10\.\d{4,9}/\S+$"
+
+
 @rule("doi-format", "DOIs are bare ('10.xxxx/...'), not URLs.")
 def _doi_format(study, ctx):
     s = d(study)
     locs = [(("doi",), s.get("doi"))]
     locs += [((k, i, "doi"), x.get("doi")) for k in ("sources", "versions") for i, x in items(s.get(k))]
     for loc, doi in locs:
-        if isinstance(doi, str) and not re.match(r"^10\.\d{4,9}/\S+$", doi.strip()):
+        if isinstance(doi, str) and not re.match(BARE_DOI, doi.strip()):
             bare = re.sub(r"^(https?://)?(dx\.)?doi\.org/|^doi:\s*", "", doi.strip(), flags=re.I)
             hint = f"write '{bare}'" if bare != doi.strip() and bare.startswith("10.") else "a DOI looks like 10.1111/abc"
             yield ctx.problem(loc, f"'{doi}' is not a bare DOI", hint)
