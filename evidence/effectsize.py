@@ -14,9 +14,16 @@ import re
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy import special
 
 from evidence.errors import EffectSizeError
+
+
+def _special():
+    """scipy.special, imported on first use: most commands that import this module (``meta --csv``,
+    ``validate``) never call the few functions that need it, and scipy costs ~100 ms to import."""
+    from scipy import special
+
+    return special
 
 #: measure -> required metafor arguments ("bi|n1i": either)
 MEASURES: dict[str, tuple[str, ...]] = {
@@ -48,7 +55,7 @@ def _check(name: str, x: np.ndarray, bad: np.ndarray, what: str) -> None:
 def _cmi(m: np.ndarray) -> np.ndarray:
     """Hedges' exact small-sample correction J(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2)), as metafor."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.exp(special.gammaln(m / 2) - np.log(np.sqrt(m / 2)) - special.gammaln((m - 1) / 2))
+        out = np.exp(_special().gammaln(m / 2) - np.log(np.sqrt(m / 2)) - _special().gammaln((m - 1) / 2))
     return np.where(m > 1, out, np.nan)
 
 
@@ -169,10 +176,10 @@ def _z(level: float, df: float | None = None) -> float:
         raise EffectSizeError(f"confidence level must be in (0, 1), got {level}")
     q = 1 - (1 - level) / 2
     if df is None:
-        return float(special.ndtri(q))
+        return float(_special().ndtri(q))
     if not df > 0:
         raise EffectSizeError(f"df must be > 0, got {df}")
-    return float(special.stdtrit(df, q))
+    return float(_special().stdtrit(df, q))
 
 
 def _positive_se(se, what: str):
@@ -195,7 +202,7 @@ def se_from_p(b, p):
     if np.any((p <= 0) | (p > 1)):
         raise EffectSizeError(f"p must be in (0, 1], got {p}")
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _positive_se(np.abs(np.asarray(b, float)) / special.ndtri(1 - p / 2), "p")
+        return _positive_se(np.abs(np.asarray(b, float)) / _special().ndtri(1 - p / 2), "p")
 
 
 def se_from_ci(lower, upper, level: float = 0.95, df: float | None = None, log_scale: bool = False):
@@ -244,7 +251,7 @@ def se_from_significance(b, threshold: str | float) -> ImputedSE:
         raise EffectSizeError("'n.s.' gives no SE: a non-significant result bounds the SE from below only")
     if not 0 < a < 1:
         raise EffectSizeError(f"significance threshold must be in (0, 1), got {a}")
-    return ImputedSE(_positive_se(abs(float(b)) / special.ndtri(1 - a / 2), "significance"), True)
+    return ImputedSE(_positive_se(abs(float(b)) / _special().ndtri(1 - a / 2), "significance"), True)
 
 
 def design_effect(avg_cluster_size, icc):

@@ -15,6 +15,7 @@ RUNS = {
     "bench_app.py": (["1"], "median"),
     "bench_browser.py": (["1"], "filter change until settled"),
     "bench_catalog.py": (["--n", "20"], "build"),
+    "bench_cli.py": (["1"], "meta --csv"),
     "bench_exact.py": ([], "median ms"),
     "bench_coding.py": ([], "kappa"),
     "bench_nuts.py": (["13"], "nutpie"),

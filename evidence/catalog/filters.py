@@ -8,19 +8,10 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, func, or_, select, true
-
-from evidence.catalog.models import (
-    DesignRow,
-    EffectRow as E,
-    EvidenceQualityRow as Q,
-    InterventionRow as I,
-    PopulationRow as P,
-    ProgrammeCountryRow as PC,
-    RiskOfBiasRow as R,
-    StudyRow as S,
-)
 from evidence.errors import CatalogError
+
+# SQLAlchemy and the row models are imported inside the functions that build SQL: the CLI generates its
+# options from ``Filters`` at start-up, and a command that reads no catalogue must not pay for them.
 
 _TUPLES = ("families", "interventions", "outcomes", "outcome_groups", "countries", "regions", "designs",
            "rob_levels", "quality_ratings", "coding_status")
@@ -82,6 +73,16 @@ class Filters:
 
 
 def _study_conds(f: Filters) -> list:
+    from sqlalchemy import or_, select, true
+
+    from evidence.catalog.models import (
+        DesignRow,
+        EvidenceQualityRow as Q,
+        ProgrammeCountryRow as PC,
+        RiskOfBiasRow as R,
+        StudyRow as S,
+    )
+
     c = []
     if f.countries:
         c.append(S.id.in_(select(PC.study_id).where(PC.iso3.in_(f.countries))))
@@ -107,6 +108,8 @@ def _study_conds(f: Filters) -> list:
 
 
 def _overlap(lo, hi, f: Filters) -> list:
+    from sqlalchemy import or_
+
     c = []
     if f.age_min is not None:
         c.append(or_(hi.is_(None), hi >= f.age_min))
@@ -116,6 +119,10 @@ def _overlap(lo, hi, f: Filters) -> list:
 
 
 def _effect_conds(f: Filters) -> list:
+    from sqlalchemy import case, func, true
+
+    from evidence.catalog.models import EffectRow as E, InterventionRow as I, PopulationRow as P
+
     c = _study_conds(f)
     if f.families:
         c.append(I.family.in_(f.families))

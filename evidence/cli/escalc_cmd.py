@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import typer
 
 from evidence.effectsize import ARGUMENTS, MEASURES, escalc
 from evidence.errors import EffectSizeError
+
+if TYPE_CHECKING:  # pandas is imported by the functions that read CSV, not at start-up
+    import pandas as pd
 
 HELP = f"""Compute effect sizes yi and sampling variances vi (as metafor's escalc) for each row of a CSV.
 
@@ -24,6 +27,8 @@ values are still written as yi/vi and the old columns are kept, renamed yi_orig/
 
 
 def _parse_cols(cols: list[str], frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    import pandas as pd
+
     mapping: dict[str, np.ndarray] = {}
     for spec in cols:
         name, sep, column = spec.partition("=")
@@ -47,6 +52,8 @@ def _parse_cols(cols: list[str], frame: pd.DataFrame) -> dict[str, np.ndarray]:
 
 def run(measure: str, csv: Path, cols: list[str], out: Path) -> str:
     """Compute yi/vi for ``csv`` and write ``out``; return the one-line summary."""
+    import pandas as pd
+
     measure = measure.upper()
     if measure not in MEASURES:
         raise EffectSizeError(f"unknown measure '{measure}'; choose one of {', '.join(MEASURES)}")

@@ -9,15 +9,17 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
-import pandas as pd
 import typer
 
 from evidence.catalog.filters import Filters
 from evidence.cli.options import Catalog, check_cell, with_filters
 from evidence.errors import MetaAnalysisError
+
+if TYPE_CHECKING:  # pandas is imported by the functions that read CSV, not at start-up
+    import pandas as pd
 
 METHODS = ["REML", "DL", "PM", "ML", "SJ", "HE", "EB", "HS", "FE", "bayes"]
 
@@ -26,6 +28,8 @@ def design_matrix(df: pd.DataFrame, formula: str) -> tuple[pd.DataFrame, list[st
     """Moderator matrix for ``"x1 + x2"``, coded as every meta-regression codes it
     (:func:`evidence.meta.moderators.code_moderators`: a text column becomes R's treatment dummies
     named column+level, the first level the reference). Rows with a missing moderator are dropped."""
+    import pandas as pd
+
     from evidence.meta.moderators import code_moderators
 
     terms = [t.strip() for t in formula.split("+") if t.strip()]
