@@ -12,9 +12,9 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy import stats
 
 from evidence.errors import MetaAnalysisError
+from evidence.meta.frequentist import dist
 from evidence.meta.frequentist.tau2 import METHODS, estimate_tau2, qe_stat, uniroot
 from evidence.meta.frequentist.wls import Wls, check_variances
 from evidence.meta.inputs import check_effects, study_labels
@@ -141,11 +141,11 @@ def rma(
     zv = beta / se
     alpha = 1 - level / 100
     if knha:
-        crit = stats.t.ppf(1 - alpha / 2, dfs)
-        pv = 2 * stats.t.sf(np.abs(zv), dfs)
+        crit = dist.t_ppf(1 - alpha / 2, dfs)
+        pv = 2 * dist.t_sf(np.abs(zv), dfs)
     else:
-        crit = stats.norm.ppf(1 - alpha / 2)
-        pv = 2 * stats.norm.sf(np.abs(zv))
+        crit = dist.norm_ppf(1 - alpha / 2)
+        pv = 2 * dist.norm_sf(np.abs(zv))
     coefs = {
         n: {
             "estimate": float(beta[j]),
@@ -162,7 +162,7 @@ def rma(
     if k > p:
         fe = Wls(X, 1.0 / v, y)
         QE = max(0.0, fe.yPy)
-        QEp = float(stats.chi2.sf(QE, k - p))
+        QEp = float(dist.chi2_sf(QE, k - p))
         vt = (k - p) / fe.tr()
         if method == "FE":
             I2 = max(0.0, 100 * (QE - (k - p)) / QE) if QE > 0 else 0.0
@@ -175,7 +175,7 @@ def rma(
 
     # prediction interval for the intercept (metafor's predict(): t(k-p) when knha)
     pred_se = math.sqrt(se[0] ** 2 + tau2)
-    pcrit = stats.t.ppf(0.975, dfs) if knha else stats.norm.ppf(0.975)
+    pcrit = dist.t_ppf(0.975, dfs) if knha else dist.norm_ppf(0.975)
 
     R2 = QM = QMp = None
     if p > 1:
@@ -183,9 +183,9 @@ def rma(
         QM = float(b2 @ np.linalg.solve(V2, b2))
         if knha:
             QM /= p - 1
-            QMp = float(stats.f.sf(QM, p - 1, dfs))
+            QMp = float(dist.f_sf(QM, p - 1, dfs))
         else:
-            QMp = float(stats.chi2.sf(QM, p - 1))
+            QMp = float(dist.chi2_sf(QM, p - 1))
         if method != "FE":
             tau2_null = estimate_tau2(y, v, None, method).tau2
             R2 = None if tau2_null == 0 else max(0.0, 100 * (tau2_null - tau2) / tau2_null)
@@ -238,8 +238,8 @@ def tau2_ci_qprofile(yi, vi, level: float = 95.0, mods=None) -> dict:
     if k - p < 1:
         raise MetaAnalysisError("The Q-profile CI needs at least p+1 effect sizes.")
     a = 1 - level / 100
-    crit_u = stats.chi2.isf(a / 2, k - p)
-    crit_l = stats.chi2.ppf(a / 2, k - p)
+    crit_u = dist.chi2_isf(a / 2, k - p)
+    crit_l = dist.chi2_ppf(a / 2, k - p)
     tmin, tmax = 0.0, max(100.0, 10 * fit.tau2)
     q_min, q_max = qe_stat(tmin, y, v, X), qe_stat(tmax, y, v, X)
     if q_min < crit_l:
