@@ -106,7 +106,8 @@ def what_works(effects_df: pd.DataFrame, options: WhatWorksOptions) -> WhatWorks
     elif metric is None:
         ww.reason = "No effect for this intervention and outcome has a usable variance on a poolable metric, so nothing can be pooled; the harvest plot shows what the studies report."
     elif n_studies < 2:
-        ww.reason = (f"Only {n_studies} stud{'y' if n_studies == 1 else 'ies'} with a usable variance remain after the "
+        ww.reason = (f"Only {n_studies} stud{'y' if n_studies == 1 else 'ies'} with a usable variance "
+                     f"remain{'s' if n_studies == 1 else ''} after the "
                      "sensitivity choices; pooling needs at least two.")
     elif o.dependence == "all" and len(chosen) > n_studies:
         ww.reason = "Several effects per study are selected: run the three-level model (below) to pool them."
