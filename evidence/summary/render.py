@@ -70,13 +70,13 @@ HARVEST = "Harvest plot: what each study reports"
 
 
 def _labelled(chart):
-    """The app's harvest plot for paper: each bar named by its study (the label without its subgroup or
-    effect id; the app names bars in the tooltip instead), each direction column as wide as its bars."""
+    """The app's harvest plot for paper: larger type, the legend on top (bars are named by study in both)."""
     import altair as alt
 
+    from evidence.synthesis.charts import HARVEST_BAR_LABEL
+
     chart.encoding.x = alt.X("effect:N", title=None, sort=None, axis=alt.Axis(
-        labelAngle=-60, labelLimit=400, labelFontSize=15, ticks=False,
-        labelExpr="split(split(datum.label, ' – ')[0], ' [')[0]"))
+        labelAngle=-60, labelLimit=400, labelFontSize=15, ticks=False, labelExpr=HARVEST_BAR_LABEL))
     chart.encoding.y.axis = alt.Axis(title=["Risk of bias", "(3 = low, 2 = moderate,", "1 = high or unclear)"],
                                      titleFontSize=14, labelFontSize=14, tickCount=3)
     return (chart.properties(width=alt.Step(22), height=170).resolve_scale(x="independent")

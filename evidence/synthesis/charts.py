@@ -136,18 +136,24 @@ def funnel_chart(yi, vi, estimate: float, unit_label: str = "") -> alt.Chart:
 
 
 # -- harvest ------------------------------------------------------------------------------------
+#: A harvest bar's label: the study, without the outcome or subgroup the effect label adds after it.
+HARVEST_BAR_LABEL = "split(split(datum.label, ' – ')[0], ' [')[0]"
+
+
 def harvest_chart(df: pd.DataFrame) -> alt.Chart:
     """Harvest plot of ``analysis.harvest_table``: one bar per effect in its direction column; bar height by
     risk of bias (taller = lower risk), colour (and pattern of the label) by design."""
     cols = ["Improves", "No clear effect", "Worsens"]
     designs = ["randomised", "non-randomised"]
     return alt.Chart(df).mark_bar(width=14).encode(
-        x=alt.X("effect:N", title=None, axis=alt.Axis(labels=False, ticks=False)),
+        # each bar named by its study (Ogilvie et al. 2008), the subgroup and effect id in the tooltip
+        x=alt.X("effect:N", title=None, sort=None,
+                axis=alt.Axis(labelAngle=-60, labelLimit=260, ticks=False, labelExpr=HARVEST_BAR_LABEL)),
         y=alt.Y("height:Q", title="Risk of bias (3 = low, 2 = moderate, 1 = high/unclear)", scale=alt.Scale(domain=[0, 3])),
         color=alt.Color("design:N", scale=alt.Scale(domain=designs, range=[OKABE_ITO["blue"], OKABE_ITO["orange"]]), title="Design"),
         column=alt.Column("direction:N", sort=cols, title=None, header=alt.Header(labelFontSize=13)),
         tooltip=["effect:N", "direction:N", "design:N", "risk_of_bias:N", alt.Tooltip("estimate:Q", format=".3f"), "unit:N"],
-    ).properties(height=180, width=170)
+    ).properties(height=180, width=alt.Step(22)).resolve_scale(x="independent")
 
 
 # -- gap map ------------------------------------------------------------------------------------
