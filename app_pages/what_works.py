@@ -134,10 +134,11 @@ if result is None and len(harvest):
                     "reports (with or without a number); taller bars = lower risk of bias; colour = design; solid = "
                     "statistically clear, hatched = not clear or significance not stated.", "ww_harvest")
 
-harmful = ww.cell[ww.cell["harmful"].fillna(False).astype(bool)]
-if len(harmful):
-    st.error(md(f"Harm flagged: {len(harmful)} effect(s) in this cell were coded as harmful."))
-    st.dataframe(harmful[["citation", "effect_id", "estimate", "unit", "quote"]], hide_index=True)
+if card.harms:  # the card's harms, as the summaries and `evidence answer` list them
+    st.error(md(f"Harm flagged: {len(card.harms)} effect(s) in this cell were coded as harmful "
+                "(the study reports the outcome got worse)."))
+    for h in card.harms:
+        st.markdown(f"**{md(h['citation'])}** ({md(h['effect_id'])}): “{md(h['quote'] or 'no quote coded')}”")
 
 if result is not None:
     result_views(result, ww.metric, unit, "ww")
