@@ -13,9 +13,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from evidence.catalog.filters import Filters
 from evidence.cli.options import CATALOG_HELP, Catalog, with_filters
@@ -23,7 +20,9 @@ from evidence.config import STUDIES_DIR
 from evidence.rob import quality_text, rob_text
 
 
-def _console() -> Console:
+def _console():
+    from rich.console import Console  # rich only when a table is drawn
+
     return Console()  # per call, so the terminal width (COLUMNS) is read when the command runs
 
 EXPORT_COLUMNS = [
@@ -108,6 +107,9 @@ def list_studies(
             obj["authors"] = [a.strip() for a in (obj["authors"] or "").split(";") if a.strip()]
             typer.echo(json.dumps(obj, ensure_ascii=False))
         return
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=f"{len(df)} studies")
     for col in ("id", "citation", "countries", "design", "interventions", "outcomes", "coding_status", "risk_of_bias", "n_effects"):
         table.add_column(col.replace("_", " "), overflow="fold", no_wrap=col in ("id", "citation"))
@@ -129,6 +131,10 @@ def show(
     if as_json:
         typer.echo(json.dumps(s, default=str, ensure_ascii=False, indent=2))
         return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     c = Console(markup=False, highlight=False)  # coded text may contain [brackets]
     c.print(Text(f"{s['citation']}  ", style="bold") + Text(s["title"]))
     c.print(f"  id {s['id']} · {s['publication_type']} · {s['venue'] or ''} · doi {s['doi'] or '-'} · {s['url'] or ''}")

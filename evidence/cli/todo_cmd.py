@@ -7,9 +7,6 @@ import json
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 
 def todo(
@@ -28,6 +25,10 @@ def todo(
         for item in items:
             typer.echo(json.dumps(item.as_dict(), ensure_ascii=False))
         return
+    from rich.console import Console  # rich only when the table is drawn
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=f"What to code next: {len(items)} stud{'y' if len(items) == 1 else 'ies'}", show_lines=True)
     for col, width in (("#", None), ("study", None), ("status", None), ("why", 36), ("missing", 30), ("where", 22), ("link", 28)):
         table.add_column(col, overflow="fold", max_width=width, no_wrap=col == "#")
