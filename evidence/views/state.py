@@ -13,3 +13,8 @@ GM_OUTCOME = "gm_outcome"
 ST_STUDY = "st_study"
 #: Filters survive page switches through shadow copies under this prefix.
 SHADOW_PREFIX = "_"
+#: The sidebar's country filter (``components.sidebar_filters`` key ``f_<Filters field>``); the Where
+#: page's map sets it when a country is clicked, and every page with the sidebar then applies it.
+COUNTRY_FILTER = "f_countries"
+#: The Where page's world map (its selection event).
+WH_MAP = "wh_map"
