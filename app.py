@@ -2,7 +2,10 @@
 
 import streamlit as st
 
+from evidence.views.components import layout_css
+
 st.set_page_config(page_title="Child labour evidence explorer", layout="wide")
+layout_css()  # small screens, wrapped labels, caption contrast
 pages = [
     st.Page("app_pages/gap_map.py", title="Evidence gap map", url_path="gap-map", default=True),
     st.Page("app_pages/what_works.py", title="What works", url_path="what-works"),
