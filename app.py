@@ -2,7 +2,10 @@
 
 import streamlit as st
 
+from evidence.views.components import layout_css
+
 st.set_page_config(page_title="Child labour evidence explorer", layout="wide")
+layout_css()  # small screens, wrapped labels, caption contrast
 pages = [
     st.Page("app_pages/home.py", title="Start here", url_path="home", default=True),
     st.Page("app_pages/gap_map.py", title="Evidence gap map", url_path="gap-map"),

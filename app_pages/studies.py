@@ -3,17 +3,18 @@ effect and the source passage it was coded from."""
 
 import streamlit as st
 
-from evidence.synthesis.studies import record_parts, search_studies
+from evidence.synthesis.studies import effect_card, effect_rows, record_parts, search_studies, study_labels, study_table
 from evidence.taxonomy import taxonomy
 from evidence.views import state
-from evidence.views.components import catalogue_ready, doi_link, is_web_link, md, record_table, text_header
+from evidence.views.components import catalogue_ready, doi_link, is_web_link, md, record_table, sidebar_filters, text_header
 from evidence.views.loaders import catalogue_stamp, load_effects, load_programmes, load_studies, load_study
 
 t = taxonomy()
 st.title("Studies")
 catalogue_ready()
 stamp = catalogue_stamp()
-studies = load_studies(stamp, ())
+filters = sidebar_filters()  # the sidebar's filters (a country clicked on the Where map among them) apply here too
+studies = load_studies(stamp, filters)
 studies = studies.assign(programme=studies["id"].map(load_programmes(stamp)).fillna(""))
 query = st.text_input("Search title, authors, programme, country", key="st_query")
 c1, c2, c3 = st.columns(3)
@@ -24,10 +25,7 @@ rob = c3.multiselect("Risk of bias", sorted(studies["risk_of_bias"].dropna().uni
 
 shown = search_studies(studies, query, design=designs, coding_status=status, risk_of_bias=rob)
 st.caption(md(f"{len(shown)} of {len(studies)} studies"))
-event = st.dataframe(shown[["citation", "title", "programme", "year", "country_names", "design", "interventions", "outcomes", "risk_of_bias",
-                            "quality_rating", "coding_status", "n_effects"]], hide_index=True, on_select="rerun", selection_mode="single-row",
-                     column_config={"risk_of_bias": "risk of bias (RoB 2 / ROBINS-I)",
-                                    "quality_rating": "evidence quality (CLEAR)"}, key="st_table")
+event = st.dataframe(study_table(shown), hide_index=True, on_select="rerun", selection_mode="single-row", key="st_table")
 rows = event.selection.rows if event is not None else []
 options = list(shown["id"])
 if rows:
@@ -36,7 +34,7 @@ if not options:
     st.stop()
 if st.session_state.get(state.ST_STUDY) not in options:
     st.session_state[state.ST_STUDY] = options[0]
-labels = dict(zip(shown["id"], shown["citation"]))
+labels = study_labels(studies)
 sid = st.selectbox("Study", options, key=state.ST_STUDY, format_func=lambda s: labels.get(s, s))
 
 rec = load_study(stamp, sid)
@@ -65,7 +63,7 @@ with cols[1]:
     if rob:
         record_table({k: v for k, v in rob.items() if k != "domains"})
         if rob.get("domains"):
-            st.dataframe(rob["domains"], hide_index=True)
+            st.dataframe([{str(k).replace("_", " ").capitalize(): v for k, v in d.items()} for d in rob["domains"]], hide_index=True)
     else:
         st.write("Not assessed yet.")
     st.subheader("Evidence quality (clearinghouse rating)")
@@ -75,18 +73,24 @@ with cols[1]:
         st.write("Not rated.")
 st.subheader("Effects, with the passage each number was coded from")
 eff = load_effects(stamp, ())
-eff = eff[eff["study_id"] == sid]
-web = eff["source_url"].map(is_web_link)
-eff = eff.assign(source_link=eff["source_url"].where(web), source=eff["source_url"].where(~web))  # links only for http(s)
-st.dataframe(eff[["effect_id", "intervention_label", "outcome_label", "subgroup_label", "primary", "estimate", "unit", "se",
-                  "significance", "reported_direction", "metric", "yi", "vi", "variance_imputed", "secondary", "harmful", "location",
-                  "quote", "source_link",
-                  "source", "conversion_notes"]], hide_index=True,
-             column_config={"source_link": st.column_config.LinkColumn("source link"),
-                            "source": st.column_config.TextColumn("source (not a web address)")})
+effects_shown = effect_rows(eff[eff["study_id"] == sid])
+if effects_shown.empty:
+    st.write("No effect coded yet (the study is mapped without numbers).")
+for card in (effect_card(r) for r in effects_shown.to_dict("records")):
+    with st.container(border=True):
+        st.markdown(f"**{md(card['heading'])}**" + (f"  \n{md(card['tags'])}" if card["tags"] else ""))
+        st.markdown(md(f"As reported: {card['reported']}") + "  \n" + md(f"As analysed: {card['analysed']}"))
+        if card["quote"]:
+            st.markdown("> " + md(card["quote"]).replace("\n", "\n> "))
+        st.caption(md(f"{card['location'] or 'Location not recorded'}" + (f" — {card['source']}" if card["source"] else "")
+                      + (f". Conversion: {card['notes']}" if card["notes"] else "")))
+        if card["link"]:
+            st.link_button("Open the source", card["link"])
+with st.expander("All effects of this study as a table"):
+    st.dataframe(effects_shown, hide_index=True, column_config={"Source link": st.column_config.LinkColumn("Source link")})
 if rec.get("versions"):
     st.subheader("Other versions")
-    st.dataframe(rec["versions"], hide_index=True)
+    st.dataframe([{str(k).replace("_", " ").capitalize(): v for k, v in r.items()} for r in rec["versions"]], hide_index=True)
 
 from evidence.views.loaders import load_coding_queue
 
@@ -95,5 +99,6 @@ with st.expander("What to code next"):
     st.caption(md(f"{len(todo)} studies mapped, headline only or missing parts, ranked by how much coding them from the full "
                   "text would change the answers: cells one study short of pooling first, then national or large programmes, "
                   "then the rest (`evidence todo` prints the same queue)."))
-    st.dataframe(todo[["rank", "citation", "status", "reason", "missing", "where", "link"]], hide_index=True,
-                 column_config={"link": st.column_config.LinkColumn("link")}, key="st_todo")
+    st.dataframe(todo[["rank", "citation", "status", "reason", "missing", "where", "link"]], hide_index=True, key="st_todo",
+                 column_config={"rank": "Rank", "citation": "Study", "status": "Coding status", "reason": "Why next",
+                                "missing": "Missing", "where": "Where to find it", "link": st.column_config.LinkColumn("Link")})

@@ -252,8 +252,9 @@ def test_studies_page_links_only_web_addresses(catalogue, tmp_path, monkeypatch)
     at = _app("app_pages/studies.py")
     at.selectbox(key="st_study").set_value("alpha-2010-cct").run()
     assert not at.exception
-    table = next(d.value for d in at.dataframe if "effect_id" in d.value.columns)
-    assert table["source_link"].isna().all() and (table["source"] == "javascript:alert(1)").all()
+    table = next(d.value for d in at.dataframe if "Effect" in d.value.columns)
+    assert table["Source link"].isna().all() and (table["Source (not a web address)"] == "javascript:alert(1)").all()
+    assert not any("javascript" in b.proto.url for b in at.get("link_button"))  # the effect cards link no such source
 
 
 def test_three_level_does_not_strip_the_shared_fit(monkeypatch):

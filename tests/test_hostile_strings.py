@@ -189,8 +189,9 @@ def test_every_page_shows_hostile_strings_as_text(catalogue, page):
         shown = decoded(" ".join(text for _, text in markdown_strings(at))).replace("\u2060", "")
         assert "Title **bold** _it_ `code` #" in shown and f"<img src=http://img.{HOST}/x.png" in shown
         assert "RTL override" in shown and "$x^2$" in shown and "click me" in shown
-        hrefs = [b.proto.url for b in at.get("link_button")]  # the checked URL only: the DOI is not a bare DOI
-        assert hrefs == ["https://example.org/a-checked-url"], hrefs
+        # checked http(s) URLs only (the study's and the effect card's source); the DOI is not a bare DOI
+        hrefs = [b.proto.url for b in at.get("link_button")]
+        assert set(hrefs) == {"https://example.org/a-checked-url", "https://example.org/a-checked-source"}, hrefs
 
 
 def test_only_bare_dois_are_linked():

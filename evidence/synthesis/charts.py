@@ -70,8 +70,10 @@ def forest_chart(result: MetaResult, unit_label: str = "", title: str | None = N
     x = alt.X("estimate:Q", title=xtitle)
     y = alt.Y("y:Q", title=None, scale=alt.Scale(domain=[-len(order) + 0.4, 0.6], nice=False),
               axis=alt.Axis(values=[-i for i in range(len(order))], labelExpr=f"{labels}[datum.value]",
-                            labelLimit=320, grid=False, ticks=False))
-    colour = alt.Color("kind:N", scale=alt.Scale(domain=kinds, range=colours), title=None, legend=alt.Legend(orient="bottom"))
+                            labelLimit=170, grid=False, ticks=False))
+    # Two legend columns fit a phone's width (one row of four is cut to its first item there).
+    colour = alt.Color("kind:N", scale=alt.Scale(domain=kinds, range=colours), title=None,
+                       legend=alt.Legend(orient="bottom", columns=2, labelLimit=170, symbolType="circle"))
     tooltip = [alt.Tooltip("row:N", title="Row"), alt.Tooltip("kind:N", title="What"), alt.Tooltip("estimate:Q", format=".3f"),
                alt.Tooltip("lower:Q", format=".3f", title="2.5%"), alt.Tooltip("upper:Q", format=".3f", title="97.5%")]
     base = alt.Chart(d).encode(y=y, color=colour, tooltip=tooltip)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from evidence.rob import quality_text, rob_text
+from evidence.synthesis.selection import as_list
 from evidence.taxonomy import taxonomy
 
 SEARCHED_COLUMNS = ("title", "authors", "citation", "programme", "country_names")
@@ -66,3 +67,94 @@ def quality_record(quality: dict | None) -> dict | None:
            "rater": taxonomy().quality_raters.get(rater, {}).get("label", rater)}
     out.update({k: quality.get(k) for k in ("reason", "source", "url", "quote") if quality.get(k)})
     return out
+
+
+def study_labels(studies: pd.DataFrame) -> dict[str, str]:
+    """Study id -> the name a reader picks it by: its citation, and where several studies share a
+    citation (one team's evaluations of several programmes) the programme, then the countries, then
+    the id, until each name is distinct."""
+    labels = dict(zip(studies["id"], studies["citation"].fillna(studies["id"]).astype(str)))
+    for extra in ("programme", "country_names", "id"):
+        shared = pd.Series(labels).duplicated(keep=False)
+        if not shared.any() or extra not in studies:
+            continue
+        values = dict(zip(studies["id"], studies[extra]))
+        for sid in shared[shared].index:
+            value = "; ".join(as_list(values.get(sid))) if extra == "country_names" else str(values.get(sid) or "")
+            if value and value not in labels[sid]:
+                labels[sid] = f"{labels[sid]} — {value}"
+    return labels
+
+
+#: Readers' headers for the catalogue's effect columns (units named where the column has one).
+EFFECT_LABELS = {
+    "effect_id": "Effect", "intervention_label": "Intervention", "outcome_label": "Outcome", "subgroup_label": "Subgroup",
+    "primary": "Primary effect", "estimate": "Reported estimate (in the reported unit)", "unit_label": "Reported unit",
+    "se": "Standard error (reported unit)", "p": "p-value", "significance": "Significance as reported",
+    "reported_direction": "Direction as reported", "metric_label": "Analysis metric",
+    "yi": "Effect in the analysis metric", "vi": "Variance (analysis metric squared)",
+    "variance_imputed": "Variance imputed from a threshold", "secondary": "From a secondary source", "harmful": "Harmful direction",
+    "location": "Where in the source", "quote": "Quote from the source", "source_link": "Source link",
+    "source": "Source (not a web address)", "conversion_notes": "Conversion notes",
+}
+STUDY_LABELS = {
+    "citation": "Citation", "title": "Title", "programme": "Programme", "year": "Year", "country_names": "Countries",
+    "design": "Design", "interventions": "Interventions", "outcomes": "Outcomes",
+    "risk_of_bias": "Risk of bias (RoB 2 / ROBINS-I)", "quality_rating": "Evidence quality (CLEAR)",
+    "coding_status": "Coding status", "n_effects": "Effects coded",
+}
+
+
+def study_table(shown: pd.DataFrame) -> pd.DataFrame:
+    """The study list with taxonomy labels instead of keys (design, interventions, outcomes) and readers' headers."""
+    t = taxonomy()
+    lab = lambda terms, kind: "; ".join(getattr(t, kind).get(x, {}).get("label", x) for x in as_list(terms))  # noqa: E731
+    out = shown.assign(design=shown["design"].map(lambda d: t.designs.get(d, {}).get("label", d) if isinstance(d, str) else d),
+                       interventions=shown["interventions"].map(lambda v: lab(v, "interventions")),
+                       outcomes=shown["outcomes"].map(lambda v: lab(v, "outcomes")),
+                       country_names=shown["country_names"].map(lambda v: "; ".join(as_list(v))))
+    return out[list(STUDY_LABELS)].rename(columns=STUDY_LABELS)
+
+
+def effect_rows(eff: pd.DataFrame) -> pd.DataFrame:
+    """A study's effects with labelled units and metrics and the source split into a web link (http(s)
+    only) and other sources, under readers' headers (:data:`EFFECT_LABELS`)."""
+    t = taxonomy()
+    web = eff["source_url"].map(lambda v: isinstance(v, str) and v.strip().lower().startswith(("http://", "https://")))
+    unit = lambda u: t.metrics.get(u, {}).get("label", u) if isinstance(u, str) else ""  # noqa: E731
+    out = eff.assign(source_link=eff["source_url"].where(web), source=eff["source_url"].where(~web),
+                     unit_label=eff["unit"].map(unit), metric_label=eff["metric"].map(unit))
+    return out[list(EFFECT_LABELS)].rename(columns=EFFECT_LABELS)
+
+
+def effect_card(row: dict) -> dict[str, str]:
+    """One effect as a card: a heading, the number as reported and as analysed, and its source passage."""
+    def num(x) -> str:
+        return "" if x is None or (isinstance(x, float) and pd.isna(x)) else f"{x:g}" if isinstance(x, (int, float)) else str(x)
+
+    def flag(key) -> bool:  # catalogue booleans come back as bool, 0/1 or NaN
+        v = row.get(key)
+        return bool(v) and not (isinstance(v, float) and pd.isna(v))
+
+    L = EFFECT_LABELS
+    heading = f"{row[L['intervention_label']]} → {row[L['outcome_label']]}"
+    if row.get(L["subgroup_label"]) and str(row[L["subgroup_label"]]) not in ("nan", "None"):
+        heading += f" ({row[L['subgroup_label']]})"
+    reported = " ".join(x for x in (num(row.get(L["estimate"])), row.get(L["unit_label"]) or "") if x)
+    if num(row.get(L["se"])):
+        reported += f" (SE {num(row[L['se']])})"
+    for extra in (L["significance"], L["reported_direction"]):
+        if num(row.get(extra)):
+            reported += f"; {row[extra]}"
+    analysed = ""
+    if num(row.get(L["yi"])):
+        analysed = f"{num(row[L['yi']])} {row.get(L['metric_label']) or ''}".strip()
+        analysed += f", variance {num(row[L['vi']])}" if num(row.get(L["vi"])) else ", no variance (not poolable)"
+        if flag(L["variance_imputed"]):
+            analysed += " (imputed from a significance threshold)"
+    tags = [name for key, name in (("primary", "primary"), ("secondary", "secondary source"), ("harmful", "harmful direction"))
+            if flag(L[key])]
+    return {"effect": str(row[L["effect_id"]]), "heading": heading, "reported": reported or "not reported",
+            "analysed": analysed or "not converted", "tags": ", ".join(tags), "location": num(row.get(L["location"])),
+            "quote": num(row.get(L["quote"])), "link": num(row.get(L["source_link"])), "source": num(row.get(L["source"])),
+            "notes": num(row.get(L["conversion_notes"]))}

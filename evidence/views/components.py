@@ -58,6 +58,33 @@ def is_web_link(value) -> bool:
     return isinstance(value, str) and value.strip().lower().startswith(("http://", "https://"))
 
 
+# Small screens and contrast: Streamlit's own layout keeps a 300 px sidebar down to 768 px, never wraps
+# columns above 640 px, truncates metric and widget labels with an ellipsis and greys captions below
+# WCAG AA contrast (3.9:1). A fixed style sheet (no data in it) corrects that for every page.
+_LAYOUT_CSS = """<style>
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { color: #57564f !important; }
+[data-testid="stMetricLabel"] *, [data-testid="stWidgetLabel"] *, [data-testid="stMetricValue"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+[data-testid="stMetricValue"] { overflow-wrap: anywhere; }
+[data-testid="stVegaLiteChart"], .stVegaLiteChart { max-width: 100%; overflow-x: auto; }
+[data-testid="stMain"] { overflow-x: hidden; }
+@media (max-width: 1000px) {
+  section[data-testid="stSidebar"] { width: 230px !important; min-width: 230px !important; }
+  [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+  [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] { min-width: min(200px, 100%); flex: 1 1 200px !important; }
+  [data-testid="stMainBlockContainer"] { padding-left: 1.2rem; padding-right: 1.2rem; }
+}
+@media (max-width: 640px) {
+  [data-testid="stMain"] h1 { font-size: 2rem; }
+}
+</style>"""
+
+
+def layout_css() -> None:
+    """The explorer's fixed style sheet (small screens, wrapped labels, caption contrast); app.py calls it once."""
+    st.html(_LAYOUT_CSS)
+
+
 def catalogue_ready() -> dict:
     """The catalogue's info, or an explanation and a stop when it cannot be opened."""
     try:

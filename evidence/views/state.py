@@ -18,3 +18,8 @@ SHADOW_PREFIX = "_"
 FILTER_PARAMS = ("regions", "countries", "designs", "rob_levels", "coding_status")
 #: How many times a gap-map cell was picked below the map (each pick keys a fresh chart showing it).
 GM_PICKS = "gm_picks"
+#: The sidebar's country filter (``components.sidebar_filters`` key ``f_<Filters field>``); the Where
+#: page's map sets it when a country is clicked, and every page with the sidebar then applies it.
+COUNTRY_FILTER = "f_countries"
+#: The Where page's world map (its selection event).
+WH_MAP = "wh_map"

@@ -1,0 +1,110 @@
+"""Shared steps of the explorer's page and accessibility tests in a real browser (Debian chromium via
+Playwright): the pages, a browser that refuses every request off this machine (the app must not use
+the network at run time), waiting for a Streamlit run to settle, and axe-core (vendored under
+``tests/vendor/axe-core``, see its README) for accessibility."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+from app_catalogue import CHROMIUM
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "test-output" / "browser"
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+#: url path -> the page's title (its h1), every page the explorer has (app.py).
+PAGES = {
+    "gap-map": "Evidence gap map",
+    "what-works": "What works",
+    "studies": "Studies",
+    "where": "Where the evidence comes from",
+    "your-data": "Analyse your own data",
+    "code-study": "Code a study",
+    "reconcile": "Reconcile",
+    "method": "Method",
+}
+WIDTHS = (1400, 390)
+SERIOUS = ("serious", "critical")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def offline_browser():
+    """A chromium whose pages may only talk to localhost; ``refused`` lists every other request."""
+    from playwright.sync_api import sync_playwright
+
+    refused: list[str] = []
+
+    def guard(route):
+        host = urlparse(route.request.url).hostname or ""
+        if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost", "::1"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        context = browser.new_context()
+        context.route("**/*", guard)
+        try:
+            yield context, refused
+        finally:
+            browser.close()
+
+
+def settle(page, timeout: float = 60_000) -> None:
+    """Wait until the Streamlit script has run: the main block exists and no run or spinner is going on."""
+    page.locator("[data-testid='stMain']").wait_for(timeout=timeout)
+    page.wait_for_function(
+        """() => {
+            const busy = document.querySelector("[data-testid='stStatusWidget'], [data-testid='stSpinner'], .stSkeleton");
+            const h1 = document.querySelector("[data-testid='stMain'] h1");
+            if (busy || !h1) { window.__calm = 0; return false; }
+            window.__calm = (window.__calm || 0) + 1;
+            return window.__calm > 4;
+        }""",
+        polling=200, timeout=timeout)
+
+
+def open_page(context, url: str, path: str, width: int):
+    page = context.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{url}/{path}")
+    settle(page)
+    return page, errors
+
+
+def exceptions_shown(page) -> list[str]:
+    """Python exceptions Streamlit shows on the page (st.exception / an uncaught error)."""
+    return page.locator("[data-testid='stException']").all_inner_texts()
+
+
+def horizontal_overflow(page) -> int:
+    """How many pixels the page itself is wider than the window (0 when nothing scrolls sideways)."""
+    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's violations on the page (WCAG 2.x A/AA rules and best practices), each with its nodes."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    return page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ["violations"]});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                       nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ") + " :: " + n.failureSummary)}));
+    }""")
+
+
+def serious(violations: list[dict]) -> list[dict]:
+    return [v for v in violations if v.get("impact") in SERIOUS]
