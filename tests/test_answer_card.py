@@ -32,6 +32,10 @@ def _filled(cells):
 
 
 def test_gap_map_shows_the_card_of_every_cell(effects, cells):
+    _gap_map_agrees(effects, cells)
+
+
+def _gap_map_agrees(effects, cells):
     for c in _filled(cells).itertuples():
         card = synthesis.answer_card(effects, synthesis.WhatWorksOptions(c.intervention, c.outcome))
         assert c.category == card.category, (c.intervention, c.outcome)
@@ -41,6 +45,27 @@ def test_gap_map_shows_the_card_of_every_cell(effects, cells):
 
 
 def test_what_works_summary_and_cli_agree_with_the_card(effects, cells):
+    _pages_agree(effects, cells)
+
+
+def test_a_synthetic_catalogue_agrees_too(tmp_path, monkeypatch):
+    """The same checks on the app tests' synthetic catalogue (pooled cells, subgroups, a harm)."""
+    from app_catalogue import app_catalogue
+
+    from evidence import config
+
+    with app_catalogue(tmp_path) as db:
+        monkeypatch.setattr(config, "CATALOG_PATH", db)
+        monkeypatch.setattr(config, "CATALOG_URL", None, raising=False)
+        monkeypatch.delenv("EVIDENCE_CATALOG_URL", raising=False)
+        effects = queries.effects()
+        cells = synthesis.gap_map_cells(effects)
+        assert (_filled(cells)["n_pooled"] > 0).any()  # the synthetic catalogue has cells that pool
+        _gap_map_agrees(effects, cells)
+        _pages_agree(effects, cells)
+
+
+def _pages_agree(effects, cells):
     runner = CliRunner()
     for c in _filled(cells).itertuples():
         options = synthesis.WhatWorksOptions(c.intervention, c.outcome)
