@@ -101,8 +101,10 @@ def test_landing_and_gap_map_in_a_real_browser(server, width):
         expect(page).to_have_url(re.compile(rf"intervention={CELL[0]}&outcome={CELL[1]}"))
         if width < 600:  # a phone: the map scrolls sideways inside its own frame; the page does not
             sizes = page.evaluate("""() => { const s = document.querySelector("[data-testid='stVegaLiteChart'] svg");
-                const f = s.closest("[data-testid='stVerticalBlock']");
-                return [f.clientWidth, f.scrollWidth, document.querySelector("[data-testid='stMain']").scrollWidth]; }""")
+                let f = s.parentElement;  // the nearest frame that scrolls sideways (the chart's own, or its block)
+                while (f && !(f.scrollWidth > f.clientWidth + 1 && ["auto", "scroll"].includes(getComputedStyle(f).overflowX)))
+                    f = f.parentElement;
+                return [f ? f.clientWidth : 0, f ? f.scrollWidth : 0, document.querySelector("[data-testid='stMain']").scrollWidth]; }""")
             assert sizes[1] > sizes[0] and sizes[2] <= width, sizes
         page.get_by_role("button", name="Open the full answer in What works").wait_for(timeout=60_000)
         page.mouse.move(1, 1)  # the tooltip of the clicked cell closes

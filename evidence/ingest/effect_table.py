@@ -129,16 +129,28 @@ def read_table(data: bytes, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS
             for cells, cell in zip(columns, row):
                 cells.append(cell.strip() or None)
     except csv.Error as exc:
+        why = _csv_problem(exc)
         if header is None:
-            raise UploadError(f"line {reader.line_num}: the header is not readable as CSV ({exc}); separate the columns "
+            raise UploadError(f"line {reader.line_num}: the header is not readable as CSV ({why}); separate the columns "
                               "with commas, semicolons or tabs, and check the quotes.") from None
-        raise UploadError(f"line {reader.line_num}: not readable as CSV with the {_name(delimiter)} as delimiter ({exc}); "
+        raise UploadError(f"line {reader.line_num}: not readable as CSV with the {_name(delimiter)} as delimiter ({why}); "
                           "check the quotes.") from None
     if not lines:
         raise UploadError("The file has only a header row and no effects: expected one effect per row.")
     df = pd.DataFrame(dict(zip(header, columns)), index=pd.Index(lines, name="line"), dtype=object)
     df.attrs["delimiter"] = delimiter
     return df
+
+
+def _csv_problem(exc: Exception) -> str:
+    """The csv module's complaint in a coder's words (its own wording, e.g. "unexpected end of data", reads
+    like a crash)."""
+    text = str(exc)
+    if "end of data" in text:
+        return "a double quote is opened and never closed"
+    if "new-line character seen in unquoted field" in text:
+        return "a line break inside a value that is not in double quotes"
+    return text.replace("unexpected", "misplaced")
 
 
 DELIMITERS = (",", ";", "\t")
