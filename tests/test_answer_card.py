@@ -52,12 +52,8 @@ def test_a_synthetic_catalogue_agrees_too(tmp_path, monkeypatch):
     """The same checks on the app tests' synthetic catalogue (pooled cells, subgroups, a harm)."""
     from app_catalogue import app_catalogue
 
-    from evidence import config
-
-    with app_catalogue(tmp_path) as db:
-        monkeypatch.setattr(config, "CATALOG_PATH", db)
-        monkeypatch.setattr(config, "CATALOG_URL", None, raising=False)
-        monkeypatch.delenv("EVIDENCE_CATALOG_URL", raising=False)
+    monkeypatch.delenv("EVIDENCE_CATALOG_URL", raising=False)
+    with app_catalogue(tmp_path):  # patches the catalogue path (and restores it) itself
         effects = queries.effects()
         cells = synthesis.gap_map_cells(effects)
         assert (_filled(cells)["n_pooled"] > 0).any()  # the synthetic catalogue has cells that pool

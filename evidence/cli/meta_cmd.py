@@ -241,6 +241,8 @@ def register(app: typer.Typer) -> None:
         except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
             raise MetaAnalysisError(f"{csv or 'the cell'}: the {method} model could not be fitted to these data "
                                     f"({type(exc).__name__}: {exc}); try another --method or check the values") from None
+        except MetaAnalysisError as exc:  # the engine's reason, named with the input it is about
+            raise MetaAnalysisError(f"{csv or f'{intervention} x {outcome}'}: {exc}") from None
         res = _clean(res)
         if as_json:
             typer.echo(json.dumps(res, allow_nan=False))
