@@ -14,24 +14,19 @@ Prints medians of ``REPEATS`` runs (argv[1], default 5) for both pages and their
 from __future__ import annotations
 
 import contextlib
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # served as the replicas are (tests/replicas.py)
 
+from app_catalogue import CHROMIUM, CHROMIUM_ARGS, free_port, serve_app  # noqa: E402
 from replicas import SERVED  # noqa: E402
 
 REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-PORTS = (8531, 8532)
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 CHART = '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
 SETTLED = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
@@ -53,25 +48,9 @@ st.altair_chart(alt.Chart(d).mark_point().encode(x="x:Q", y="y:Q"), theme=None)
 '''
 
 
-@contextlib.contextmanager
-def serve(script: Path, port: int, cwd: Path):
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-                             "--server.port", str(port), "--browser.gatherUsageStats", "false", *SERVED], cwd=cwd,
-                            env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.25)
-        else:
-            raise SystemExit(f"bench_browser: {script.name} did not start on port {port}")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+def serve(script: Path, port: int):
+    """The script served as the replicas are (the tests' launcher, :func:`app_catalogue.serve_app`)."""
+    return serve_app({"PYTHONPATH": str(REPO)}, port, script=script, extra_args=tuple(SERVED))
 
 
 def first_chart(browser, url: str) -> tuple[float, object]:
@@ -119,11 +98,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         minimal = Path(tmp) / "minimal.py"
         minimal.write_text(MINIMAL)
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            with serve(minimal, PORTS[0], Path(tmp)) as url:
+            with serve(minimal, free_port()) as url:
                 floor = measure(browser, url)
-            with serve(REPO / "app.py", PORTS[1], REPO) as url:
+            with serve(REPO / "app.py", free_port()) as url:
                 explorer = measure(browser, url + "/gap-map")  # the landing page ("Start here") draws no chart
         finally:
             browser.close()

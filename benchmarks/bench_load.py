@@ -36,9 +36,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the same replica launcher the replica test uses
 
+from app_catalogue import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from replicas import Stack  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
 STEP_TIMEOUT_MS = 180_000
 STEPS = ("gap map", "filter", "what works")
 REGION = "Latin America"
@@ -111,7 +111,7 @@ async def wave(url: str, n: int, pids: list[int], client: str = "chromium", thin
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM,
-                                          args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+                                          args=CHROMIUM_ARGS)
         try:
             base, cpu0 = sum(rss_mb(pid) for pid in pids), sum(cpu_s(pid) for pid in pids)
             results = await asyncio.gather(*(adviser(browser, url) for _ in range(n)))

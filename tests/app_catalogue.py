@@ -41,9 +41,10 @@ def build_test_catalogue(workdir: Path) -> Path:
 
 
 @contextlib.contextmanager
-def serve_app(env_extra: dict, port: int):
-    """Run the explorer (``streamlit run app.py``) on ``port`` with ``env_extra`` in its environment until
-    it answers its health check; yield its URL; stop it afterwards (browser tests share this)."""
+def serve_app(env_extra: dict, port: int, script: Path | None = None, extra_args: tuple = ()):
+    """Run the explorer (``streamlit run app.py``, or ``script``) on ``port`` with ``env_extra`` in its
+    environment until it answers its health check; yield its URL; stop it afterwards (browser tests and
+    ``benchmarks/bench_browser.py`` share this)."""
     import os
     import subprocess
     import sys
@@ -53,8 +54,8 @@ def serve_app(env_extra: dict, port: int):
     import pytest
 
     repo = Path(__file__).resolve().parents[1]
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(repo / "app.py"), "--server.headless", "true",
-                             "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script or repo / "app.py"), "--server.headless", "true",
+                             "--server.port", str(port), "--browser.gatherUsageStats", "false", *extra_args],
                             cwd=repo, env=dict(os.environ, **env_extra), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -75,12 +76,19 @@ def serve_app(env_extra: dict, port: int):
 @contextlib.contextmanager
 def app_catalogue(workdir: Path):
     """The test catalogue, set as the app's catalogue (config patched, Streamlit caches cleared) for AppTest."""
+    with use_catalogue(build_test_catalogue(workdir)) as db:
+        yield db
+
+
+@contextlib.contextmanager
+def use_catalogue(db: Path):
+    """``db`` as the catalogue every in-process reader (AppTest, the CLI runner, the queries) uses, with
+    Streamlit's caches cleared before and after; the previous catalogue is restored on exit."""
     import pytest
     import streamlit as st
 
     from evidence import config
 
-    db = build_test_catalogue(workdir)
     st.cache_data.clear()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(config, "CATALOG_PATH", db)
@@ -89,7 +97,18 @@ def app_catalogue(workdir: Path):
     st.cache_data.clear()
 
 
+def free_port() -> int:
+    """A free loopback port for a test server."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 CHROMIUM = "/usr/bin/chromium"
+#: Debian's chromium in a container: no sandbox, no GPU, no background requests.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def require_chromium() -> None:

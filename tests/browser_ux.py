@@ -6,11 +6,10 @@ the network at run time), waiting for a Streamlit run to settle, and axe-core (v
 from __future__ import annotations
 
 import contextlib
-import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
-from app_catalogue import CHROMIUM
+from app_catalogue import CHROMIUM, CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "test-output" / "browser"
@@ -30,12 +29,6 @@ WIDTHS = (1400, 390)
 SERIOUS = ("serious", "critical")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def offline_browser():
     """A chromium whose pages may only talk to localhost; ``refused`` lists every other request."""
@@ -52,7 +45,7 @@ def offline_browser():
             route.abort()
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context()
         context.route("**/*", guard)
         try:

@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 
 import pytest
-import streamlit as st
+from app_catalogue import use_catalogue
 from streamlit.testing.v1 import AppTest
 
-from evidence import config, synthesis
+from evidence import synthesis
 from evidence.synthesis import context
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,12 +25,8 @@ pytestmark = pytest.mark.xdist_group("app")
 
 @pytest.fixture(scope="module")
 def shipped():
-    st.cache_data.clear()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(config, "CATALOG_PATH", SHIPPED)
-        mp.setattr(config, "CATALOG_URL", None)
-        yield SHIPPED
-    st.cache_data.clear()
+    with use_catalogue(SHIPPED) as db:
+        yield db
 
 
 def cli_card(intervention: str, outcome: str, *filters: str) -> dict:

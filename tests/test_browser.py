@@ -3,28 +3,21 @@ check the headline and the forest plot. Screenshots go to test-output/browser/."
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
-from app_catalogue import CHROMIUM, build_test_catalogue, require_chromium, serve_app
+from app_catalogue import CHROMIUM, CHROMIUM_ARGS, build_test_catalogue, free_port, require_chromium, serve_app
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "test-output" / "browser"
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     require_chromium()
     db = build_test_catalogue(tmp_path_factory.mktemp("browser"))
-    with serve_app({"EVIDENCE_CATALOG_PATH": str(db)}, _free_port()) as url:
+    with serve_app({"EVIDENCE_CATALOG_PATH": str(db)}, free_port()) as url:
         yield url, db
 
 
@@ -46,7 +39,7 @@ def test_what_works_in_a_real_browser(server):
     url, db = server
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
         page.goto(f"{url}/what-works?intervention=conditional_cash_transfer&outcome=economic_activity")
         page.get_by_text(_expected(db)).wait_for(timeout=60_000)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from app_catalogue import CHROMIUM, require_chromium, serve_app
+from app_catalogue import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve_app
 
 from evidence import synthesis
 from evidence.synthesis import context
@@ -65,7 +65,7 @@ def test_adviser_walk_in_a_real_browser(server):
     card, want = _card_and_context("conditional_cash_transfer", "child_labour", ctx)
     assert card.pooled is None and want.text is None
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
         page.goto(f"{server}/what-works?intervention=conditional_cash_transfer&outcome=child_labour")
         _see(page, card.vote_statement)  # the vote count; the statement starts with the plain reason

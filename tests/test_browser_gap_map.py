@@ -6,31 +6,23 @@ reset; on a phone the map scrolls in its own frame, not the page. Screenshots: t
 from __future__ import annotations
 
 import re
-import socket
 from pathlib import Path
 
 import pytest
-from app_catalogue import CHROMIUM, build_test_catalogue, require_chromium, serve_app
+from app_catalogue import CHROMIUM, CHROMIUM_ARGS, build_test_catalogue, free_port, require_chromium, serve_app
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "test-output" / "browser"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 CELL = ("conditional_cash_transfer", "economic_activity", "Conditional cash transfer", "Any economic activity")
 LATIN = "Latin America & Caribbean"
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     require_chromium()
     db = build_test_catalogue(tmp_path_factory.mktemp("browser_gap_map"))
-    with serve_app({"EVIDENCE_CATALOG_PATH": str(db)}, _free_port()) as url:
+    with serve_app({"EVIDENCE_CATALOG_PATH": str(db)}, free_port()) as url:
         yield url, db
 
 
@@ -67,7 +59,7 @@ def test_landing_and_gap_map_in_a_real_browser(server, width):
     url, db = server
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": width, "height": 2400})
 
         # -- landing -> a question -> What works with those choices --------------------------------
@@ -132,7 +124,7 @@ def test_filters_set_in_the_sidebar_reopen_from_a_copied_link(server):
 
     url, db = server
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
         page.goto(url + "/gap-map")
         page.locator("[data-testid='stVegaLiteChart'] svg").first.wait_for(timeout=60_000)

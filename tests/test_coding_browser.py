@@ -9,8 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from app_catalogue import CHROMIUM, require_chromium, serve_app
-from test_browser import _free_port
+from app_catalogue import CHROMIUM, CHROMIUM_ARGS, free_port, require_chromium, serve_app
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "test-output" / "coding"
@@ -32,7 +31,7 @@ def server(tmp_path_factory):
         shutil.copy(f, studies / f.name)
     shutil.copy(FIX / "coding" / "omega-2015-cct.yaml", studies / "omega-2015-cct.yaml")
     shutil.copy(FIX / "coding" / "omega-2015-cct.ben.yaml", studies / "second-coding" / "omega-2015-cct.ben.yaml")
-    with serve_app({"EVIDENCE_STUDIES_DIR": str(studies)}, _free_port()) as url:
+    with serve_app({"EVIDENCE_STUDIES_DIR": str(studies)}, free_port()) as url:
         yield url, studies
 
 
@@ -57,8 +56,7 @@ def test_code_a_study_in_a_real_browser(server):
     url, studies = server
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                                                    "--disable-background-networking"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
         page.goto(f"{url}/code-study")
         _type(page, "coding:start_text", "10.5555/fixture.browser")

@@ -10,13 +10,21 @@ host or a ``javascript:`` address (the study's checked https URL may be a link; 
 from __future__ import annotations
 
 import re
-import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 import yaml
-from app_catalogue import CHROMIUM, FIXTURES, build_test_catalogue, require_chromium, serve_app
+from app_catalogue import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FIXTURES,
+    build_test_catalogue,
+    free_port,
+    require_chromium,
+    serve_app,
+    use_catalogue,
+)
 
 HOST = "hostile.invalid"  # .invalid never resolves (RFC 2606): a request to it can only come from rendered text
 IMG = f"<img src=http://img.{HOST}/x.png onerror=alert(1)>"
@@ -144,17 +152,8 @@ def unescaped(at) -> list[str]:
 
 @pytest.fixture(scope="module")
 def catalogue(tmp_path_factory):
-    import streamlit as st
-
-    from evidence import config
-
-    db = build_hostile_catalogue(tmp_path_factory.mktemp("hostile"))
-    st.cache_data.clear()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(config, "CATALOG_PATH", db)
-        mp.setattr(config, "CATALOG_URL", None)
+    with use_catalogue(build_hostile_catalogue(tmp_path_factory.mktemp("hostile"))) as db:
         yield db
-    st.cache_data.clear()
 
 
 def _app(page: str, **query):
@@ -202,12 +201,6 @@ def test_only_bare_dois_are_linked():
     assert doi_link(HOSTILE_DOI) is None and doi_link("javascript:alert(1)") is None and doi_link(None) is None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.browser
 def test_hostile_strings_in_chromium(catalogue):
     """Every page, the Studies page on the hostile study: no request to the hostile host, no anchor to
@@ -218,8 +211,8 @@ def test_hostile_strings_in_chromium(catalogue):
     out = Path(__file__).resolve().parents[1] / "test-output" / "browser"
     out.mkdir(parents=True, exist_ok=True)
     requests: list[str] = []
-    with serve_app({"EVIDENCE_CATALOG_PATH": str(catalogue)}, _free_port()) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    with serve_app({"EVIDENCE_CATALOG_PATH": str(catalogue)}, free_port()) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 2400})
         page.set_default_timeout(60_000)
         page.on("request", lambda r: requests.append(r.url))

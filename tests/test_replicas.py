@@ -11,12 +11,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from app_catalogue import build_test_catalogue
+from app_catalogue import CHROMIUM, CHROMIUM_ARGS, build_test_catalogue
 from replicas import NGINX, Stack
 
 from evidence.catalog.build import build_catalog
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("postgres")]
 
 
@@ -73,7 +72,7 @@ def test_the_app_works_in_a_browser_through_the_proxy(stack):
     seen = set()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+                                    args=CHROMIUM_ARGS)
         try:
             for _i in range(12):
                 if len(seen) == 2:

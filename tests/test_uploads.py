@@ -144,7 +144,7 @@ def test_own_data_controls_in_a_real_browser(own_data_app, tmp_path):
     import socket
     from pathlib import Path
 
-    from app_catalogue import CHROMIUM, require_chromium, serve_app
+    from app_catalogue import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve_app
     from playwright.sync_api import sync_playwright
 
     from evidence.synthesis import fmt
@@ -159,7 +159,7 @@ def test_own_data_controls_in_a_real_browser(own_data_app, tmp_path):
     out = Path(__file__).resolve().parents[1] / "test-output" / "browser"
     out.mkdir(parents=True, exist_ok=True)
     with serve_app({"EVIDENCE_CATALOG_PATH": str(own_data_app)}, port) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1300, "height": 1600})
         page.set_default_timeout(60_000)
         page.goto(f"{url}/your-data")

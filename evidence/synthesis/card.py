@@ -171,7 +171,7 @@ def _statement(ilabel: str, olabel: str, pooled: Pooled | None, rating: str | No
             f"no effect{prob}.")
 
 
-def _absolute(pooled: Pooled | None, metric: str | None, desirable: str | None, olabel: str) -> Absolute | None:
+def absolute_effect(pooled: Pooled | None, metric: str | None, desirable: str | None, olabel: str) -> Absolute | None:
     if pooled is None or metric != "percentage_points":
         return None
     m, lo, hi = pooled.mean, pooled.q025, pooled.q975
@@ -282,7 +282,7 @@ def card_from(ww: WhatWorks, override: grade.Override | None = None, subgroups: 
     card.assessment = assessment
     card.subgroups = _subgroups(ww, olabel, desirable) if subgroups else []
     card.harms = _harms(cell)
-    card.absolute = _absolute(pooled, ww.metric, desirable, olabel)
+    card.absolute = absolute_effect(pooled, ww.metric, desirable, olabel)
     if pooled is not None and "secondary" in ww.selected:
         card.secondary = int(ww.selected["secondary"].fillna(False).astype(bool).sum())
     return card

@@ -19,7 +19,7 @@ from evidence.meta import exact
 from evidence.meta.exact import regression
 from evidence.meta.result import MetaResult
 from evidence.synthesis.answer import WhatWorks, exclusions
-from evidence.synthesis.card import AGE_BANDS, MODAL, Pooled, _absolute, subgroup_masks
+from evidence.synthesis.card import AGE_BANDS, MODAL, Pooled, absolute_effect, subgroup_masks
 from evidence.synthesis.metrics import RATIO_METRICS, metric_unit
 from evidence.synthesis.selection import as_list, one_per_study, usable
 from evidence.synthesis.wording import fmt
@@ -258,7 +258,7 @@ def per_100_children(centre: float | None, low: float | None, high: float | None
     None unless the metric is a proportion in percentage points."""
     if centre is None or low is None or high is None:
         return None
-    a = _absolute(Pooled(centre, low, high, None, None, None, None, None, 0, "", ""), metric, None, outcome_label)
+    a = absolute_effect(Pooled(centre, low, high, None, None, None, None, None, 0, "", ""), metric, None, outcome_label)
     return a.text if a is not None else None
 
 

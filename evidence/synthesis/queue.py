@@ -31,6 +31,7 @@ import pandas as pd
 from evidence.errors import EvidenceError
 from evidence.synthesis.metrics import POOLABLE_METRICS
 from evidence.synthesis.selection import main_metric, one_per_study, usable
+from evidence.synthesis.studies import is_web_link
 from evidence.taxonomy import taxonomy
 
 #: Studies with a usable variance a cell needs before it is pooled (as in the gap map and What works).
@@ -95,7 +96,7 @@ def pooled_studies(effects: pd.DataFrame) -> dict[tuple[str, str], set[str]]:
 def canonical_link(study: dict, sources: list[dict]) -> str | None:
     """The DOI as https://doi.org/..., else the study's web address, else its first source's."""
     doi = lambda d: "https://doi.org/" + re.sub(r"^(doi:\s*|https?://(dx\.)?doi\.org/)", "", str(d).strip(), flags=re.I)  # noqa: E731
-    web = lambda u: not _blank(u) and str(u).strip().lower().startswith(("http://", "https://"))  # noqa: E731
+    web = lambda u: not _blank(u) and is_web_link(str(u))  # noqa: E731
     if not _blank(study.get("doi")):
         return doi(study["doi"])
     if web(study.get("url")):

@@ -69,6 +69,11 @@ def quality_record(quality: dict | None) -> dict | None:
     return out
 
 
+def is_web_link(value) -> bool:
+    """Only http(s) addresses become clickable links (no javascript:, file: or relative paths)."""
+    return isinstance(value, str) and value.strip().lower().startswith(("http://", "https://"))
+
+
 def study_labels(studies: pd.DataFrame) -> dict[str, str]:
     """Study id -> the name a reader picks it by: its citation, and where several studies share a
     citation (one team's evaluations of several programmes) the programme, then the countries, then
@@ -120,7 +125,7 @@ def effect_rows(eff: pd.DataFrame) -> pd.DataFrame:
     """A study's effects with labelled units and metrics and the source split into a web link (http(s)
     only) and other sources, under readers' headers (:data:`EFFECT_LABELS`)."""
     t = taxonomy()
-    web = eff["source_url"].map(lambda v: isinstance(v, str) and v.strip().lower().startswith(("http://", "https://")))
+    web = eff["source_url"].map(is_web_link)
     unit = lambda u: t.metrics.get(u, {}).get("label", u) if isinstance(u, str) else ""  # noqa: E731
     out = eff.assign(source_link=eff["source_url"].where(web), source=eff["source_url"].where(~web),
                      unit_label=eff["unit"].map(unit), metric_label=eff["metric"].map(unit))

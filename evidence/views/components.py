@@ -16,6 +16,7 @@ import streamlit as st
 from evidence import synthesis
 from evidence.meta.result import MetaResult
 from evidence.synthesis import charts
+from evidence.synthesis.studies import is_web_link  # noqa: F401  (pages import it from here)
 from evidence.taxonomy import taxonomy
 from evidence.views import state
 from evidence.views.loaders import catalogue_stamp, load_effects, load_info
@@ -51,11 +52,6 @@ def doi_link(value) -> str | None:
 
     text = str(value or "").strip()
     return f"https://doi.org/{quote(text, safe='/')}" if re.match(BARE_DOI, text) else None
-
-
-def is_web_link(value) -> bool:
-    """Only http(s) addresses become clickable links (no javascript:, file: or relative paths)."""
-    return isinstance(value, str) and value.strip().lower().startswith(("http://", "https://"))
 
 
 # Small screens and contrast: Streamlit's own layout keeps a 300 px sidebar down to 768 px, never wraps
