@@ -6,6 +6,7 @@ import streamlit as st
 
 from evidence import synthesis
 from evidence.synthesis import charts, landing
+from evidence.synthesis.labels import MISSING, readable
 from evidence.taxonomy import taxonomy
 from evidence.views import state
 from evidence.views.cards import card_summary
@@ -73,8 +74,9 @@ with st.container(height=charts.gap_map_height(cells), border=False, key="gm_fra
     st.altair_chart(chart, key=chart_key, on_select="rerun", selection_mode="cell",
                     width="content", height="content", theme=None)
 with st.expander("Table of this chart (cells with evidence)"):
-    st.dataframe(filled[["family_label", "intervention_label", "outcome_group_label", "outcome_label", "n_studies", "n_effects",
-                         "n_pooled", "metric", "mean", "q025", "q975", "category", "designs", "any_harm"]], hide_index=True)
+    st.dataframe(readable(filled[["family_label", "intervention_label", "outcome_group_label", "outcome_label", "n_studies", "n_effects",
+                                  "n_pooled", "metric", "mean", "q025", "q975", "category", "designs", "any_harm"]],
+                          "in the row's metric"), hide_index=True, placeholder=MISSING)
 
 st.subheader("The chosen cell")
 col_a, col_b = st.columns(2)
@@ -94,4 +96,4 @@ with st.container(border=True, key="gm_answer"):
         st.switch_page("app_pages/what_works.py")
 studies = landing.cell_studies(effects, iv, oc, card.pooled_ids)
 st.markdown(f"**Studies in this cell ({len(studies)})**")
-st.dataframe(studies.drop(columns="study_id"), hide_index=True, key="gm_studies")
+st.dataframe(readable(studies.drop(columns="study_id")), hide_index=True, key="gm_studies", placeholder=MISSING)

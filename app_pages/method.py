@@ -8,6 +8,7 @@ import streamlit as st
 
 from evidence import synthesis
 from evidence.provenance import RECORDED_PACKAGES
+from evidence.synthesis.labels import readable
 from evidence.views.components import catalogue_ready, md
 
 st.title("Method")
@@ -35,8 +36,8 @@ reported with the credible and predictive intervals; each characteristic that ca
 checked against metafor.
 """)
 st.subheader("Default priors on the between-study SD (τ)")
-st.dataframe(pd.DataFrame([{"metric": synthesis.metric_label(m), "default prior": synthesis.tau_prior_for(m)}
-                           for m in synthesis.POOLABLE_METRICS]), hide_index=True)
+st.dataframe(readable(pd.DataFrame([{"metric": synthesis.metric_label(m), "default prior": synthesis.tau_prior_for(m)}
+                                    for m in synthesis.POOLABLE_METRICS])), hide_index=True)
 st.subheader("Versions")
 versions = []
 for name in RECORDED_PACKAGES:
@@ -44,7 +45,7 @@ for name in RECORDED_PACKAGES:
         versions.append({"package": name, "version": metadata.version(name)})
     except metadata.PackageNotFoundError:
         versions.append({"package": name, "version": "not installed"})
-st.dataframe(pd.DataFrame(versions), hide_index=True)
+st.dataframe(readable(pd.DataFrame(versions)), hide_index=True)
 counts = info.get("counts", {})
 st.write(md(f"Catalogue version {info.get('catalog_version', '?')}: {counts.get('studies', '?')} studies, "
             f"{counts.get('effects', '?')} effects."))

@@ -1,8 +1,10 @@
 """Page 3 — Studies: a searchable table of every coded study, and one study's record with every
 effect and the source passage it was coded from."""
 
+import pandas as pd
 import streamlit as st
 
+from evidence.synthesis.labels import MISSING, readable
 from evidence.synthesis.studies import effect_card, effect_rows, record_parts, search_studies, study_labels, study_table
 from evidence.taxonomy import taxonomy
 from evidence.views import state
@@ -25,7 +27,9 @@ rob = c3.multiselect("Risk of bias", sorted(studies["risk_of_bias"].dropna().uni
 
 shown = search_studies(studies, query, design=designs, coding_status=status, risk_of_bias=rob)
 st.caption(md(f"{len(shown)} of {len(studies)} studies"))
-event = st.dataframe(study_table(shown), hide_index=True, on_select="rerun", selection_mode="single-row", key="st_table")
+labels = study_labels(studies)  # one distinct name per study (two studies may share a citation)
+event = st.dataframe(study_table(shown, labels), hide_index=True, on_select="rerun", selection_mode="single-row", key="st_table",
+                     placeholder=MISSING)
 rows = event.selection.rows if event is not None else []
 options = list(shown["id"])
 if rows:
@@ -34,7 +38,6 @@ if not options:
     st.stop()
 if st.session_state.get(state.ST_STUDY) not in options:
     st.session_state[state.ST_STUDY] = options[0]
-labels = study_labels(studies)
 sid = st.selectbox("Study", options, key=state.ST_STUDY, format_func=lambda s: labels.get(s, s))
 
 rec = load_study(stamp, sid)
@@ -63,7 +66,9 @@ with cols[1]:
     if rob:
         record_table({k: v for k, v in rob.items() if k != "domains"})
         if rob.get("domains"):
-            st.dataframe([{str(k).replace("_", " ").capitalize(): v for k, v in d.items()} for d in rob["domains"]], hide_index=True)
+            st.dataframe(readable(pd.DataFrame(rob["domains"]), headers={"domain": "Domain", "judgement": "Judgement",
+                                                                         "level": "Risk level"}),
+                         hide_index=True, placeholder=MISSING)
     else:
         st.write("Not assessed yet.")
     st.subheader("Evidence quality (clearinghouse rating)")
@@ -87,10 +92,13 @@ for card in (effect_card(r) for r in effects_shown.to_dict("records")):
         if card["link"]:
             st.link_button("Open the source", card["link"])
 with st.expander("All effects of this study as a table"):
-    st.dataframe(effects_shown, hide_index=True, column_config={"Source link": st.column_config.LinkColumn("Source link")})
+    st.dataframe(readable(effects_shown), hide_index=True, placeholder=MISSING,
+                 column_config={"Source link": st.column_config.LinkColumn("Source link")})
 if rec.get("versions"):
     st.subheader("Other versions")
-    st.dataframe([{str(k).replace("_", " ").capitalize(): v for k, v in r.items()} for r in rec["versions"]], hide_index=True)
+    st.dataframe(readable(pd.DataFrame(rec["versions"]).drop(columns="seq", errors="ignore"),
+                          headers={"kind": "Kind of publication", "title": "Title", "venue": "Venue", "doi": "DOI", "url": "Link"}),
+                 hide_index=True, placeholder=MISSING, column_config={"Link": st.column_config.LinkColumn("Link")})
 
 from evidence.views.loaders import load_coding_queue
 
@@ -99,6 +107,7 @@ with st.expander("What to code next"):
     st.caption(md(f"{len(todo)} studies mapped, headline only or missing parts, ranked by how much coding them from the full "
                   "text would change the answers: cells one study short of pooling first, then national or large programmes, "
                   "then the rest (`evidence todo` prints the same queue)."))
-    st.dataframe(todo[["rank", "citation", "status", "reason", "missing", "where", "link"]], hide_index=True, key="st_todo",
-                 column_config={"rank": "Rank", "citation": "Study", "status": "Coding status", "reason": "Why next",
-                                "missing": "Missing", "where": "Where to find it", "link": st.column_config.LinkColumn("Link")})
+    st.dataframe(readable(todo[["rank", "citation", "status", "reason", "missing", "where", "link"]],
+                          headers={"rank": "Rank", "citation": "Study", "status": "Coding status", "reason": "Why next",
+                                   "missing": "Missing", "where": "Where to find it", "link": "Link"}),
+                 hide_index=True, key="st_todo", placeholder=MISSING, column_config={"Link": st.column_config.LinkColumn("Link")})

@@ -10,6 +10,7 @@ import streamlit as st
 from evidence import synthesis
 from evidence.synthesis import charts, context
 from evidence.synthesis.answer import prior_sensitivity
+from evidence.synthesis.labels import MISSING, readable
 from evidence.synthesis.metrics import default_tau_scale, metric_unit
 from evidence.taxonomy import taxonomy
 from evidence.views import state
@@ -132,7 +133,7 @@ if result is None and len(harvest):
     st.subheader("Harvest plot: what each study reports")
     chart_and_table(charts.harvest_chart(harvest), harvest, "Each bar is one effect, placed by the direction the study "
                     "reports (with or without a number); taller bars = lower risk of bias; colour = design; solid = "
-                    "statistically clear, hatched = not clear or significance not stated.", "ww_harvest")
+                    "statistically clear, hatched = not clear or significance not stated.", "ww_harvest", "reported unit")
 
 if card.harms:  # the card's harms, as the summaries and `evidence answer` list them
     st.error(md(f"Harm flagged: {len(card.harms)} effect(s) in this cell were coded as harmful "
@@ -143,13 +144,13 @@ if card.harms:  # the card's harms, as the summaries and `evidence answer` list 
 if result is not None:
     result_views(result, ww.metric, unit, "ww")
     if st.toggle("Leave-one-out (each study left out in turn)", key="ww_loo"):
-        st.dataframe(synthesis.leave_one_out(ww), hide_index=True)
+        st.dataframe(readable(synthesis.leave_one_out(ww), unit), hide_index=True, placeholder=MISSING)
 
     st.subheader("Effect per US$100 of transfer a year")
     per = context.per_100_dollars(ww.selected, ww.metric, ww.tau_prior)
     st.write(md(per.message))
     if len(per.table):
-        st.dataframe(per.table, hide_index=True)
+        st.dataframe(readable(per.table, unit, {"estimate": "Effect ({unit})"}), hide_index=True, placeholder=MISSING)
 
 if len(ww.cell):
     st.subheader("For my context")
@@ -179,7 +180,8 @@ else:
 
 if len(ww.excluded):
     with st.expander(f"Effects not pooled ({len(ww.excluded)}) and why"):
-        st.dataframe(ww.excluded[["citation", "effect_id", "subgroup_label", "metric", "estimate", "reason"]], hide_index=True)
+        st.dataframe(readable(ww.excluded[["citation", "effect_id", "subgroup_label", "metric", "estimate", "reason"]], "reported unit",
+                              {"reason": "Why not pooled"}), hide_index=True, placeholder=MISSING)
 
 # -- evidence summary: the same document `evidence summary` writes ------------------------------
 st.subheader("Download the evidence summary")

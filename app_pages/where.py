@@ -3,6 +3,7 @@ interventions. Clicking a country sets the sidebar's country filter, which every
 
 import streamlit as st
 
+from evidence.synthesis.labels import MISSING, readable
 from evidence.synthesis.where import clicked_country, evidence_by_country, world_map_chart
 from evidence.views import state
 from evidence.views.components import catalogue_ready, md, sidebar_filters
@@ -38,10 +39,8 @@ else:
     st.caption("Click a country to filter the other pages to its evidence (the sidebar's Country filter); countries with "
                "studies have a dark outline, the chosen one a thick one. The tables below are the map's text alternative.")
 st.subheader("Countries ranked by number of studies")
-st.dataframe(where.ranked, hide_index=True, column_config={
-    "country": "Country", "iso3": "ISO3 code", "region": "Region", "studies": st.column_config.NumberColumn("Studies"),
-    "interventions": "Interventions evaluated"})
+st.dataframe(readable(where.ranked), hide_index=True, placeholder=MISSING)
 st.subheader("Countries × interventions (number of studies)")
-st.dataframe(where.matrix.rename_axis("Country"))
+st.dataframe(readable(where.matrix.rename_axis("Country")), placeholder=MISSING)
 st.subheader("By region")
-st.dataframe(where.by_region, hide_index=True, column_config={"region": "Region", "studies": "Studies", "countries": "Countries"})
+st.dataframe(readable(where.by_region), hide_index=True, placeholder=MISSING)

@@ -10,6 +10,7 @@ from evidence import synthesis
 from evidence.errors import EvidenceError
 from evidence.ingest import effect_table as uploads
 from evidence.meta import exact, frequentist
+from evidence.synthesis.labels import MISSING, readable
 from evidence.synthesis.metrics import measure_scale
 from evidence.views.components import kept, md, result_views
 from evidence.views.state import SHADOW_PREFIX
@@ -56,7 +57,7 @@ if data is None:
 
 st.caption(md(f"{len(data.yi)} effect sizes. {data.note}"))
 with st.expander("The data as read"):
-    st.dataframe(data.table, hide_index=True)
+    st.dataframe(readable(data.table, measure_scale(data.measure)), hide_index=True, placeholder=MISSING)
 
 # Every model control keeps its value through runs that do not draw it (no file yet, the other engine's
 # controls), so what the controls show is what produced the numbers below them.

@@ -71,15 +71,20 @@ def forest_chart(result: MetaResult, unit_label: str = "", title: str | None = N
     y = alt.Y("y:Q", title=None, scale=alt.Scale(domain=[-len(order) + 0.4, 0.6], nice=False),
               axis=alt.Axis(values=[-i for i in range(len(order))], labelExpr=f"{labels}[datum.value]",
                             labelLimit=170, grid=False, ticks=False))
-    # Two legend columns fit a phone's width (one row of four is cut to its first item there).
-    colour = alt.Color("kind:N", scale=alt.Scale(domain=kinds, range=colours), title=None,
-                       legend=alt.Legend(orient="bottom", columns=2, labelLimit=170, symbolType="circle"))
+    # Colour and shape both name the row's kind (a second channel for colour-blind readers), and share
+    # one legend, so each legend entry shows the symbol the chart draws. Two legend columns fit a
+    # phone's width (one row of four is cut to its first item there).
+    legend = alt.Legend(orient="bottom", columns=2, labelLimit=170)
+    colour = alt.Color("kind:N", scale=alt.Scale(domain=kinds, range=colours), title=None, legend=legend)
     tooltip = [alt.Tooltip("row:N", title="Row"), alt.Tooltip("kind:N", title="What"), alt.Tooltip("estimate:Q", format=".3f"),
                alt.Tooltip("lower:Q", format=".3f", title="2.5%"), alt.Tooltip("upper:Q", format=".3f", title="97.5%")]
     base = alt.Chart(d).encode(y=y, color=colour, tooltip=tooltip)
-    bars = base.mark_rule(strokeWidth=2).encode(x=alt.X("lower:Q", title=xtitle), x2="upper:Q")
+    # The prediction interval (where a new programme's effect is expected) is dashed: it is no estimate's CI.
+    bars = base.mark_rule(strokeWidth=2).encode(
+        x=alt.X("lower:Q", title=xtitle), x2="upper:Q",
+        strokeDash=alt.StrokeDash("kind:N", scale=alt.Scale(domain=kinds, range=[[1, 0], [1, 0], [1, 0], [5, 3]]), legend=None))
     points = base.mark_point(filled=True, size=70).encode(
-        x=x, shape=alt.Shape("kind:N", scale=alt.Scale(domain=kinds, range=shapes), title=None, legend=None))
+        x=x, shape=alt.Shape("kind:N", scale=alt.Scale(domain=kinds, range=shapes), title=None, legend=legend))
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4], color=OKABE_ITO["grey"]).encode(x="x:Q")
     chart = alt.layer(zero, bars, points).properties(height=40 * len(order), width="container")
     return chart.properties(title=title) if title else chart
@@ -102,18 +107,29 @@ def posterior_data(result: MetaResult) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["x", "density", "curve"])
 
 
+#: The posterior plot's curves: colour (Okabe-Ito) and line style both tell them apart, so the plot
+#: reads in grey print and for colour-blind readers alike.
+POSTERIOR_STYLES = {"Pooled effect": (OKABE_ITO["blue"], [1, 0]), "New programme": (OKABE_ITO["orange"], [6, 3]),
+                    "Estimate (sampling distribution)": (OKABE_ITO["blue"], [1, 0])}
+
+
 def posterior_chart(result: MetaResult, unit_label: str = "") -> alt.Chart:
+    """The pooled effect's density (solid blue line) and a new programme's (dashed orange line), each
+    with a light fill; the bar on the axis is the pooled effect's 95% interval, the dotted rule no effect."""
     d = posterior_data(result)
     curves = list(dict.fromkeys(d["curve"]))
-    colour = alt.Color("curve:N", scale=alt.Scale(domain=curves, range=[OKABE_ITO["blue"], OKABE_ITO["orange"]][: len(curves)] or None),
-                       title=None, legend=alt.Legend(orient="bottom"))
-    area = alt.Chart(d).mark_area(opacity=0.35).encode(
-        x=alt.X("x:Q", title=f"Effect ({unit_label})" if unit_label else "Effect"), y=alt.Y("density:Q", title="Density", stack=None),
-        color=colour, strokeDash=alt.StrokeDash("curve:N", legend=None))
+    styles = [POSTERIOR_STYLES.get(c, (OKABE_ITO["grey"], [2, 2])) for c in curves]
+    legend = alt.Legend(orient="bottom", symbolType="stroke", symbolStrokeWidth=3, symbolSize=400, symbolOpacity=1)
+    colour = alt.Color("curve:N", scale=alt.Scale(domain=curves, range=[c for c, _ in styles] or None), title=None, legend=legend)
+    dash = alt.StrokeDash("curve:N", scale=alt.Scale(domain=curves, range=[s for _, s in styles] or None), title=None, legend=legend)
+    x = alt.X("x:Q", title=f"Effect ({unit_label})" if unit_label else "Effect")
+    y = alt.Y("density:Q", title="Density", stack=None)
+    area = alt.Chart(d).mark_area(opacity=0.2).encode(x=x, y=y, color=colour)
+    line = alt.Chart(d).mark_line(strokeWidth=2.5).encode(x=x, y=y, color=colour, strokeDash=dash)
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4], color=OKABE_ITO["grey"]).encode(x="x:Q")
     ci = pd.DataFrame({"lower": [result.mu.q025], "upper": [result.mu.q975], "y": [0.0]})
     band = alt.Chart(ci).mark_rule(strokeWidth=5, color=OKABE_ITO["blue"]).encode(x="lower:Q", x2="upper:Q", y="y:Q")
-    return alt.layer(area, zero, band).properties(height=220, width="container")
+    return alt.layer(area, line, zero, band).properties(height=220, width="container")
 
 
 # -- funnel -------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from evidence.rob import quality_text, rob_text
+from evidence.synthesis.labels import readable
 from evidence.synthesis.selection import as_list
 from evidence.taxonomy import taxonomy
 
@@ -103,22 +104,26 @@ EFFECT_LABELS = {
     "source": "Source (not a web address)", "conversion_notes": "Conversion notes",
 }
 STUDY_LABELS = {
-    "citation": "Citation", "title": "Title", "programme": "Programme", "year": "Year", "country_names": "Countries",
+    "citation": "Study", "title": "Title", "programme": "Programme", "year": "Year", "country_names": "Countries",
     "design": "Design", "interventions": "Interventions", "outcomes": "Outcomes",
     "risk_of_bias": "Risk of bias (RoB 2 / ROBINS-I)", "quality_rating": "Evidence quality (CLEAR)",
     "coding_status": "Coding status", "n_effects": "Effects coded",
 }
 
 
-def study_table(shown: pd.DataFrame) -> pd.DataFrame:
-    """The study list with taxonomy labels instead of keys (design, interventions, outcomes) and readers' headers."""
+def study_table(shown: pd.DataFrame, labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """The study list with taxonomy labels instead of keys (design, interventions, outcomes), readers'
+    headers and every cell in words (:func:`labels.readable`); the study named by ``labels``
+    (:func:`study_labels`, distinct where two studies share a citation), else by its citation."""
     t = taxonomy()
     lab = lambda terms, kind: "; ".join(getattr(t, kind).get(x, {}).get("label", x) for x in as_list(terms))  # noqa: E731
     out = shown.assign(design=shown["design"].map(lambda d: t.designs.get(d, {}).get("label", d) if isinstance(d, str) else d),
                        interventions=shown["interventions"].map(lambda v: lab(v, "interventions")),
                        outcomes=shown["outcomes"].map(lambda v: lab(v, "outcomes")),
                        country_names=shown["country_names"].map(lambda v: "; ".join(as_list(v))))
-    return out[list(STUDY_LABELS)].rename(columns=STUDY_LABELS)
+    if labels:
+        out = out.assign(citation=out["id"].map(labels).fillna(out["citation"]))
+    return readable(out[list(STUDY_LABELS)].rename(columns=STUDY_LABELS))
 
 
 def effect_rows(eff: pd.DataFrame) -> pd.DataFrame:

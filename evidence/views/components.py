@@ -16,6 +16,7 @@ import streamlit as st
 from evidence import synthesis
 from evidence.meta.result import MetaResult
 from evidence.synthesis import charts
+from evidence.synthesis.labels import MISSING, readable, record_rows
 from evidence.synthesis.studies import is_web_link  # noqa: F401  (pages import it from here)
 from evidence.taxonomy import taxonomy
 from evidence.views import state
@@ -243,24 +244,23 @@ def _country_name(effects: pd.DataFrame):
 
 # -- result views -------------------------------------------------------------------------------
 def record_table(record: dict) -> None:
-    """A record as a two-column table of its filled fields (labels from the field names)."""
-    rows = [{"field": str(k).replace("_", " "), "value": str(v)} for k, v in record.items()
-            if v not in (None, "", [], {}) and k not in ("seq", "study_id")]
+    """A record as a two-column table of its filled fields, in words (:func:`record_rows`)."""
+    rows = record_rows(record)
     if rows:
         st.dataframe(rows, hide_index=True, width="stretch")
     else:
         st.write("Not coded.")
 
 
-def chart_and_table(chart, table: pd.DataFrame, caption: str, key: str) -> None:
-    """A chart with its table alternative (same numbers) in an expander."""
+def chart_and_table(chart, table: pd.DataFrame, caption: str, key: str, unit: str | None = None) -> None:
+    """A chart with its table alternative (same numbers, headers in words with ``unit``) in an expander."""
     # Streamlit fits the whole chart (axes and legend included) into ``height``: give the plot its
     # own height plus room for the axis title and the legend below it.
     plot = chart.height if isinstance(getattr(chart, "height", None), int) else None
     st.altair_chart(chart, key=key, height=plot + 110 if plot else "content")
     st.caption(md(caption))
     with st.expander("Table of this chart"):
-        st.dataframe(table, hide_index=True)
+        st.dataframe(readable(table, unit), hide_index=True, placeholder=MISSING)
 
 
 def heterogeneity(result: MetaResult, metric: str | None) -> None:
@@ -288,17 +288,18 @@ def result_views(result: MetaResult, metric: str | None, unit_label: str, key: s
     st.subheader("Forest plot")
     chart_and_table(charts.forest_chart(result, unit_label), charts.forest_data(result),
                     "Each study's own estimate (95% CI) and its shrunken estimate (95% CrI), the pooled effect and the "
-                    "interval where a new programme's effect is expected (prediction).", f"{key}_forest")
+                    "interval where a new programme's effect is expected (prediction).", f"{key}_forest", unit_label)
     st.subheader("Heterogeneity")
     heterogeneity(result, metric)
     st.subheader("Pooled effect" if result.densities else "Estimate")
     chart_and_table(charts.posterior_chart(result, unit_label), charts.posterior_data(result),
-                    "Posterior density of the pooled effect and of a new programme's effect; the bar is the 95% interval.",
-                    f"{key}_posterior")
+                    "Posterior density of the pooled effect (solid line) and of a new programme's effect (dashed line); "
+                    "the bar is the pooled effect's 95% interval.",
+                    f"{key}_posterior", unit_label)
     st.subheader("Funnel plot")
     yi = [s.yi for s in result.studies]
     vi = [s.vi for s in result.studies]
     pts, _ = charts.funnel_data(yi, vi, result.mu.mean)
     chart_and_table(charts.funnel_chart(yi, vi, result.mu.mean, unit_label), pts.assign(label=[s.label for s in result.studies]),
                     "Asymmetry (small studies on one side only) can signal publication bias; with few studies it is hard to judge.",
-                    f"{key}_funnel")
+                    f"{key}_funnel", unit_label)
