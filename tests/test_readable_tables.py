@@ -264,3 +264,11 @@ def test_headers_carry_the_unit_and_cells_the_labels():
     assert out.iloc[0].tolist()[:2] == ["Conditional cash transfer", "percentage points"]
     assert out.iloc[0]["Harm coded"] == "no" and pd.isna(out.iloc[0]["Subgroup"]) and MISSING == "—"  # drawn by the placeholder
     assert pd.api.types.is_numeric_dtype(out["Standard error (percentage points)"])  # numbers still sort as numbers
+
+
+def test_what_works_leave_out_picker_names_studies_that_share_a_citation_apart(catalogue):
+    at = _page("app_pages/what_works.py")
+    at.selectbox(key="ww_intervention").set_value("conditional_cash_transfer").run()
+    at.selectbox(key="ww_outcome").set_value("economic_activity").run()
+    names = at.multiselect(key="ww_leave").options
+    assert len([n for n in names if n.startswith("Alpha (2010)")]) == 2 and len(names) == len(set(names)), names
