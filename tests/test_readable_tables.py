@@ -272,3 +272,13 @@ def test_what_works_leave_out_picker_names_studies_that_share_a_citation_apart(c
     at.selectbox(key="ww_outcome").set_value("economic_activity").run()
     names = at.multiselect(key="ww_leave").options
     assert len([n for n in names if n.startswith("Alpha (2010)")]) == 2 and len(names) == len(set(names)), names
+
+
+def test_studies_page_names_a_subgroup_the_coder_left_unlabelled(catalogue):
+    """alpha-2010-cct's girls' effect (sex and ages coded, no label) reads as girls', not as the whole sample."""
+    at = _page("app_pages/studies.py")
+    at.selectbox(key="st_study").set_value("alpha-2010-cct").run()
+    table = next(el.value for el in at.dataframe if "Subgroup" in el.value.columns)
+    assert table.set_index("Effect").loc["work-girls", "Subgroup"] == "Girls aged 12–14"
+    assert pd.isna(table.set_index("Effect").loc["work-all", "Subgroup"])  # the whole sample: no subgroup
+    assert any("(Girls aged 12–14)" in str(m.value).replace("\\", "") for m in at.markdown)  # its card says it too

@@ -126,14 +126,32 @@ def study_table(shown: pd.DataFrame, labels: dict[str, str] | None = None) -> pd
     return readable(out[list(STUDY_LABELS)].rename(columns=STUDY_LABELS))
 
 
+def subgroup_name(label, sex, age_min, age_max) -> str | None:
+    """A subgroup as readers name it: the coder's label, else its sex and ages ("Girls aged 12–14",
+    "Boys", "Children aged 10 and over"), so a girls' effect never reads as the whole sample; None for
+    the whole sample."""
+    if isinstance(label, str) and label.strip():
+        return label
+    lo, hi = (pd.to_numeric(pd.Series([x]), errors="coerce").iloc[0] for x in (age_min, age_max))
+    who = sex.capitalize() if sex in ("girls", "boys") else "Children"
+    if pd.notna(lo) and pd.notna(hi):
+        return f"{who} aged {lo:g}–{hi:g}"
+    if pd.notna(lo) or pd.notna(hi):
+        return f"{who} aged {lo:g} and over" if pd.notna(lo) else f"{who} aged up to {hi:g}"
+    return who if who != "Children" else None
+
+
 def effect_rows(eff: pd.DataFrame) -> pd.DataFrame:
-    """A study's effects with labelled units and metrics and the source split into a web link (http(s)
-    only) and other sources, under readers' headers (:data:`EFFECT_LABELS`)."""
+    """A study's effects with labelled units and metrics, the subgroup named (:func:`subgroup_name`) and
+    the source split into a web link (http(s) only) and other sources, under readers' headers
+    (:data:`EFFECT_LABELS`)."""
     t = taxonomy()
     web = eff["source_url"].map(is_web_link)
     unit = lambda u: t.metrics.get(u, {}).get("label", u) if isinstance(u, str) else ""  # noqa: E731
+    subgroups = [subgroup_name(*r) for r in zip(eff["subgroup_label"], eff["subgroup_sex"], eff["subgroup_age_min"], eff["subgroup_age_max"])]
     out = eff.assign(source_link=eff["source_url"].where(web), source=eff["source_url"].where(~web),
-                     unit_label=eff["unit"].map(unit), metric_label=eff["metric"].map(unit))
+                     unit_label=eff["unit"].map(unit), metric_label=eff["metric"].map(unit),
+                     subgroup_label=pd.Series(subgroups, index=eff.index, dtype=object))
     return out[list(EFFECT_LABELS)].rename(columns=EFFECT_LABELS)
 
 
