@@ -9,6 +9,7 @@ from evidence import config
 from evidence.coding import draft, reconcile, yamlio
 from evidence.config import SECOND_CODING_DIR
 from evidence.errors import EvidenceError
+from evidence.synthesis import labels
 
 PICK = "reconcile:file"
 BY = "reconcile:by"
@@ -44,14 +45,14 @@ c.metric("Cohen's kappa", "n/a" if cmp.kappa is None else f"{cmp.kappa:.3f}")
 st.caption(f"First coder: {cmp.first_coder} ({first_path.name}); second coder: {cmp.second_coder} ({pick.name}); "
            f"{len(cmp.paired)} categorical field(s) coded by both.")
 show = lambda v: "" if v is None else str(v)  # noqa: E731
-st.dataframe(pd.DataFrame([{"field": d.field, cmp.first_coder: show(d.first), cmp.second_coder: show(d.second),
-                            f"quote ({cmp.first_coder})": show(d.first_quote),
-                            f"quote ({cmp.second_coder})": show(d.second_quote),
-                            "categorical": d.categorical} for d in cmp.disagreements]),
+st.dataframe(pd.DataFrame([{"Field": d.field, cmp.first_coder: show(d.first), cmp.second_coder: show(d.second),
+                            f"Quote ({cmp.first_coder})": show(d.first_quote),
+                            f"Quote ({cmp.second_coder})": show(d.second_quote),
+                            "Categorical": labels.cell_text(d.categorical)} for d in cmp.disagreements]),
              hide_index=True, width="stretch")
 
 with st.expander(f"The {len(cmp.paired)} categorical fields behind the agreement and kappa"):
-    st.dataframe(pd.DataFrame([{"field": f, cmp.first_coder: show(x), cmp.second_coder: show(y), "agree": x == y}
+    st.dataframe(pd.DataFrame([{"Field": f, cmp.first_coder: show(x), cmp.second_coder: show(y), "Agree": labels.cell_text(x == y)}
                                for f, x, y in cmp.paired]), hide_index=True, width="stretch")
 
 choices = {}

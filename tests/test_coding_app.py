@@ -114,7 +114,8 @@ def test_reconcile_page_lists_disagreements_and_writes(studies):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {"Disagreements": "6", "Agreement (categorical)": "70.0%", "Cohen's kappa": "0.615"}
     table = at.dataframe[0].value
-    assert list(table.field)[0] == "design.type" and set(table.columns) >= {"ana", "ben", "quote (ana)", "quote (ben)"}
+    assert list(table["Field"])[0] == "design.type" and set(table.columns) >= {"ana", "ben", "Quote (ana)", "Quote (ben)"}
+    assert set(table["Categorical"]) <= {"yes", "no"} and set(at.dataframe[1].value["Agree"]) == {"yes", "no"}
     at.radio(key="reconcile:choice:effects[work].reported.se").set_value("second")
     at.radio(key="reconcile:choice:effects[work].provenance.quote").set_value("second")
     at.text_input(key="reconcile:by").set_value("carla").run()
