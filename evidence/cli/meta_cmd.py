@@ -47,8 +47,8 @@ def design_matrix(df: pd.DataFrame, formula: str) -> tuple[pd.DataFrame, list[st
 
 
 def read_effects_csv(path: Path):
-    """The CSV as a table of text cells indexed by line (:func:`evidence.ingest.effect_table.read_table`,
-    the reader the own-data page uses), or a :class:`MetaAnalysisError` naming the file, the line and
+    """The CSV as a table of text cells and the lines they are on (:func:`evidence.ingest.effect_table.read_table`,
+    the reader the own-data page uses; no pandas), or a :class:`MetaAnalysisError` naming the file, the line and
     the fix. The size is checked before the file is read."""
     from evidence.ingest.effect_table import CLI_MAX_BYTES, CLI_MAX_ROWS, UploadError, read_table
 
@@ -218,6 +218,8 @@ def register(app: typer.Typer) -> None:
             terms = [t.strip() for t in (mods or "").split("+") if t.strip()]
             df, y, v = csv_effects(csv, read_effects_csv(csv), yi, vi, [*terms, *filter(None, (cluster, inner))])
             df = df.assign(**{yi: y, vi: v})
+            if mods:  # moderator coding reads a DataFrame (pandas, formulae): only when moderators are asked for
+                df = df.to_frame()
             labels = None
         else:
             if outcome is None:
@@ -231,8 +233,8 @@ def register(app: typer.Typer) -> None:
         if mods:
             X, names = design_matrix(df, mods)
             df = df.loc[X.index]
-        y = df[yi].to_numpy(dtype=float)
-        v = df[vi].to_numpy(dtype=float)
+        y = np.asarray(df[yi], dtype=float)  # a DataFrame's column, or the CSV table's float array
+        v = np.asarray(df[vi], dtype=float)
         if len(y) < 2:
             raise MetaAnalysisError(f"{len(y)} effect{'s' if len(y) != 1 else ''} left after dropping rows with a missing moderator; "
                                     "a meta-analysis needs at least two")
@@ -257,7 +259,7 @@ def _fit(y, v, df, method, knha, X, names, cluster, inner, prior_tau, prior_mu, 
     if cluster or inner:
         if not (cluster and inner):
             raise MetaAnalysisError("--cluster and --inner go together")
-        return three_level_json(y, v, df[cluster].to_numpy(), df[inner].to_numpy())
+        return three_level_json(y, v, np.asarray(df[cluster], dtype=object), np.asarray(df[inner], dtype=object))
     if method == "bayes":
         from evidence.meta import exact
 

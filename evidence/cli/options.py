@@ -68,7 +68,8 @@ def with_filters(*names: str):
             values = {n: kw.pop(f"f_{n}") for n in names}
             values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items()}
             filters = Filters(**values)
-            problems = unknown_terms(filters)
+            # no filter given (``meta --csv``), nothing to check: the vocabulary loads the taxonomy and the schema
+            problems = unknown_terms(filters) if filters != Filters() else []
             if problems:
                 raise UnknownTermError("; ".join(problems))
             return func(**kw, filters=filters)

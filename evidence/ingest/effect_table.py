@@ -12,6 +12,11 @@ Limits for an upload: 5 MB, 5,000 rows (the command line allows more: :data:`CLI
   sd1i, sd2i, n1i, n2i) -> SMD, MD; a proportion (xi, ni) -> PR, PLO; a correlation (ri, ni) -> ZCOR.
 
 An optional ``study`` (or label, author, trial, name) column labels the rows.
+
+The reader returns a :class:`~evidence.ingest.table.Table` of plain columns, not a DataFrame:
+``evidence meta --csv`` reads, checks and pools a file without importing pandas (a quarter of its
+whole-process time). The app's :class:`Dataset` carries a DataFrame, built at that edge by
+:meth:`~evidence.ingest.table.Table.to_frame`.
 """
 
 from __future__ import annotations
@@ -21,12 +26,16 @@ import io
 import re
 from dataclasses import dataclass
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from evidence.effectsize import MEASURES, escalc
 from evidence.errors import EffectSizeError, EvidenceError
+from evidence.ingest.table import Table
+
+if TYPE_CHECKING:  # pandas only where a DataFrame is asked for (Table.to_frame, parse_table)
+    import pandas as pd
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
@@ -89,12 +98,12 @@ def compatible_measures(columns) -> list[str]:
     return [m for m in UPLOAD_MEASURES if all(any(a in cols for a in req.split("|")) for req in MEASURES[m])]
 
 
-def read_table(data: bytes, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS) -> pd.DataFrame:
-    """Bytes -> DataFrame of text cells (``None`` when blank), lower-case column names, indexed by the
+def read_table(data: bytes, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS) -> Table:
+    """Bytes -> :class:`Table` of text cells (``None`` when blank), lower-case column names, and the
     CSV line each row starts on, so every later message can name the line. Read strictly with the csv
     module (pandas would guess: a row with one field more than the header silently turned the first
-    column into the index). ``attrs["delimiter"]``: the delimiter used, which decides whether a number
-    cell may have a decimal comma (:func:`numbers`; text columns are never changed)."""
+    column into the index). The delimiter used is kept: it decides whether a number cell may have a
+    decimal comma (:func:`numbers`; text columns are never changed)."""
     if len(data) > max_bytes:
         raise UploadError(f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB (split it"
                           f"{', or use `evidence meta --csv` for large tables' if max_bytes < CLI_MAX_BYTES else ''}).")
@@ -137,9 +146,7 @@ def read_table(data: bytes, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS
                           "check the quotes.") from None
     if not lines:
         raise UploadError("The file has only a header row and no effects: expected one effect per row.")
-    df = pd.DataFrame(dict(zip(header, columns)), index=pd.Index(lines, name="line"), dtype=object)
-    df.attrs["delimiter"] = delimiter
-    return df
+    return Table(dict(zip(header, columns)), np.asarray(lines, dtype=np.int64), delimiter)
 
 
 def _csv_problem(exc: Exception) -> str:
@@ -199,12 +206,12 @@ MISSING = ("", "na", "n/a", "null", ".")
 LIMIT_Y, LIMIT_V = 1e12, (1e-24, 1e24)
 
 
-def numbers(df: pd.DataFrame, col: str) -> np.ndarray:
+def numbers(df: Table, col: str) -> np.ndarray:
     """A column as finite floats, or an :class:`UploadError` naming the first bad cell's line and column
     (missing, text, NaN or infinity) and what to do."""
     out = np.empty(len(df))
-    comma = df.attrs.get("delimiter", ",") != ","
-    for i, (line, cell) in enumerate(zip(df.index, df[col])):
+    comma = df.delimiter != ","
+    for i, (line, cell) in enumerate(zip(df.lines, df[col])):
         text = "" if cell is None or (isinstance(cell, float) and np.isnan(cell)) else str(cell).strip()
         if comma and _DECIMAL_COMMA.match(text):
             text = text.replace(",", ".")
@@ -223,36 +230,36 @@ def numbers(df: pd.DataFrame, col: str) -> np.ndarray:
     return out
 
 
-def decimal_commas(df: pd.DataFrame, cols) -> int:
+def decimal_commas(df: Table, cols) -> int:
     """How many number cells of ``cols`` :func:`numbers` reads with a decimal comma (for the note)."""
-    if df.attrs.get("delimiter", ",") == ",":
+    if df.delimiter == ",":
         return 0
     return sum(bool(_DECIMAL_COMMA.match(str(v).strip())) for c in cols for v in df[c] if v is not None)
 
 
-def typed(df: pd.DataFrame) -> pd.DataFrame:
-    """Columns whose every filled cell is a finite number become floats (blank -> NaN); the rest stay
-    text. For moderators, which are coded as numbers or as categories by their type."""
+def typed(df: Table) -> Table:
+    """Columns whose every filled cell is a finite number become float arrays (blank -> NaN); the rest
+    stay text. For moderators, which are coded as numbers or as categories by their type."""
     out = {}
-    comma = df.attrs.get("delimiter", ",") != ","
+    comma = df.delimiter != ","
     for c in df.columns:
         cells = [None if v is None or str(v).strip().lower() in MISSING else str(v).strip() for v in df[c]]
         cells = [v.replace(",", ".") if comma and v is not None and _DECIMAL_COMMA.match(v) else v for v in cells]
         try:
-            values = [np.nan if v is None else float(v) for v in cells]
-            out[c] = values if all(np.isfinite(v) for v in values if v == v) else df[c]
+            values = np.array([np.nan if v is None else float(v) for v in cells], dtype=float)
+            out[c] = values if np.isfinite(values[~np.isnan(values)]).all() else df[c]
         except ValueError:
             out[c] = df[c]
-    return pd.DataFrame(out, index=df.index)
+    return Table(out, df.lines, df.delimiter)
 
 
-def effects(df: pd.DataFrame, yi: str = "yi", vi: str = "vi") -> tuple[np.ndarray, np.ndarray]:
+def effects(df: Table, yi: str = "yi", vi: str = "vi") -> tuple[np.ndarray, np.ndarray]:
     """The effect sizes and variances of a table read by :func:`read_table`, checked for what every
     engine needs: numbers, positive variances within range, at least two effects."""
     for c in (yi, vi):
         if c not in df.columns:
             raise UploadError(f"no column {c!r} (the columns are {', '.join(map(str, df.columns))}).")
-    return check_effects(numbers(df, yi), numbers(df, vi), df.index, vi)
+    return check_effects(numbers(df, yi), numbers(df, vi), df.lines, vi)
 
 
 def check_effects(y: np.ndarray, v: np.ndarray, lines, vi: str = "vi") -> tuple[np.ndarray, np.ndarray]:
@@ -280,11 +287,12 @@ def parse_csv(data: bytes, measure: str | None = None, mapping: dict[str, str] |
     return parse_table(read_table(data), measure=measure, mapping=mapping, name=name)
 
 
-def parse_table(df: pd.DataFrame, measure: str | None = None, mapping: dict[str, str] | None = None,
+def parse_table(df: Table, measure: str | None = None, mapping: dict[str, str] | None = None,
                 name: str = "upload") -> Dataset:
-    """Effect sizes from a table already read by :func:`read_table` (so a page reads the bytes once)."""
+    """Effect sizes from a table already read by :func:`read_table` (so a page reads the bytes once).
+    The :class:`Dataset`'s table is a DataFrame: the app shows and downloads it."""
     if mapping:
-        df = df.rename(columns={k.lower(): v for k, v in mapping.items()})
+        df = df.rename({k.lower(): v for k, v in mapping.items()})
     cols = set(df.columns)
     note = ""
     if measure:
@@ -298,7 +306,7 @@ def parse_table(df: pd.DataFrame, measure: str | None = None, mapping: dict[str,
         try:
             yi, vi = escalc(measure, **{a: numbers(df, a) for a in args})
         except EffectSizeError as exc:  # escalc names 0-based rows: say the file's line
-            lines = df.index
+            lines = df.lines
             msg = re.sub(r"row (\d+) \(0-based\) has (\w+)=", lambda m: f"line {lines[int(m[1])]}, column {m[2]!r}: ", str(exc))
             raise UploadError(f"The effect sizes could not be computed: {msg}") from None
         note = f"Effect sizes computed from the raw columns ({', '.join(args)}) as {measure} (metafor conventions)."
@@ -309,7 +317,7 @@ def parse_table(df: pd.DataFrame, measure: str | None = None, mapping: dict[str,
         else:
             sei = numbers(df, "sei")
             if (sei <= 0).any():
-                rows = df.index[sei <= 0].tolist()[:5]
+                rows = df.lines[sei <= 0].tolist()[:5]
                 raise UploadError(f"Standard errors (sei) must be positive (CSV line{'s' if len(rows) > 1 else ''} "
                                   f"{', '.join(map(str, rows))}).")
             vi, note = sei ** 2, "Variances are the squared standard errors (sei)."
@@ -319,19 +327,20 @@ def parse_table(df: pd.DataFrame, measure: str | None = None, mapping: dict[str,
         raise UploadError("The file needs columns yi and vi (or yi and sei), or raw columns with metafor's names "
                           f"(e.g. ai, bi, ci, di; m1i, sd1i, n1i, m2i, sd2i, n2i; xi, ni; ri, ni); it has "
                           f"{', '.join(map(str, df.columns))[:200]}.{hint}")
-    yi, vi = check_effects(yi, vi, df.index, "vi" if "vi" in cols or measure else "sei")
+    yi, vi = check_effects(yi, vi, df.lines, "vi" if "vi" in cols or measure else "sei")
     commas = decimal_commas(df, args if measure else ["yi", "vi" if "vi" in cols else "sei"])
     if commas:
         note += f" Decimal commas read as decimal points ({commas} cell{'s' if commas != 1 else ''})."
     label_col = next((c for c in LABEL_COLUMNS if c in cols), None)
     if label_col:
-        year = df["year"].astype(str) if "year" in cols else None
-        labels = [_safe_label(v if year is None else f"{v} ({y})") for v, y in zip(df[label_col].fillna("?"), year if year is not None else df[label_col])]
+        years = df["year"] if "year" in cols else [None] * len(df)
+        names = ["?" if v is None else v for v in df[label_col]]
+        labels = [_safe_label(v if y is None else f"{v} ({y})") for v, y in zip(names, years)]
     else:
-        labels = [f"line {line}" for line in df.index]
+        labels = [f"line {line}" for line in df.lines]
     if len(set(labels)) != len(labels):
         labels = [f"{lab} [{i + 1}]" for i, lab in enumerate(labels)]
-    table = df.assign(yi=yi, vi=vi)
+    table = df.to_frame().assign(yi=yi, vi=vi)
     for c in table.columns:
         if c not in ("yi", "vi"):  # text cells (pandas 3 reads them as ``str``, not ``object``)
             safe = _safe_label if c == label_col else _safe_cell
