@@ -77,11 +77,12 @@ def offline_browser():
 
 def settle(page, timeout: float = 60_000) -> None:
     """Wait until the Streamlit script has run and the page has stopped changing: the main block and its
-    h1 exist, no run, spinner or skeleton is showing, no element is still marked stale from the last run
-    (Streamlit fades those) and no CSS transition is playing (a faded element coming back to full
-    opacity), for five polls in a row. Without the last two, a check right after a rerun measures text
-    at a third of its contrast and an accessibility check reports colour-contrast failures that no
-    reader ever sees settled."""
+    h1 exist, the explorer's style sheet is in (``layout_css``: Streamlit loads its HTML element lazily,
+    after the text around it, so for a moment captions show in Streamlit's own faint grey), no run,
+    spinner or skeleton is showing, no element is still marked stale from the last run (Streamlit fades
+    those) and no CSS transition is playing (a faded element coming back to full opacity), for five polls
+    in a row. Without the last three, a check right after a load or a rerun measures text below its real
+    contrast and axe reports colour-contrast failures that no reader sees once the page has settled."""
     page.locator("[data-testid='stMain']").wait_for(timeout=timeout)
     page.wait_for_function(
         """() => {
@@ -89,7 +90,8 @@ def settle(page, timeout: float = 60_000) -> None:
                                                 + ".stSkeleton, [data-stale='true']");
             const fading = document.getAnimations().some(a => a instanceof CSSTransition && a.playState === "running");
             const h1 = document.querySelector("[data-testid='stMain'] h1");
-            if (busy || fading || !h1) { window.__calm = 0; return false; }
+            const styled = document.querySelector("[data-testid='stHtml'] style");
+            if (busy || fading || !h1 || !styled) { window.__calm = 0; return false; }
             window.__calm = (window.__calm || 0) + 1;
             return window.__calm > 4;
         }""",
@@ -129,13 +131,14 @@ def horizontal_overflow(page) -> int:
 
 
 def axe_violations(page) -> list[dict]:
-    """axe-core's violations on the page (WCAG 2.x A/AA rules and best practices), each with its nodes."""
+    """axe-core's violations on the page (WCAG 2.x A/AA rules and best practices), each with its impact,
+    the number of nodes and every node (its selector and axe's summary of what fails there)."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE))
     return page.evaluate("""async () => {
         const r = await axe.run(document, {resultTypes: ["violations"]});
-        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                       nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ") + " :: " + n.failureSummary)}));
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, count: v.nodes.length,
+                                       nodes: v.nodes.map(n => n.target.join(" ") + " :: " + n.failureSummary)}));
     }""")
 
 
