@@ -106,7 +106,7 @@ def world_map_chart(ranked: pd.DataFrame, chosen: tuple[str, ...] = ()) -> alt.L
                       tooltip=[alt.Tooltip("country:N", title="Country"), alt.Tooltip("region:N", title="Region"),
                                alt.Tooltip("studies:Q", title="Studies"), alt.Tooltip("interventions:N", title="Interventions")])
               .add_params(pick).project("equalEarth"))
-    # The svg's aria-label (Vega-Lite's description): what the map shows, and where its numbers are in text.
+    # The chart's aria-label (Vega's description): what the map shows, and where its numbers are in text.
     described = (f"World map of the number of coded studies per country: {len(data)} "
                  f"{'country has' if len(data) == 1 else 'countries have'} at least one, darker means more. "
                  "The tables below the map list the same numbers.")
