@@ -1,6 +1,6 @@
 """axe-core (vendored, tests/vendor/axe-core) on every page of the explorer in Debian chromium, at 1400
 and 390 px, and on the Code a study form opened on an existing study (each of its tabs): no serious or
-critical violation anywhere. Every finding of every impact goes to test-output/browser/axe.json, and a
+critical violation anywhere, and every chart of a page named for screen readers (its description). Every finding of every impact goes to test-output/browser/axe.json, and a
 table page x impact with the rule ids to test-output/browser/axe.md (copied to docs/screenshots/axe.md
 for the closing note). Each page is checked once it has settled (browser_ux.settle), so what axe
 measures is what a reader sees, not an element fading in after a rerun."""
@@ -69,6 +69,9 @@ def test_axe_finds_nothing_serious(browser, path, width):
     try:
         bad = _check(findings, f"{path} ({width} px)", page)
         assert not bad, "\n".join(bad)
+        named = page.evaluate("""() => [...document.querySelectorAll("[data-testid='stVegaLiteChart']")]
+            .map(c => c.getAttribute("aria-label") || "")""")
+        assert all(named), f"a chart without a name for screen readers: {named}"
     finally:
         page.close()
 

@@ -40,7 +40,11 @@ def _home(page) -> None:
 
 
 def _gap_map(page) -> None:
+    from evidence.synthesis.charts import DIRECTION_SIGNS
+
     _visible(page.locator("[data-testid='stVegaLiteChart'] svg g.mark-symbol path[aria-label*='Intervention: ']"))
+    signs = page.locator("[data-testid='stVegaLiteChart'] svg g.mark-text.role-mark text").all_text_contents()
+    assert set(signs) & set(DIRECTION_SIGNS.values()), signs  # direction has a sign besides its colour
 
 
 def _what_works(page) -> None:
