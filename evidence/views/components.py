@@ -58,7 +58,8 @@ def doi_link(value) -> str | None:
 # never wraps columns above 640 px, truncates metric and widget labels with an ellipsis and draws captions
 # at 60% opacity, so even a dark caption colour falls below WCAG AA (#57564f: 7.4:1 on white, 2.8:1 at 60%;
 # AA asks 4.5:1); its code highlighting colours are 2.5-3.5:1 on the code background, so they get the same
-# hues darkened to 5.5:1 or more. A region that scrolls must be reachable by keyboard, and Streamlit gives
+# hues darkened to 5.5:1 or more; a disabled widget's label (2.3:1) stays dimmer than the others but
+# readable (#6b6a66: 5.1:1 on the sidebar), since its markup does not tie it to the disabled input. A region that scrolls must be reachable by keyboard, and Streamlit gives
 # a code block or a chart's frame no tabindex: code blocks wrap their lines instead of scrolling, and a
 # chart inside a frame that scrolls by itself (st.container with a height: the gap map on a phone) lets
 # that frame scroll, which holds the chart's toolbar buttons (focusable), not the chart's own box, which
@@ -80,6 +81,8 @@ _LAYOUT_CSS = """<style>
 [data-testid="stCode"] .token.keyword, [data-testid="stCode"] .token.tag, [data-testid="stCode"] .token.function,
 [data-testid="stCode"] .token.class-name, [data-testid="stCode"] .token.selector { color: #1d4fbf !important; }
 [data-testid="stCode"] .token.important, [data-testid="stCode"] .token.deleted { color: #b3261e !important; }
+[data-testid="stElementContainer"]:has(input:disabled, textarea:disabled) [data-testid="stWidgetLabel"] p {
+  color: #6b6a66 !important; }
 [data-testid="stMetricLabel"] *, [data-testid="stWidgetLabel"] *, [data-testid="stMetricValue"] * {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
 [data-testid="stMetricValue"] { overflow-wrap: anywhere; }
