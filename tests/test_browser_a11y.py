@@ -99,6 +99,36 @@ def test_axe_finds_nothing_serious_on_the_shipped_catalogue(shipped, path):
         page.close()
 
 
+def _widest_harvest_cell() -> tuple[str, str]:
+    """The shipped catalogue's cell that What works shows as a harvest plot (nothing pooled) with the most
+    bars: on a phone, and often at 1400 px, it is wider than its column and scrolls in its own frame."""
+    from evidence import synthesis
+    from evidence.catalog import queries
+
+    effects = queries.effects(queries.Filters(), engine=queries.connect(REPO / "evidence" / "catalog.db"))
+    sizes = sorted(((len(synthesis.harvest_table(cell)), iv, oc) for (iv, oc), cell in effects.groupby(["intervention", "outcome"])),
+                   reverse=True)
+    for _, iv, oc in sizes:
+        if synthesis.what_works(effects, synthesis.WhatWorksOptions(iv, oc)).result is None:
+            return iv, oc
+    raise AssertionError("no cell of the shipped catalogue is shown as a harvest plot")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_axe_on_a_wide_harvest_plot(shipped, width):
+    from playwright.sync_api import expect
+
+    url, context, findings = shipped
+    iv, oc = _widest_harvest_cell()
+    page, _ = open_page(context, url, f"what-works?intervention={iv}&outcome={oc}", width)
+    try:
+        expect(page.get_by_role("heading", name="Harvest plot: what each study reports")).to_be_visible()
+        bad = _check(findings, f"what-works, harvest plot of {iv} x {oc} ({width} px, shipped catalogue)", page)
+        assert not bad, "\n".join(bad)
+    finally:
+        page.close()
+
+
 def test_axe_on_every_tab_of_the_coding_form(browser):
     from playwright.sync_api import expect
 

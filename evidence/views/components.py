@@ -59,11 +59,12 @@ def doi_link(value) -> str | None:
 # at 60% opacity, so even a dark caption colour falls below WCAG AA (#57564f: 7.4:1 on white, 2.8:1 at 60%;
 # AA asks 4.5:1); its code highlighting colours are 2.5-3.5:1 on the code background, so they get the same
 # hues darkened to 5.5:1 or more; a disabled widget's label (2.3:1) stays dimmer than the others but
-# readable (#6b6a66: 5.1:1 on the sidebar), since its markup does not tie it to the disabled input. A region that scrolls must be reachable by keyboard, and Streamlit gives
-# a code block or a chart's frame no tabindex: code blocks wrap their lines instead of scrolling, and a
-# chart inside a frame that scrolls by itself (st.container with a height: the gap map on a phone) lets
-# that frame scroll, which holds the chart's toolbar buttons (focusable), not the chart's own box, which
-# holds only the SVG. A fixed style sheet (no data in it) corrects that for every page;
+# readable (#6b6a66: 5.1:1 on the sidebar), since its markup does not tie it to the disabled input.
+# A region that scrolls must be reachable by keyboard, and Streamlit gives a code block or a chart's box
+# no tabindex: code blocks wrap their lines instead of scrolling, and a chart wider than its column (the
+# gap map or a long harvest plot on a phone) scrolls in the frame that holds it and its toolbar (whose
+# buttons take keyboard focus, the toolbar moved inside so it is not cut off), not in the chart's own box,
+# which holds only the SVG. A fixed style sheet (no data in it) corrects that for every page;
 # tests/test_browser_a11y.py checks it with axe-core.
 _LAYOUT_CSS = """<style>
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { color: #57564f !important; opacity: 1 !important; }
@@ -86,8 +87,8 @@ _LAYOUT_CSS = """<style>
 [data-testid="stMetricLabel"] *, [data-testid="stWidgetLabel"] *, [data-testid="stMetricValue"] * {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
 [data-testid="stMetricValue"] { overflow-wrap: anywhere; }
-[data-testid="stVegaLiteChart"], .stVegaLiteChart { max-width: 100%; overflow-x: auto; }
-[data-testid="stVerticalBlock"][overflow="auto"] [data-testid="stVegaLiteChart"] { max-width: none; overflow: visible; }
+[data-testid="stFullScreenFrame"] > div:has(> [data-testid="stVegaLiteChart"]) { max-width: 100%; overflow-x: auto; }
+[data-testid="stFullScreenFrame"] > div:has(> [data-testid="stVegaLiteChart"]) > [data-testid="stElementToolbar"] { top: 0; }
 [data-testid="stMain"] { overflow-x: hidden; }
 @media (max-width: 1000px) {
   section[data-testid="stSidebar"] { width: 230px !important; min-width: 230px !important; }
