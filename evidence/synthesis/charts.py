@@ -7,8 +7,10 @@ colour carries meaning, shape or position carries it too.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+from collections.abc import Callable
 
 import altair as alt
 import numpy as np
@@ -28,6 +30,15 @@ CATEGORY_COLOURS = {
     "Not pooled: non-randomised designs": OKABE_ITO["yellow"],
     "Not pooled: mixed designs": OKABE_ITO["purple"],
 }
+#: A second channel for direction (colour-blind safe, and in print): a sign beside each pooled bubble of the
+#: gap map and before its colour in the legend; nothing for a cell not pooled (its colour is the design mix).
+DIRECTION_SIGNS = {
+    "Improves (95% CrI excludes no effect)": "++",
+    "Leans to improvement (80–97.5%)": "+",
+    "Unclear direction": "?",
+    "Leans to harm (80–97.5%)": "−",
+    "Worsens (95% CrI excludes no effect)": "−−",
+}
 Z = 1.959963984540054
 #: A second channel for certainty (colour-blind safe): shape by the GRADE rating of the pooled answer.
 CERTAINTY_SHAPES = {"Certainty: high": "circle", "Certainty: moderate": "square", "Certainty: low": "triangle-up",
@@ -35,6 +46,26 @@ CERTAINTY_SHAPES = {"Certainty: high": "circle", "Certainty: moderate": "square"
 CERTAINTY_SHAPES_DOMAIN = list(CERTAINTY_SHAPES)
 CERTAINTY_SHAPES_RANGE = list(CERTAINTY_SHAPES.values())
 
+
+
+def described(words: Callable[..., str]):
+    """Give the chart a chart function returns a ``description``, made by ``words`` from the function's own
+    arguments. Vega writes it as the aria-label of the chart's frame (role graphics-document), so a screen
+    reader names the chart and says where its table alternative is, instead of meeting an unnamed graphic.
+    A decorator, so that what a chart says about itself sits next to it without touching how it is drawn."""
+    def wrap(chart_fn):
+        @functools.wraps(chart_fn)
+        def chart(*args, **kwargs):
+            return chart_fn(*args, **kwargs).properties(description=words(*args, **kwargs))
+        return chart
+    return wrap
+
+
+def _unit(unit_label: str) -> str:
+    return f" ({unit_label})" if unit_label else ""
+
+
+TABLE_ALTERNATIVE = "The table of this chart, below it, lists the same numbers."
 
 # -- forest -------------------------------------------------------------------------------------
 def forest_data(result: MetaResult) -> pd.DataFrame:
@@ -55,6 +86,9 @@ def forest_data(result: MetaResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@described(lambda result, unit_label="", title=None: (
+    f"Forest plot of {len(result.studies)} studies{_unit(unit_label)}: each study's estimate with its 95% interval, "
+    f"the pooled effect and the interval for a new programme. {TABLE_ALTERNATIVE}"))
 def forest_chart(result: MetaResult, unit_label: str = "", title: str | None = None) -> alt.Chart:
     """Rows top to bottom: each study (observed, then shrunken just below), the pooled effect, the
     prediction interval. Positions are numeric (row index plus a small offset), so the chart keeps its
@@ -113,6 +147,9 @@ POSTERIOR_STYLES = {"Pooled effect": (OKABE_ITO["blue"], [1, 0]), "New programme
                     "Estimate (sampling distribution)": (OKABE_ITO["blue"], [1, 0])}
 
 
+@described(lambda result, unit_label="": (
+    f"Density of the pooled effect{_unit(unit_label)} and of a new programme's effect, the 95% interval as a bar. "
+    f"{TABLE_ALTERNATIVE}"))
 def posterior_chart(result: MetaResult, unit_label: str = "") -> alt.Chart:
     """The pooled effect's density (solid blue line) and a new programme's (dashed orange line), each
     with a light fill; the bar on the axis is the pooled effect's 95% interval, the dotted rule no effect."""
@@ -142,6 +179,9 @@ def funnel_data(yi, vi, estimate: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pts, lines
 
 
+@described(lambda yi, vi, estimate, unit_label="": (
+    f"Funnel plot of {len(yi)} studies{_unit(unit_label)}: each estimate against its standard error, around the "
+    f"pooled effect. {TABLE_ALTERNATIVE}"))
 def funnel_chart(yi, vi, estimate: float, unit_label: str = "") -> alt.Chart:
     pts, lines = funnel_data(yi, vi, estimate)
     x = alt.X("estimate:Q", title=f"Effect ({unit_label})" if unit_label else "Effect")
@@ -158,6 +198,9 @@ def funnel_chart(yi, vi, estimate: float, unit_label: str = "") -> alt.Chart:
 HARVEST_BAR_LABEL = "split(split(datum.label, ' – ')[0], ' [')[0]"
 
 
+@described(lambda df: (
+    f"Harvest plot of {len(df)} effects: one bar per effect in the column of the direction its study reports "
+    f"(improves, no clear effect, worsens), taller for lower risk of bias, coloured by design. {TABLE_ALTERNATIVE}"))
 def harvest_chart(df: pd.DataFrame) -> alt.Chart:
     """Harvest plot of ``analysis.harvest_table``: one bar per effect in its direction column; bar height by
     risk of bias (taller = lower risk), colour (and pattern of the label) by design."""
@@ -196,6 +239,11 @@ def gap_map_height(cells_df: pd.DataFrame) -> int:
     return int(cells_df["intervention"].nunique() * GAP_MAP_ROW + GAP_MAP_MARGINS)
 
 
+@described(lambda cells_df, selectable=True, chosen=None: (
+    f"Evidence gap map: {cells_df['intervention'].nunique()} interventions by {cells_df['outcome'].nunique()} outcomes, "
+    f"a bubble in each of the {int((cells_df['n_studies'] > 0).sum())} cells with studies, sized by the number of "
+    "studies, coloured and marked by the direction of the pooled effect, shaped by certainty. The table of this chart, "
+    "below the map, lists every cell with evidence."))
 def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True, chosen: tuple[str, str] | None = None) -> alt.Chart:
     """Interventions (rows, grouped by family) x outcomes (columns, grouped child labour / schooling).
 
@@ -246,7 +294,8 @@ def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True, chosen: tuple
         size=alt.Size("n_studies:Q", title="Studies in the cell (bubble size)", scale=alt.Scale(range=[60, 700], zero=False),
                       legend=alt.Legend(values=_size_ticks(most), format="d", **legend)),
         color=alt.Color("category:N", scale=alt.Scale(domain=cats, range=[CATEGORY_COLOURS[c] for c in cats]),
-                        title="Pooled effect, or design mix if not pooled", legend=alt.Legend(**legend)),
+                        title="Pooled effect, or design mix if not pooled", legend=alt.Legend(**legend, labelExpr=(
+                            f"({json.dumps(DIRECTION_SIGNS, ensure_ascii=False)}[datum.label] || '  ') + '  ' + datum.label"))),
         shape=alt.Shape("pooled:N", scale=alt.Scale(domain=CERTAINTY_SHAPES_DOMAIN, range=CERTAINTY_SHAPES_RANGE),
                         title="Certainty (shape)", legend=alt.Legend(**legend)),
         tooltip=tooltip,
@@ -261,5 +310,15 @@ def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True, chosen: tuple
         bubbles = bubbles.encode(**encoding).add_params(sel)
     else:
         bubbles = bubbles.encode(opacity=alt.value(0.95), **encoding)
+    # Direction does not rest on colour alone: its sign sits in the pooled bubble (a pooled cell has two
+    # studies or more, so its bubble is never the smallest), white on the dark fills, black on the light ones.
+    # The sign carries the cell's fields, so a click on it selects the cell as a click on the bubble does;
+    # screen readers skip it (the bubble's own label says the direction).
+    signs = filled.assign(sign=filled["category"].map(DIRECTION_SIGNS)).dropna(subset=["sign"])
+    dark = [c for c in DIRECTION_SIGNS if CATEGORY_COLOURS[c] in (OKABE_ITO["blue"], OKABE_ITO["vermillion"])]
+    glyphs = alt.Chart(signs[["row", "column", "intervention", "outcome", "category", "sign"]]).mark_text(
+        fontSize=11, fontWeight="bold", aria=False, cursor="pointer" if selectable else "default").encode(
+        x=x, y=y, text="sign:N",
+        color=alt.condition(alt.FieldOneOfPredicate("category", dark), alt.value("#ffffff"), alt.value(OKABE_ITO["black"])))
     # Step sizing: every row and column gets its own space however wide the page is.
-    return alt.layer(grid, bubbles).properties(width=alt.Step(36), height=alt.Step(GAP_MAP_ROW))
+    return alt.layer(grid, bubbles, glyphs).properties(width=alt.Step(36), height=alt.Step(GAP_MAP_ROW))

@@ -90,7 +90,8 @@ def world_map_chart(ranked: pd.DataFrame, chosen: tuple[str, ...] = ()) -> alt.L
     data = map_table(ranked)
     topo = alt.Data(values=world_topology(), format=alt.DataFormat(type="topojson", feature="countries"))
     pick = alt.selection_point(name=MAP_SELECTION, fields=["iso3"], on="click", clear="dblclick")
-    base = (alt.Chart(topo).mark_geoshape(fill="#e6e6e6", stroke="#ffffff", strokeWidth=0.5)
+    base = (alt.Chart(topo).mark_geoshape(fill="#e6e6e6", stroke="#ffffff", strokeWidth=0.5,
+                                          description="Countries without a coded study, in grey")
             .project("equalEarth"))
     max_n = int(data["studies"].max()) if len(data) else 1
     shaded = (alt.Chart(topo).mark_geoshape(stroke="#222222")
@@ -105,7 +106,11 @@ def world_map_chart(ranked: pd.DataFrame, chosen: tuple[str, ...] = ()) -> alt.L
                       tooltip=[alt.Tooltip("country:N", title="Country"), alt.Tooltip("region:N", title="Region"),
                                alt.Tooltip("studies:Q", title="Studies"), alt.Tooltip("interventions:N", title="Interventions")])
               .add_params(pick).project("equalEarth"))
-    return (alt.layer(base, shaded).properties(width="container", height=360)
+    # The chart's aria-label (Vega's description): what the map shows, and where its numbers are in text.
+    described = (f"World map of the number of coded studies per country: {len(data)} "
+                 f"{'country has' if len(data) == 1 else 'countries have'} at least one, darker means more. "
+                 "The tables below the map list the same numbers.")
+    return (alt.layer(base, shaded).properties(width="container", height=360, description=described)
             .configure_view(stroke=None))
 
 

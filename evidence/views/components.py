@@ -55,15 +55,41 @@ def doi_link(value) -> str | None:
     return f"https://doi.org/{quote(text, safe='/')}" if re.match(BARE_DOI, text) else None
 
 
-# Small screens and contrast: Streamlit's own layout keeps a 300 px sidebar down to 768 px, never wraps
-# columns above 640 px, truncates metric and widget labels with an ellipsis and greys captions below
-# WCAG AA contrast (3.9:1). A fixed style sheet (no data in it) corrects that for every page.
+# Small screens, contrast and keyboard reach: Streamlit's own layout keeps a 300 px sidebar down to 768 px,
+# never wraps columns above 640 px, truncates metric and widget labels with an ellipsis and draws captions
+# at 60% opacity, so even a dark caption colour falls below WCAG AA (#57564f: 7.4:1 on white, 2.8:1 at 60%;
+# AA asks 4.5:1); its code highlighting colours are 2.5-3.5:1 on the code background, so they get the same
+# hues darkened to 5.5:1 or more; a disabled widget's label (2.3:1) stays dimmer than the others but
+# readable (#6b6a66: 5.1:1 on the sidebar), since its markup does not tie it to the disabled input.
+# A region that scrolls must be reachable by keyboard, and Streamlit gives a code block or a chart's box
+# no tabindex: code blocks wrap their lines instead of scrolling, and a chart wider than its column (the
+# gap map or a long harvest plot on a phone) scrolls in the frame that holds it and its toolbar (whose
+# buttons take keyboard focus, the toolbar moved inside so it is not cut off), not in the chart's own box,
+# which holds only the SVG. A fixed style sheet (no data in it) corrects that for every page;
+# tests/test_browser_a11y.py checks it with axe-core.
 _LAYOUT_CSS = """<style>
-[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { color: #57564f !important; }
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { color: #57564f !important; opacity: 1 !important; }
+[data-testid="stCode"] pre, [data-testid="stCode"] code { white-space: pre-wrap !important; overflow-wrap: anywhere; }
+[data-testid="stCode"] .token.comment, [data-testid="stCode"] .token.prolog, [data-testid="stCode"] .token.doctype,
+[data-testid="stCode"] .token.cdata, [data-testid="stCode"] .token.punctuation { color: #5c5f6b !important; }
+[data-testid="stCode"] .token.attr-name, [data-testid="stCode"] .token.property, [data-testid="stCode"] .token.variable { color: #0b5c8a !important; }
+[data-testid="stCode"] .token.boolean, [data-testid="stCode"] .token.constant, [data-testid="stCode"] .token.symbol { color: #17702f !important; }
+[data-testid="stCode"] .token.number, [data-testid="stCode"] .token.regex, [data-testid="stCode"] .token .datetime,
+[data-testid="stCode"] .token.datetime { color: #0f6b5f !important; }
+[data-testid="stCode"] .token.string, [data-testid="stCode"] .token.char, [data-testid="stCode"] .token.attr-value { color: #146b2e !important; }
+[data-testid="stCode"] .token.operator, [data-testid="stCode"] .token.entity, [data-testid="stCode"] .token.decorator,
+[data-testid="stCode"] .token.atrule { color: #a04000 !important; }
+[data-testid="stCode"] .token.url { color: #6a3fb0 !important; }
+[data-testid="stCode"] .token.keyword, [data-testid="stCode"] .token.tag, [data-testid="stCode"] .token.function,
+[data-testid="stCode"] .token.class-name, [data-testid="stCode"] .token.selector { color: #1d4fbf !important; }
+[data-testid="stCode"] .token.important, [data-testid="stCode"] .token.deleted { color: #b3261e !important; }
+[data-testid="stElementContainer"]:has(input:disabled, textarea:disabled) [data-testid="stWidgetLabel"] p {
+  color: #6b6a66 !important; }
 [data-testid="stMetricLabel"] *, [data-testid="stWidgetLabel"] *, [data-testid="stMetricValue"] * {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
 [data-testid="stMetricValue"] { overflow-wrap: anywhere; }
-[data-testid="stVegaLiteChart"], .stVegaLiteChart { max-width: 100%; overflow-x: auto; }
+[data-testid="stFullScreenFrame"] > div:has(> [data-testid="stVegaLiteChart"]) { max-width: 100%; overflow-x: auto; }
+[data-testid="stFullScreenFrame"] > div:has(> [data-testid="stVegaLiteChart"]) > [data-testid="stElementToolbar"] { top: 0; }
 [data-testid="stMain"] { overflow-x: hidden; }
 @media (max-width: 1000px) {
   section[data-testid="stSidebar"] { width: 230px !important; min-width: 230px !important; }
