@@ -133,9 +133,10 @@ if card.subgroups:
 harvest = synthesis.harvest_table(ww.cell)
 if result is None and len(harvest):
     st.subheader("Harvest plot: what each study reports")
-    chart_and_table(charts.harvest_chart(harvest), harvest, "Each bar is one effect, placed by the direction the study "
-                    "reports (with or without a number); taller bars = lower risk of bias; colour = design; solid = "
-                    "statistically clear, hatched = not clear or significance not stated.", "ww_harvest", "reported unit")
+    chart_and_table(charts.harvest_chart(harvest), harvest, "Each bar is one effect, placed by the direction it "
+                    "points (with or without a number), the direction the vote count counts; taller bars = lower risk of "
+                    "bias; colour = design; solid = statistically clear, pale = not statistically clear, "
+                    "significance not stated, or no change/mixed as reported.", "ww_harvest", "reported unit")
 
 if card.harms:  # the card's harms, as the summaries and `evidence answer` list them
     st.error(md(f"Harm flagged: {len(card.harms)} effect(s) in this cell were coded as harmful "

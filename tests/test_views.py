@@ -185,3 +185,23 @@ def test_best_cell_prefers_pooled_evidence():
     ])
     assert synthesis.best_cell(cells) == ("b", "y")
     assert synthesis.best_cell(cells.iloc[[2]]) is None
+
+
+def test_harvest_plot_places_bars_by_leaning_and_fills_by_evidence():
+    """The harvest plot's columns are the leanings the vote count counts (so plot and vote count agree),
+    and statistical clarity is a second channel (fill), as the caption under the plot says."""
+    df = pd.DataFrame({"effect": ["a", "b", "c"], "study_id": ["a", "b", "c"],
+                       "direction": ["Improves", "No clear effect", "No clear effect"],
+                       "leaning": ["Improves", "Improves", "Worsens"],
+                       "evidence": ["statistically clear", "not statistically clear", "significance not stated"],
+                       "numbers": ["estimate reported"] * 3, "design": ["randomised", "non-randomised", "randomised"],
+                       "risk_of_bias": ["low", "high", "unclear"], "height": [3, 1, 1], "estimate": [0.1, 0.2, -0.1],
+                       "unit": ["pp"] * 3})
+    spec = charts.harvest_chart(df).to_dict()
+    enc = spec["encoding"]
+    assert enc["column"]["field"] == "leaning" and enc["column"]["sort"] == ["Improves", "Worsens"]
+    fill = enc["opacity"]
+    assert fill["field"] == "evidence" and fill["scale"]["type"] == "ordinal"  # a point scale would interpolate
+    opacity = dict(zip(fill["scale"]["domain"], fill["scale"]["range"]))
+    assert opacity["statistically clear"] == 1.0 and opacity["not statistically clear"] < 0.5
+    assert opacity["significance not stated"] < 0.5

@@ -85,7 +85,9 @@ def _labelled(chart):
 
 #: What a figure shows, printed under it (the app's caption for the same chart).
 CAPTIONS = {HARVEST: "Each bar is one effect, named by its study and placed by the direction the study reports (with or "
-                     "without a number); taller bars = lower risk of bias; colour = design."}
+                     "without a number), the direction the vote count counts; taller bars = lower risk of bias; colour = design; "
+                     "solid = statistically clear, pale = not statistically clear, significance not "
+                     "stated, or no change/mixed as reported."}
 
 
 def effects_table(summary: EvidenceSummary) -> pd.DataFrame:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from evidence.meta.result import MetaResult
+from evidence.synthesis.harvest import LEANING_LABELS
 
 OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
              "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "grey": "#999999"}
@@ -202,19 +203,35 @@ HARVEST_BAR_LABEL = "split(split(datum.label, ' – ')[0], ' [')[0]"
     f"Harvest plot of {len(df)} effects: one bar per effect in the column of the direction its study reports "
     f"(improves, no clear effect, worsens), taller for lower risk of bias, coloured by design. {TABLE_ALTERNATIVE}"))
 def harvest_chart(df: pd.DataFrame) -> alt.Chart:
-    """Harvest plot of ``analysis.harvest_table``: one bar per effect in its direction column; bar height by
-    risk of bias (taller = lower risk), colour (and pattern of the label) by design."""
-    cols = ["Improves", "No clear effect", "Worsens"]
+    """Harvest plot of ``analysis.harvest_table``: one bar per effect in the column of its leaning (the
+    direction it points, with or without a number: the direction the vote count counts, so plot and vote
+    count agree), bar height by risk of bias (taller = lower risk), colour by design, and fill by what the
+    evidence for the direction is: solid when statistically clear, pale otherwise (a second channel
+    that does not rely on hue; a legend names it)."""
+    cols = [c for c in HARVEST_COLUMN_ORDER if c in set(df["leaning"])] or HARVEST_COLUMN_ORDER[:1]
     designs = ["randomised", "non-randomised"]
+    evidence = [e for e in HARVEST_EVIDENCE_ORDER if e in set(df["evidence"])] or HARVEST_EVIDENCE_ORDER[:1]
+    design_scale = alt.Scale(domain=designs, range=[OKABE_ITO["blue"], OKABE_ITO["orange"]])
     return alt.Chart(df).mark_bar(width=14).encode(
         # each bar named by its study (Ogilvie et al. 2008), the subgroup and effect id in the tooltip
         x=alt.X("effect:N", title=None, sort=None,
                 axis=alt.Axis(labelAngle=-60, labelLimit=260, ticks=False, labelExpr=HARVEST_BAR_LABEL)),
         y=alt.Y("height:Q", title="Risk of bias (3 = low, 2 = moderate, 1 = high/unclear)", scale=alt.Scale(domain=[0, 3])),
-        color=alt.Color("design:N", scale=alt.Scale(domain=designs, range=[OKABE_ITO["blue"], OKABE_ITO["orange"]]), title="Design"),
-        column=alt.Column("direction:N", sort=cols, title=None, header=alt.Header(labelFontSize=13)),
-        tooltip=["effect:N", "direction:N", "design:N", "risk_of_bias:N", alt.Tooltip("estimate:Q", format=".3f"), "unit:N"],
+        color=alt.Color("design:N", scale=design_scale, title="Design"),
+        opacity=alt.Opacity("evidence:N", title="Evidence for the direction", legend=alt.Legend(symbolFillColor=OKABE_ITO["grey"]),
+                            scale=alt.Scale(type="ordinal", domain=evidence,
+                                            range=[1.0 if e == "statistically clear" else 0.35 for e in evidence])),
+        column=alt.Column("leaning:N", sort=cols, title=None, header=alt.Header(labelFontSize=13)),
+        tooltip=[alt.Tooltip("effect:N", title="Effect"), alt.Tooltip("leaning:N", title="Direction"),
+                 alt.Tooltip("evidence:N", title="Evidence"), alt.Tooltip("design:N", title="Design"),
+                 alt.Tooltip("risk_of_bias:N", title="Risk of bias"),
+                 alt.Tooltip("estimate:Q", format=".3f", title="Estimate"), alt.Tooltip("unit:N", title="Unit")],
     ).properties(height=180, width=alt.Step(22)).resolve_scale(x="independent")
+
+
+#: The harvest plot's columns (``harvest_table``'s ``leaning``) and fills (its ``evidence``), in order.
+HARVEST_COLUMN_ORDER = [*LEANING_LABELS.values(), "Not stated"]
+HARVEST_EVIDENCE_ORDER = ["statistically clear", "not statistically clear", "significance not stated", "as reported"]
 
 
 # -- gap map ------------------------------------------------------------------------------------
