@@ -205,3 +205,24 @@ def test_harvest_plot_places_bars_by_leaning_and_fills_by_evidence():
     opacity = dict(zip(fill["scale"]["domain"], fill["scale"]["range"]))
     assert opacity["statistically clear"] == 1.0 and opacity["not statistically clear"] < 0.5
     assert opacity["significance not stated"] < 0.5
+
+
+@pytest.mark.parametrize("counts", [[1, 1], [3, 1], [17, 2, 1]])
+def test_where_map_legend_counts_whole_studies(counts):
+    """The world map's colour legend is labelled in whole studies (it once read 0.0 / 0.5 / 1.0)."""
+    import html
+    import re
+
+    import vl_convert as vlc
+
+    from evidence.synthesis.where import world_map_chart
+
+    n = len(counts)
+    ranked = pd.DataFrame({"iso3": ["MEX", "BRA", "KEN"][:n], "country": ["Mexico", "Brazil", "Kenya"][:n],
+                           "region": ["Latin America & Caribbean", "Latin America & Caribbean", "Sub-Saharan Africa"][:n],
+                           "studies": counts, "interventions": ["Conditional cash transfer"] * n})
+    svg = html.unescape(vlc.vegalite_to_svg(world_map_chart(ranked, ()).to_dict()))
+    texts = re.findall(r"<text[^>]*>([^<]+)</text>", svg)
+    legend = texts[: texts.index("Studies")][-3:]  # the gradient's labels come right before its title
+    assert legend[-1] == str(max(counts)) and not any("." in t for t in legend), texts[-6:]
+    assert len(set(legend)) == len(legend)  # no label repeated (0.5 rounded to 1 would repeat "1")

@@ -100,7 +100,8 @@ def world_map_chart(ranked: pd.DataFrame, chosen: tuple[str, ...] = ()) -> alt.L
               .transform_filter("isValid(datum.studies)")
               .encode(color=alt.Color("studies:Q", title="Studies", scale=alt.Scale(scheme="viridis", reverse=True, domainMin=0,
                                                                                     domainMax=max(max_n, 1)),
-                                      legend=alt.Legend(orient="bottom", direction="horizontal", gradientLength=160)),
+                                      legend=alt.Legend(orient="bottom", direction="horizontal", gradientLength=160,
+                                                        format="d", values=sorted({0, max_n // 2, max_n}))),  # whole studies
                       strokeWidth=alt.condition(alt.FieldOneOfPredicate("iso3", list(chosen) or ["__none__"]),
                                                 alt.value(2.5), alt.value(0.6)),
                       tooltip=[alt.Tooltip("country:N", title="Country"), alt.Tooltip("region:N", title="Region"),
