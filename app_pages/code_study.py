@@ -198,6 +198,8 @@ with rob_tab:
                     st.altair_chart(robplot.summary(weighted, tool, weighted=True), theme=None, width="content")
             else:
                 st.altair_chart(robplot.summary(df, tool, weighted=False), theme=None, width="content")
+            with st.expander("Table of these plots"):
+                st.dataframe(robplot.judgement_table(df, tool), hide_index=True)
 
 with save:
     st.code(result.text, language="yaml")

@@ -145,5 +145,5 @@ def test_a_second_coder_codes_independently_and_validation_waits_for_reconciliat
     report = validate_paths([studies])
     assert [(p.rule, p.path.name) for p in report.errors] == [("second-coding-reconciled", "omega-2015-cct.yaml")]
     rc = _page("app_pages/reconcile.py")
-    fields = list(rc.dataframe[0].value.field)
+    fields = list(rc.dataframe[0].value["Field"])
     assert "design.type" in fields and "effects[work].reported.estimate" in fields

@@ -56,3 +56,19 @@ def test_charts_use_robvis_colours_and_render(tmp_path):
         (OUT / name).write_bytes(png)
     with pytest.raises(EvidenceError, match="no study in the selection"):
         robplot.traffic_light(robplot.assessments(STUDIES, "robins_i"), "robins_i")
+
+
+def test_summary_plot_marks_each_segment_and_both_plots_have_a_table():
+    """Not colour alone: each summary segment carries robvis's symbol, placed in its middle; both plots
+    describe themselves and have a table in words (the page's text alternative)."""
+    df = robplot.assessments([(s, robplot.sample_size(s)) for s in STUDIES[:3]], "rob2")
+    t = robplot.summary_table(df, "rob2", weighted=False)
+    rand = t[t.domain == "randomisation"].sort_values("order")
+    assert list(rand.symbol) == ["+", "X"] and rand.start.iloc[0] == 0 and rand.end.iloc[-1] == pytest.approx(1.0)
+    assert rand.start.iloc[1] == pytest.approx(rand.end.iloc[0])
+    spec = robplot.summary(df, "rob2", weighted=False).to_dict()
+    assert spec["layer"][1]["mark"]["type"] == "text" and spec["layer"][1]["encoding"]["text"]["field"] == "symbol"
+    assert spec["description"] and robplot.traffic_light(df, "rob2").to_dict()["description"]
+    table = robplot.judgement_table(df, "rob2")
+    assert list(table.Study) == ["a", "b", "c"] and table.columns[-1] == "Overall"
+    assert table.set_index("Study").loc["b", "Overall"] == "High"

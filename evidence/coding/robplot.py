@@ -74,8 +74,19 @@ def traffic_light(df: pd.DataFrame, tool: str) -> alt.Chart:
         color=alt.Color("Judgement:N", scale=_scale(tool, df.judgement)),
         tooltip=["study", "domain", "Judgement"])
     text = base.mark_text(fontWeight="bold", fontSize=13, color="black").encode(text="symbol:N")
-    return (dots + text).properties(width=60 * len(order), height=max(34 * df.study.nunique(), 68),
-                                    title=f"{tool_spec(tool)['label']}: risk of bias by study")
+    return (dots + text).properties(
+        width=60 * len(order), height=max(34 * df.study.nunique(), 68), title=f"{tool_spec(tool)['label']}: risk of bias by study",
+        description=f"Risk-of-bias traffic-light plot: {df.study.nunique()} studies by {len(order)} domains and overall, "
+                    "a coloured circle with a symbol per judgement. The table of these plots is below them.")
+
+
+def judgement_table(df: pd.DataFrame, tool: str) -> pd.DataFrame:
+    """The traffic-light plot as a table (one row per study, one column per domain and overall, the
+    judgement in words): the plots' text alternative."""
+    df = _labelled(df, tool)
+    order = list(dict.fromkeys(df.domain_label))
+    wide = df.pivot_table(index="study", columns="domain_label", values="Judgement", aggfunc="first")
+    return wide.reindex(columns=order).rename_axis(index="Study", columns=None).reset_index()
 
 
 def sample_size(study) -> float | None:
@@ -100,18 +111,32 @@ def summary_table(df: pd.DataFrame, tool: str, weighted: bool = True) -> pd.Data
     agg["share"] = agg.w / agg.groupby("domain_label").w.transform("sum")
     rank = {k: i for i, k in enumerate(STYLE[tool])}
     agg["order"] = agg.judgement.map(rank)
-    return agg
+    # where each segment starts and ends on the 0..1 bar (best judgement first), so the plot can print
+    # robvis's symbol in the middle of each segment: a second channel besides colour
+    agg = agg.sort_values(["domain_label", "order"], kind="stable")
+    agg["end"] = agg.groupby("domain_label").share.cumsum()
+    agg["start"] = agg.end - agg.share
+    agg["symbol"] = agg.judgement.map(lambda j: STYLE[tool][j][2])
+    return agg.sort_index()
 
 
 def summary(df: pd.DataFrame, tool: str, weighted: bool = True) -> alt.Chart:
-    """robvis ``rob_summary``: per domain, the (weighted) share of studies at each judgement."""
+    """robvis ``rob_summary``: per domain, the (weighted) share of studies at each judgement, each
+    segment also marked with robvis's symbol (so the plot does not rely on colour alone)."""
     agg = summary_table(df, tool, weighted)
     order = list(dict.fromkeys(df.domain_label))
-    return alt.Chart(agg).mark_bar(stroke="#333333", strokeWidth=0.5).encode(
-        y=alt.Y("domain_label:N", sort=order, title=None),
-        x=alt.X("share:Q", stack="normalize", title="Share of studies" + (" (weighted)" if weighted else ""),
-                axis=alt.Axis(format="%")),
+    base = alt.Chart(agg).encode(y=alt.Y("domain_label:N", sort=order, title=None))
+    bars = base.mark_bar(stroke="#333333", strokeWidth=0.5).encode(
+        x=alt.X("start:Q", title="Share of studies" + (" (weighted)" if weighted else ""), axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])),
+        x2="end:Q",
         color=alt.Color("Judgement:N", scale=_scale(tool, agg.judgement)),
-        order=alt.Order("order:Q"),
-        tooltip=["domain_label", "Judgement", alt.Tooltip("share:Q", format=".0%")],
-    ).properties(width=420, height=30 * len(order), title=f"{tool_spec(tool)['label']}: summary across studies")
+        tooltip=[alt.Tooltip("domain_label:N", title="Domain"), "Judgement",
+                 alt.Tooltip("share:Q", format=".0%", title="Share")],
+    )
+    marks = base.transform_filter("datum.share >= 0.06").transform_calculate(mid="(datum.start + datum.end) / 2").mark_text(
+        fontWeight="bold", fontSize=13, color="black").encode(x="mid:Q", text="symbol:N")
+    return (bars + marks).properties(
+        width=420, height=30 * len(order), title=f"{tool_spec(tool)['label']}: summary across studies",
+        description=f"Risk-of-bias summary plot: for each of {len(order)} domains, the share of studies at each judgement, "
+                    "each segment marked with its symbol. The table of these plots is below them.")
