@@ -5,13 +5,13 @@ opens its answer and its studies below the map; the cell is in the URL, as are t
 import streamlit as st
 
 from evidence import synthesis
-from evidence.synthesis import charts, landing
+from evidence.synthesis import charts
 from evidence.synthesis.labels import MISSING, readable
 from evidence.taxonomy import taxonomy
 from evidence.views import state
 from evidence.views.cards import card_summary
 from evidence.views.components import catalogue_ready, no_match_notice, sidebar_filters
-from evidence.views.loaders import catalogue_stamp, load_card, load_effects, load_gap_map
+from evidence.views.loaders import catalogue_stamp, load_card, load_cell_studies, load_effects, load_gap_map, load_gap_map_spec
 
 t = taxonomy()
 
@@ -68,11 +68,12 @@ if st.session_state.get(state.GM_OUTCOME) not in oc_options:
     st.session_state[state.GM_OUTCOME] = oc_options[0]
 
 chosen = (st.session_state[state.GM_INTERVENTION], st.session_state[state.GM_OUTCOME])
-chart = charts.gap_map_chart(cells, chosen=chosen)
+# The chart's spec is built once per catalogue, filters, prior and chosen cell (charts.gap_map_chart, cached).
+spec = load_gap_map_spec(stamp, filters, tau_family, chosen)
 # The map scrolls in its own frame on a narrow screen (a container of fixed height scrolls; the page does not).
 with st.container(height=charts.gap_map_height(cells), border=False, key="gm_frame"):
-    st.altair_chart(chart, key=chart_key, on_select="rerun", selection_mode="cell",
-                    width="content", height="content", theme=None)
+    st.vega_lite_chart(spec, key=chart_key, on_select="rerun", selection_mode="cell",
+                       width="content", height="content", theme=None)
 with st.expander("Table of this chart (cells with evidence)"):
     st.dataframe(readable(filled[["family_label", "intervention_label", "outcome_group_label", "outcome_label", "n_studies", "n_effects",
                                   "n_pooled", "metric", "mean", "q025", "q975", "category", "designs", "any_harm"]],
@@ -94,6 +95,6 @@ with st.container(border=True, key="gm_answer"):
         st.session_state[state.WW_OUTCOME] = oc
         st.session_state["ww_tau"] = tau_family
         st.switch_page("app_pages/what_works.py")
-studies = landing.cell_studies(effects, iv, oc, card.pooled_ids)
+studies = load_cell_studies(stamp, filters, iv, oc, tuple(card.pooled_ids))
 st.markdown(f"**Studies in this cell ({len(studies)})**")
 st.dataframe(readable(studies.drop(columns="study_id")), hide_index=True, key="gm_studies", placeholder=MISSING)

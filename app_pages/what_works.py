@@ -155,7 +155,13 @@ if result is not None:
     if len(per.table):
         st.dataframe(readable(per.table, unit, {"estimate": "Effect ({unit})"}), hide_index=True, placeholder=MISSING)
 
-if len(ww.cell):
+@st.fragment
+def for_my_context(ww: synthesis.WhatWorks) -> None:
+    """"For my context": its six controls change only the answer below them, so a change reruns this
+    fragment, not the page (the pooled result, charts and tables above are not rebuilt and resent)."""
+    if not len(ww.cell):
+        st.info("For my context: no study in this cell under the current filters; widen the filters to compare contexts.")
+        return
     st.subheader("For my context")
     st.caption("State what you know of your programme; the answer separates what the coded studies allow and says "
                "in one line for each other characteristic why not, and what would be needed.")
@@ -178,8 +184,9 @@ if len(ww.cell):
         st.success(md(ctx.text) + (("\n\n" + md(ctx.per_100)) if ctx.per_100 else ""))
     for line in ctx.reasons:
         st.info(md(line))
-else:
-    st.info("For my context: no study in this cell under the current filters; widen the filters to compare contexts.")
+
+
+for_my_context(ww)
 
 if len(ww.excluded):
     with st.expander(f"Effects not pooled ({len(ww.excluded)}) and why"):

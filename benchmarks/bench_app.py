@@ -4,10 +4,22 @@ a filter change = query + gap-map cells + What works for the largest poolable ce
 "gap map cells" computes every cell afresh (a filter set no session has asked for, on a cold process);
 "gap map, memo" is what the app does (:func:`evidence.views.loaders.load_gap_map`): cell answers shared
 per catalogue stamp, so cells whose rows a filter does not change are reused (warm after the first pass
-over the filter sets)."""
+over the filter sets).
+
+The view layer's cuts, each with its counterpart measured in the same run:
+
+* "chart spec, built": the gap map's Altair chart and Streamlit's conversion to a Vega-Lite spec (Altair's
+  schema validation included) -- what every gap-map run paid before; "chart spec, cached": reading it back
+  from ``st.cache_data`` (an unpickle of the stored spec), what a run pays now (``load_gap_map_spec``);
+* "post-run gc": the full collection Streamlit runs after every script run (``runner.postScriptGC``), with
+  this process's heap as imported (the explorer's libraries, as in a server), then after
+  :func:`evidence.views.loaders.freeze_long_lived`."""
 
 from __future__ import annotations
 
+import gc
+import logging
+import pickle
 import statistics
 import sys
 import time
@@ -44,6 +56,41 @@ def main() -> None:
             times[k].append(1000 * v)
     for k, v in times.items():
         print(f"{k:>14}: median {statistics.median(v):7.1f} ms   max {max(v):7.1f} ms   (n={len(v)})")
+    view_layer(filter_sets, cell, memo)
+
+
+def view_layer(filter_sets: list, cell: tuple, memo: dict) -> None:
+    from streamlit.logger import get_logger
+
+    # st.cache_data outside a server warns once per loader that it uses memory storage: true and expected here
+    get_logger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
+    from evidence.synthesis import charts
+    from evidence.views.loaders import freeze_long_lived, vega_lite_spec
+
+    times: dict[str, list[float]] = {"chart spec, built": [], "chart spec, cached": [], "post-run gc": [],
+                                     "post-run gc, frozen": []}
+    for i in range(REPEATS):
+        cells = synthesis.gap_map_cells(queries.effects(filter_sets[i % len(filter_sets)]), memo=memo)
+        t0 = time.perf_counter()
+        spec = vega_lite_spec(charts.gap_map_chart(cells, chosen=cell))
+        t1 = time.perf_counter()
+        stored = pickle.dumps(spec)
+        t2 = time.perf_counter()
+        pickle.loads(stored)
+        t3 = time.perf_counter()
+        times["chart spec, built"].append(1000 * (t1 - t0))
+        times["chart spec, cached"].append(1000 * (t3 - t2))
+    for key in ("post-run gc", "post-run gc, frozen"):
+        if key.endswith("frozen"):
+            freeze_long_lived()
+        for _ in range(5):
+            t0 = time.perf_counter()
+            gc.collect(2)
+            times[key].append(1000 * (time.perf_counter() - t0))
+    for k, v in times.items():
+        print(f"{k:>19}: median {statistics.median(v):7.1f} ms   max {max(v):7.1f} ms   (n={len(v)})")
+    for slow, fast in (("chart spec, built", "chart spec, cached"), ("post-run gc", "post-run gc, frozen")):
+        print(f"{fast} / {slow}: {statistics.median(times[fast]) / statistics.median(times[slow]):.3f}")
 
 
 if __name__ == "__main__":

@@ -113,7 +113,8 @@ def forest_chart(result: MetaResult, unit_label: str = "", title: str | None = N
     colour = alt.Color("kind:N", scale=alt.Scale(domain=kinds, range=colours), title=None, legend=legend)
     tooltip = [alt.Tooltip("row:N", title="Row"), alt.Tooltip("kind:N", title="What"), alt.Tooltip("estimate:Q", format=".3f"),
                alt.Tooltip("lower:Q", format=".3f", title="2.5%"), alt.Tooltip("upper:Q", format=".3f", title="97.5%")]
-    base = alt.Chart(d).encode(y=y, color=colour, tooltip=tooltip)
+    # The chart carries the columns it draws (the weights are in the table alternative, forest_data).
+    base = alt.Chart(d.drop(columns="weight")).encode(y=y, color=colour, tooltip=tooltip)
     # The prediction interval (where a new programme's effect is expected) is dashed: it is no estimate's CI.
     bars = base.mark_rule(strokeWidth=2).encode(
         x=alt.X("lower:Q", title=xtitle), x2="upper:Q",

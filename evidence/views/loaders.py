@@ -8,12 +8,15 @@ the catalogue) makes a running app read the new catalogue instead of serving cac
 from __future__ import annotations
 
 import dataclasses
+import gc
+import sys
 
 import pandas as pd
 import streamlit as st
 
 from evidence import synthesis
 from evidence.catalog import bulk, queries, target
+from evidence.synthesis import charts, landing
 
 FILTER_FIELDS = {f.name for f in dataclasses.fields(queries.Filters)}
 
@@ -26,7 +29,30 @@ def catalogue_stamp() -> tuple:
     """The catalogue's one stamp (:func:`evidence.catalog.target.stamp`: the SQLite file's identity, or a
     server's studies hash). Every cached loader takes it as its first argument, so ``evidence build``
     makes a running app -- on a file or on PostgreSQL -- read the new catalogue, never cached old data."""
+    freeze_long_lived()
     return target.stamp()
+
+
+_modules_frozen = 0  # len(sys.modules) when the heap was last frozen
+
+
+def freeze_long_lived() -> None:
+    """Move what the process has built so far (imported modules: pandas, Altair's schema classes,
+    jsonschema's validators, the catalogue's rows) out of the garbage collector's sight, whenever a
+    page run has imported something new (a few times in a process's life: each page's first run).
+
+    Why: Streamlit runs a full collection (``gc.collect(2)``, option ``runner.postScriptGC``) after
+    every script run. It traverses every live container object, some 200,000 once the explorer's
+    libraries are imported, which took about 0.1-0.2 s per run -- two thirds of the server's CPU on
+    the adviser's path (profiled with py-spy, ``--gil``), held under the GIL, so concurrent sessions
+    queue behind it. Frozen objects (:func:`gc.freeze`) are never traversed, so the collection after a
+    run only looks at what runs created since, and still frees the cycles a run leaves. The objects
+    frozen live as long as the process anyway; a collection first keeps garbage out of the freeze."""
+    global _modules_frozen
+    if len(sys.modules) != _modules_frozen:
+        _modules_frozen = len(sys.modules)
+        gc.collect()
+        gc.freeze()
 
 
 def load_effects(stamp: tuple, items: tuple = ()) -> pd.DataFrame:
@@ -62,6 +88,31 @@ def _gap_map_memo(stamp: tuple) -> dict:
 @st.cache_data(show_spinner=False, max_entries=64)
 def load_gap_map(stamp: tuple, items: tuple, tau_family: str = "halfnormal") -> pd.DataFrame:
     return synthesis.gap_map_cells(load_effects(stamp, items), tau_family, memo=_gap_map_memo(stamp))
+
+
+def vega_lite_spec(chart) -> dict:
+    """An Altair chart as the Vega-Lite spec ``st.altair_chart`` sends (its data as Arrow bytes in
+    ``datasets``), made by Streamlit's own conversion, so ``st.vega_lite_chart(spec)`` draws exactly the
+    chart ``st.altair_chart(chart)`` would. Why: building the Altair objects and Altair's schema
+    validation in ``to_dict`` were half of a warm gap-map run's server CPU, repeated on every rerun of
+    every session for the same catalogue and filters; a cached spec pays them once."""
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec  # pinned Streamlit (pyproject)
+
+    return _convert_altair_to_vega_lite_spec(chart)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def load_gap_map_spec(stamp: tuple, items: tuple, tau_family: str, chosen: tuple[str, str] | None) -> dict:
+    """The gap map's chart (:func:`evidence.synthesis.charts.gap_map_chart`, ``chosen`` selected) as a
+    Vega-Lite spec, once per catalogue stamp, filters, prior and chosen cell (see :func:`vega_lite_spec`)."""
+    return vega_lite_spec(charts.gap_map_chart(load_gap_map(stamp, items, tau_family), chosen=chosen))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def load_cell_studies(stamp: tuple, items: tuple, intervention: str, outcome: str, pooled_ids: tuple) -> pd.DataFrame:
+    """The studies listed under the gap map's chosen cell (:func:`evidence.synthesis.landing.cell_studies`),
+    once per catalogue stamp, filters and cell instead of on every rerun."""
+    return landing.cell_studies(load_effects(stamp, items), intervention, outcome, pooled_ids)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
