@@ -112,9 +112,9 @@ identity, programme, arms, design, rob_tab, effects, save = st.tabs(
     ["Identity", "Programme", "Arms", "Design & population", "Risk of bias", "Effects", "Save"])
 with identity:
     fields(form.IDENTITY, "")
-    st.subheader("Sources")
+    st.header("Sources")
     items("sources", "Source", form.SOURCE)
-    st.subheader("Coding")
+    st.header("Coding")
     fields(form.CODING, "coding")
 with programme:
     fields(form.PROGRAMME, "programme")
@@ -122,7 +122,7 @@ with arms:
     items("interventions", "Arm", form.ARM)
 with design:
     fields(form.DESIGN, "design")
-    st.subheader("Population")
+    st.header("Population")
     fields(form.POPULATION, "population")
 
 with effects:
@@ -176,11 +176,11 @@ with rob_tab:
     if tool:
         for k in form.ROB_TEXT:
             widget(form.Field(f"risk_of_bias.{k}", k.capitalize()), f"risk_of_bias.{k}")
-    st.subheader("Evidence quality (a clearinghouse's rating, not a risk of bias)")
+    st.header("Evidence quality (a clearinghouse's rating, not a risk of bias)")
     st.caption("E.g. US DOL CLEAR's high / moderate / low quality of causal evidence, in the rater's words.")
     fields(form.QUALITY, "evidence_quality")
     if tool in robplot.STYLE:
-        st.subheader("Across the studies")
+        st.header("Across the studies")
         others = [s for s in draft.coded_studies(config.STUDIES_DIR) if s.get("id") != study.get("id")]
         assessed = sorted(robplot.assessments(others + [study], tool).study.unique())
         chosen = set(st.multiselect("Studies in the plots", assessed, default=assessed, key=form.ROB_SELECTION))

@@ -79,7 +79,7 @@ with st.expander("Table of this chart (cells with evidence)"):
                                   "n_pooled", "metric", "mean", "q025", "q975", "category", "designs", "any_harm"]],
                           "in the row's metric"), hide_index=True, placeholder=MISSING)
 
-st.subheader("The chosen cell")
+st.header("The chosen cell")
 col_a, col_b = st.columns(2)
 iv = col_a.selectbox("Intervention", iv_options, key=state.GM_INTERVENTION, format_func=lambda k: t.interventions[k]["label"],
                      on_change=picked)

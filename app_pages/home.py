@@ -26,7 +26,7 @@ effects = load_effects(stamp, ())
 cells = load_gap_map(stamp, (), "halfnormal")
 facts = landing.evidence_state(load_studies(stamp, ()), effects, cells)
 
-st.subheader("How much evidence there is")
+st.header("How much evidence there is")
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Studies", facts.n_studies)
 m2.metric("Studies with numbers", facts.studies_with_estimate, help="At least one effect with an estimate entered.")
@@ -38,7 +38,7 @@ with st.expander("What the coding statuses mean"):
     for status, meaning in facts.status_meaning.items():
         st.write(md(f"• {status} ({facts.by_status[status]} studies): {meaning}."))
 
-st.subheader("Best-supported findings so far")
+st.header("Best-supported findings so far")
 st.caption("The pooled cells with the highest certainty, then the most studies pooled (one per programme first); "
            "whole catalogue, default model choices.")
 findings = landing.best_findings(cells)
@@ -52,7 +52,7 @@ for i, (iv, oc) in enumerate(findings):
             st.session_state[state.WW_INTERVENTION], st.session_state[state.WW_OUTCOME] = iv, oc
             st.switch_page("app_pages/what_works.py")
 
-st.subheader("Start with a question")
+st.header("Start with a question")
 with_studies = cells[cells["n_studies"] > 0]
 q1, q2 = st.columns(2)
 programme = q1.selectbox("Which programme?", list(dict.fromkeys(with_studies["intervention"])), key="home_iv",

@@ -35,10 +35,10 @@ reported with the credible and predictive intervals; each characteristic that ca
 **Your own data.** The same exact model, or frequentist estimators (REML, DL, PM, … with optional Knapp-Hartung)
 checked against metafor.
 """)
-st.subheader("Default priors on the between-study SD (τ)")
+st.header("Default priors on the between-study SD (τ)")
 st.dataframe(readable(pd.DataFrame([{"metric": synthesis.metric_label(m), "default prior": synthesis.tau_prior_for(m)}
                                     for m in synthesis.POOLABLE_METRICS])), hide_index=True)
-st.subheader("Versions")
+st.header("Versions")
 versions = []
 for name in RECORDED_PACKAGES:
     try:
@@ -49,7 +49,7 @@ st.dataframe(readable(pd.DataFrame(versions)), hide_index=True)
 counts = info.get("counts", {})
 st.write(md(f"Catalogue version {info.get('catalog_version', '?')}: {counts.get('studies', '?')} studies, "
             f"{counts.get('effects', '?')} effects."))
-st.subheader("How to cite")
+st.header("How to cite")
 try:
     version = metadata.version("evidence")
 except metadata.PackageNotFoundError:

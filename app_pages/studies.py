@@ -53,15 +53,15 @@ for label, key in (("DOI", "doi"), ("Link", "url")):
             st.link_button(md(f"{label}: {value}"[:90]), href)  # the label is Markdown: escaped
 cols = st.columns(2)
 with cols[0]:
-    st.subheader("Programme")
+    st.header("Programme")
     record_table(parts["programme"])
-    st.subheader("Interventions")
+    st.header("Interventions")
     for arm in parts["arms"]:
         record_table(arm)
 with cols[1]:
-    st.subheader("Design and population")
+    st.header("Design and population")
     record_table(parts["design_population"])
-    st.subheader("Risk of bias (RoB 2 / ROBINS-I)")
+    st.header("Risk of bias (RoB 2 / ROBINS-I)")
     rob = parts["risk_of_bias"]
     if rob:
         record_table({k: v for k, v in rob.items() if k != "domains"})
@@ -71,12 +71,12 @@ with cols[1]:
                          hide_index=True, placeholder=MISSING)
     else:
         st.write("Not assessed yet.")
-    st.subheader("Evidence quality (clearinghouse rating)")
+    st.header("Evidence quality (clearinghouse rating)")
     if parts["evidence_quality"]:
         record_table(parts["evidence_quality"])
     else:
         st.write("Not rated.")
-st.subheader("Effects, with the passage each number was coded from")
+st.header("Effects, with the passage each number was coded from")
 eff = load_effects(stamp, ())
 effects_shown = effect_rows(eff[eff["study_id"] == sid])
 if effects_shown.empty:
@@ -95,7 +95,7 @@ with st.expander("All effects of this study as a table"):
     st.dataframe(readable(effects_shown), hide_index=True, placeholder=MISSING,
                  column_config={"Source link": st.column_config.LinkColumn("Source link")})
 if rec.get("versions"):
-    st.subheader("Other versions")
+    st.header("Other versions")
     st.dataframe(readable(pd.DataFrame(rec["versions"]).drop(columns="seq", errors="ignore"),
                           headers={"kind": "Kind of publication", "title": "Title", "venue": "Venue", "doi": "DOI", "url": "Link"}),
                  hide_index=True, placeholder=MISSING, column_config={"Link": st.column_config.LinkColumn("Link")})

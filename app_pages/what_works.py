@@ -99,7 +99,7 @@ if dependence == "all" and ww.reason and ww.metric and ww.selected["study_id"].n
         result = stored[2]
         ww.headline = synthesis.headline_for(ww, result)
 card = load_card(stamp, filters, options)
-st.subheader(md(card.statement))
+st.header(md(card.statement))
 m1, m2, m3 = st.columns(3)
 verb, meaning = context.CERTAINTY_MEANING.get(card.certainty or "", ("", ""))
 m1.metric("Certainty of the evidence", (card.certainty.capitalize() + (f" (“{verb}”)" if verb else "")) if card.certainty
@@ -111,7 +111,7 @@ m3.metric("Direction", DIRECTION_SHORT.get(card.category, "Not pooled"), help=ca
 if meaning:
     st.caption(md(f"How sure we are: {card.certainty} certainty. {meaning}"))
 if result is not None:
-    st.subheader(md(ww.headline))
+    st.header(md(ww.headline))
     if card.absolute is not None and result is ww.result:
         st.info(md(card.absolute.text))
     st.caption(md(synthesis.pooled_caption(ww, result)))
@@ -125,14 +125,14 @@ else:
     st.warning(md(ww.reason or "Nothing to pool."))
 st.markdown("**Vote count by direction of effect (SWiM):** " + md(card.vote_statement))
 if card.subgroups:
-    st.subheader("Girls, boys and age bands")
+    st.header("Girls, boys and age bands")
     st.table(pd.DataFrame([{"Subgroup": g.label, "Studies": g.k, "What the evidence says": g.text,  # a table: the text wraps
                             "Out of 100 children": context.per_100_children(g.mean, g.q025, g.q975, card.metric,
                                                                             card.outcome_label) or "—"}
                            for g in card.subgroups]).set_index("Subgroup"))
 harvest = synthesis.harvest_table(ww.cell)
 if result is None and len(harvest):
-    st.subheader("Harvest plot: what each study reports")
+    st.header("Harvest plot: what each study reports")
     chart_and_table(charts.harvest_chart(harvest), harvest, "Each bar is one effect, placed by the direction it "
                     "points (with or without a number), the direction the vote count counts; taller bars = lower risk of "
                     "bias; colour = design; solid = statistically clear, pale = not statistically clear, "
@@ -149,7 +149,7 @@ if result is not None:
     if st.toggle("Leave-one-out (each study left out in turn)", key="ww_loo"):
         st.dataframe(readable(synthesis.leave_one_out(ww), unit), hide_index=True, placeholder=MISSING)
 
-    st.subheader("Effect per US$100 of transfer a year")
+    st.header("Effect per US$100 of transfer a year")
     per = context.per_100_dollars(ww.selected, ww.metric, ww.tau_prior)
     st.write(md(per.message))
     if len(per.table):
@@ -162,7 +162,7 @@ def for_my_context(ww: synthesis.WhatWorks) -> None:
     if not len(ww.cell):
         st.info("For my context: no study in this cell under the current filters; widen the filters to compare contexts.")
         return
-    st.subheader("For my context")
+    st.header("For my context")
     st.caption("State what you know of your programme; the answer separates what the coded studies allow and says "
                "in one line for each other characteristic why not, and what would be needed.")
     levels = context.context_levels(ww.cell)
@@ -194,7 +194,7 @@ if len(ww.excluded):
                               {"reason": "Why not pooled"}), hide_index=True, placeholder=MISSING)
 
 # -- evidence summary: the same document `evidence summary` writes ------------------------------
-st.subheader("Download the evidence summary")
+st.header("Download the evidence summary")
 summary_downloads(stamp, filters, options)
 if result is not None:
     st.download_button("Result (JSON)", json.dumps(result.to_dict(), indent=2), file_name="what-works-result.json",

@@ -38,9 +38,9 @@ if chosen:
 else:
     st.caption("Click a country to filter the other pages to its evidence (the sidebar's Country filter); countries with "
                "studies have a dark outline, the chosen one a thick one. The tables below are the map's text alternative.")
-st.subheader("Countries ranked by number of studies")
+st.header("Countries ranked by number of studies")
 st.dataframe(readable(where.ranked), hide_index=True, placeholder=MISSING)
-st.subheader("Countries × interventions (number of studies)")
+st.header("Countries × interventions (number of studies)")
 st.dataframe(readable(where.matrix.rename_axis("Country")), placeholder=MISSING)
-st.subheader("By region")
+st.header("By region")
 st.dataframe(readable(where.by_region), hide_index=True, placeholder=MISSING)

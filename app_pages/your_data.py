@@ -93,9 +93,9 @@ except (ArithmeticError, ValueError) as exc:  # an estimator failing on extreme 
                 "check the values."))
     st.stop()
 
-st.subheader(md(summary))
+st.header(md(summary))
 result_views(result, None, measure_scale(data.measure), "yd")
-st.subheader("Download")
+st.header("Download")
 st.download_button("Result (JSON)", json.dumps(result.to_dict(), indent=2), file_name="meta-analysis-result.json",
                    mime="application/json", key="yd_json")
 table = data.table.assign(label=data.labels)

@@ -27,6 +27,8 @@ PAGES = {
     "reconcile": "Reconcile two codings",
     "method": "Method",
 }
+#: The landing page is the default page: it lives at the root URL ("/home" would be "Page not found").
+URL_PATHS = {"home": ""}
 WIDTHS = (1400, 390)
 SERIOUS = ("serious", "critical")
 
@@ -103,9 +105,14 @@ def open_page(context, url: str, path: str, width: int):
     page.set_viewport_size({"width": width, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{url}/{path}")
+    page.goto(f"{url}/{URL_PATHS.get(path, path)}")
     settle(page)
     return page, errors
+
+
+def streamlit_dialogs(page) -> list[str]:
+    """Texts of Streamlit's own dialogs (e.g. "Page not found" for a URL path the app does not have)."""
+    return page.locator("[role='dialog']").all_inner_texts()
 
 
 def screenshot(page, path: Path) -> None:

@@ -66,15 +66,15 @@ def _subgroup_rows(at: AppTest) -> dict[str, dict]:
 
 def _check_card(at: AppTest, card: dict) -> None:
     """How sure we are, what a new programme could expect, girls' results and per 100 children: as the card."""
-    page = _text(at.subheader) + " " + _text(at.markdown) + " " + _text(at.info) + " " + _text(at.warning)
-    assert card["statement"] in _text(at.subheader)
+    page = _text(at.header) + " " + _text(at.markdown) + " " + _text(at.info) + " " + _text(at.warning)
+    assert card["statement"] in _text(at.header)
     shown = {m.label: m.value for m in at.metric}
     if card["certainty"]:
         verb = context.CERTAINTY_MEANING[card["certainty"]][0]
         assert shown["Certainty of the evidence"] == card["certainty"].capitalize() + (f" (“{verb}”)" if verb else "")
         assert f"How sure we are: {card['certainty']} certainty." in _text(at.caption)
         assert "a new programme can expect between" in card["headline"]  # what a new programme could expect
-        assert card["headline"] in _text(at.subheader)  # pooled effect, credible and prediction intervals
+        assert card["headline"] in _text(at.header)  # pooled effect, credible and prediction intervals
     else:
         assert shown["Certainty of the evidence"] == "not rated"
         assert (card["reason"] or "") in page  # the plain reason nothing pools

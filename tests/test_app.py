@@ -77,7 +77,7 @@ def test_gap_map_opens_cell_on_what_works(catalogue):
     at.button(key="gm_open").click().run()
     assert not at.exception
     assert at.session_state["ww_intervention"] == "conditional_cash_transfer"
-    assert "reduces any economic activity" in _text(at.subheader)
+    assert "reduces any economic activity" in _text(at.header)
 
 
 def _expected_headline(filters=None, **opts) -> str:
@@ -95,12 +95,12 @@ def test_what_works_headline_equals_exact_engine(catalogue):
     at = _app("app_pages/what_works.py")
     at.selectbox(key="ww_intervention").set_value("conditional_cash_transfer").run()
     at.selectbox(key="ww_outcome").set_value("economic_activity").run()
-    shown = _text(at.subheader)
+    shown = _text(at.header)
     assert _expected_headline() in shown
     # a filter change updates the headline to the exact engine's answer for the new selection
     at.sidebar.multiselect(key="f_regions").set_value(["Latin America & Caribbean"]).run()
     new = _expected_headline(queries.Filters(regions=("Latin America & Caribbean",)))
-    assert not at.exception and new in _text(at.subheader) and new != _expected_headline()
+    assert not at.exception and new in _text(at.header) and new != _expected_headline()
 
 
 def test_what_works_sensitivity_and_nothing_pooled(catalogue):
@@ -110,15 +110,15 @@ def test_what_works_sensitivity_and_nothing_pooled(catalogue):
     at.multiselect(key="ww_leave").set_value(["alpha-2010-cct", "gamma-2012-cct"]).run()
     assert not at.exception
     assert "pooling needs at least two" in _text(at.warning)
-    assert any("Harvest plot" in s.value for s in at.subheader)
+    assert any("Harvest plot" in s.value for s in at.header)
 
 
 def test_upload_page_example_and_bad_csv(catalogue):
     at = _app("app_pages/your_data.py")
     ref = exact.posterior(*_bcg(), tau_prior="halfnormal:0.5")
-    assert synthesis.fmt(ref.mu.mean) in _text(at.subheader)
+    assert synthesis.fmt(ref.mu.mean) in _text(at.header)
     at.radio(key="yd_engine").set_value("Frequentist random effects").run()
-    assert not at.exception and "Pooled estimate" in _text(at.subheader)
+    assert not at.exception and "Pooled estimate" in _text(at.header)
     assert len(at.get("download_button")) == 2
 
 
@@ -136,7 +136,7 @@ def test_upload_page_accepts_good_and_rejects_bad_csv(catalogue):
     assert not at.exception and "needs columns yi and vi" in _text(at.error)
     at.get("file_uploader")[0].upload("good.csv", b"study,yi,vi\nA,-0.5,0.04\nB,-0.2,0.09\nC,-0.8,0.05\n", "text/csv").run()
     ref = exact.posterior([-0.5, -0.2, -0.8], [0.04, 0.09, 0.05], tau_prior="halfnormal:0.5")
-    assert not at.exception and not at.error and synthesis.fmt(ref.mu.mean) in _text(at.subheader)
+    assert not at.exception and not at.error and synthesis.fmt(ref.mu.mean) in _text(at.header)
 
 
 def test_summary_download_equals_the_cli_file(catalogue, tmp_path):

@@ -13,7 +13,18 @@ import re
 
 import pytest
 from app_catalogue import require_chromium
-from browser_ux import OUT, PAGES, WIDTHS, exceptions_shown, explorer, horizontal_overflow, offline_browser, open_page, screenshot
+from browser_ux import (
+    OUT,
+    PAGES,
+    WIDTHS,
+    exceptions_shown,
+    explorer,
+    horizontal_overflow,
+    offline_browser,
+    open_page,
+    screenshot,
+    streamlit_dialogs,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -107,6 +118,7 @@ def test_page_in_a_real_browser(browser, path, width):
         _visible(page.get_by_role("heading", level=1, name=PAGES[path], exact=True))
         KEY_BEHAVIOUR[path](page)
         assert exceptions_shown(page) == []
+        assert streamlit_dialogs(page) == [], "Streamlit showed a dialog (a wrong URL path?)"
         assert errors == []
         assert horizontal_overflow(page) <= 1, "the page itself scrolls sideways"
         assert refused[before:] == [], "the page asked for something off this machine"

@@ -60,7 +60,7 @@ def _studies_table(at: AppTest) -> pd.DataFrame:
 
 
 def _text(at: AppTest) -> str:
-    parts = [*at.markdown, *at.caption, *at.subheader, *at.warning, *at.info]
+    parts = [*at.markdown, *at.caption, *at.header, *at.warning, *at.info]
     return " ".join(str(e.value) for e in parts).replace("\\", "")
 
 
@@ -214,3 +214,14 @@ def test_filters_round_trip_through_the_url(catalogue):
     assert odd.sidebar.multiselect(key="f_regions").value == ["Sub-Saharan Africa"] and "years" not in _params(odd)
     (note,) = [w.value.replace("\\", "") for w in odd.sidebar.warning]
     assert "Ignored from the link" in note and "regions=Atlantis" in note and "years=soon" in note
+
+
+def test_cell_studies_name_studies_that_share_a_citation_apart():
+    """On the shipped catalogue (de Hoop et al. 2020 evaluated Malawi's and Zambia's transfers), every
+    study listed under a cell has a name of its own, the Studies page's names."""
+    from evidence.catalog import queries
+
+    effects = queries.effects(queries.Filters())
+    for (iv, oc), _ in effects.groupby(["intervention", "outcome"]):
+        listed = landing.cell_studies(effects, iv, oc)
+        assert listed["Study"].is_unique, (iv, oc, list(listed["Study"]))

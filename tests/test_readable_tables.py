@@ -166,7 +166,7 @@ def test_what_works_tables_in_words_with_leave_one_out_and_nothing_pooled(catalo
     assert "(percentage points)" in units  # the unit is in the headers
     # nothing pools: the harvest plot and its table
     at.multiselect(key="ww_leave").set_value(["alpha-2010-cct", "gamma-2012-cct", "kappa-2016-cct"]).run()
-    assert not at.exception and any("Harvest plot" in s.value for s in at.subheader)
+    assert not at.exception and any("Harvest plot" in s.value for s in at.header)
     assert all_problems(at) == {} and charts_without_table(at) == []
 
 

@@ -88,7 +88,7 @@ def _cli(tmp_path, *args) -> dict:
 
 
 def _headline(at) -> str:
-    return " ".join(str(h.value) for h in at.subheader).replace("\\", "")
+    return " ".join(str(h.value) for h in at.header).replace("\\", "")
 
 
 @pytest.fixture(scope="module")

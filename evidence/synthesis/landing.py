@@ -112,13 +112,18 @@ def cell_studies(effects: pd.DataFrame, intervention: str, outcome: str, pooled_
     from evidence.taxonomy import taxonomy
 
     t = taxonomy()
+    from evidence.synthesis.studies import study_labels
+
     cell = effects[(effects["intervention"] == intervention) & (effects["outcome"] == outcome)]
+    # studies sharing a citation (one team, several countries) get distinct names, as on the Studies page
+    firsts = cell.drop_duplicates("study_id").rename(columns={"study_id": "id"})
+    names_of = study_labels(firsts[[c for c in ("id", "citation", "programme", "country_names") if c in firsts]])
     rows = []
     for sid, part in cell.groupby("study_id", sort=False):
         first = part.iloc[0]
         names = first.get("country_names")
         rows.append({
-            "Study": first.get("citation") or sid,
+            "Study": names_of.get(sid) or sid,
             "Design": t.designs.get(first.get("design"), {}).get("label", first.get("design") or "not coded"),
             "Countries": ", ".join(names) if isinstance(names, (list, tuple)) else (names or ""),
             "Coding status": first.get("coding_status") or "",

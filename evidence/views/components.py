@@ -91,6 +91,7 @@ _LAYOUT_CSS = """<style>
 [data-testid="stFullScreenFrame"] > div:has(> [data-testid="stVegaLiteChart"]) { max-width: 100%; overflow-x: auto; }
 [data-testid="stFullScreenFrame"] > div:has(> [data-testid="stVegaLiteChart"]) > [data-testid="stElementToolbar"] { top: 0; }
 [data-testid="stMain"] { overflow-x: hidden; }
+[data-testid="stMain"] h2 { font-size: 1.75rem; } [data-testid="stMain"] h3 { font-size: 1.35rem; }
 @media (max-width: 1000px) {
   section[data-testid="stSidebar"] { width: 230px !important; min-width: 230px !important; }
   [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
