@@ -20,7 +20,7 @@ from evidence.synthesis.labels import MISSING, readable, record_rows
 from evidence.synthesis.studies import is_web_link  # noqa: F401  (pages import it from here)
 from evidence.taxonomy import taxonomy
 from evidence.views import state
-from evidence.views.loaders import catalogue_stamp, load_effects, load_info
+from evidence.views.loaders import catalogue_stamp, load_filter_options, load_info
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~$:@])")
 _AUTOLINK = re.compile(r"(?i)\bhttps?(?=\\?:)|\bwww(?=\\?\.)|@")
@@ -118,10 +118,6 @@ def catalogue_ready() -> dict:
         st.stop()
 
 
-def _options(effects: pd.DataFrame, column: str) -> list[str]:
-    return sorted({x for v in effects[column] for x in synthesis.as_list(v)})
-
-
 def _persist(key: str, default, from_link=None):
     """Filters survive page switches (a shadow copy restores the widget key) and shared links (on a
     session's first run, the value comes from the URL's query parameters, ``from_link``)."""
@@ -194,7 +190,7 @@ def sidebar_filters() -> tuple:
     """The catalogue filters shared by every page; returns hashable Filters items. Each filter is also a
     query parameter (``?regions=...&sex=girls&years=2005-2015&ages=10-14``): set from a shared link on a
     session's first run, and written back on every run."""
-    everything = load_effects(catalogue_stamp(), ())
+    opts = load_filter_options(catalogue_stamp())
     t = taxonomy()
     sb = st.sidebar
     sb.header("Filters")
@@ -202,12 +198,13 @@ def sidebar_filters() -> tuple:
     link: dict = {}
     fresh = "f_sex" not in st.session_state and state.SHADOW_PREFIX + "f_sex" not in st.session_state  # first run: read the link
     ignored = []  # values of the link the catalogue does not have: said in one line, not silently dropped
+    names = opts["country_names"]
     specs = [
-        ("regions", "Region", _options(everything, "regions"), str),
-        ("countries", "Country", _options(everything, "countries"), _country_name(everything)),
-        ("designs", "Design", sorted(set(everything["design"].dropna())), lambda d: t.designs.get(d, {}).get("label", d)),
-        ("rob_levels", "Risk of bias", [x for x in ("low", "moderate", "high", "unclear") if x in set(everything["risk_of_bias"].dropna())], str),
-        ("coding_status", "Coding status", sorted(set(everything["coding_status"].dropna())), str),
+        ("regions", "Region", opts["regions"], str),
+        ("countries", "Country", opts["countries"], lambda c: names.get(c, c)),
+        ("designs", "Design", opts["designs"], lambda d: t.designs.get(d, {}).get("label", d)),
+        ("rob_levels", "Risk of bias", opts["rob_levels"], str),
+        ("coding_status", "Coding status", opts["coding_status"], str),
     ]
     for name, label, options, fmt in specs:
         key = f"f_{name}"
@@ -227,9 +224,8 @@ def sidebar_filters() -> tuple:
     link["sex"] = None if sex == "any" else sex
     if sex != "any":
         items.append(("sex", sex))
-    years = pd.to_numeric(everything["year"], errors="coerce").dropna()
-    if len(years) and years.min() < years.max():
-        lo, hi = int(years.min()), int(years.max())
+    if opts["years"] and opts["years"][0] < opts["years"][1]:
+        lo, hi = opts["years"]
         _persist("f_years", (lo, hi), _link_range("years", lo, hi))
         if fresh and "years" in st.query_params and _link_range("years", lo, hi) is None:
             ignored.append(f"years={st.query_params['years']}")
@@ -259,14 +255,6 @@ def age_items(ages) -> list[tuple]:
     """Filter items for the age slider: each end the user moved inwards restricts (overlap rule)."""
     lo, hi = (float(x) for x in ages)
     return ([("age_min", lo)] if lo > AGES[0] else []) + ([("age_max", hi)] if hi < AGES[1] else [])
-
-
-def _country_name(effects: pd.DataFrame):
-    names = {}
-    for codes, labels in zip(effects["countries"], effects["country_names"]):
-        for c, n in zip(synthesis.as_list(codes), synthesis.as_list(labels)):
-            names[c] = n
-    return lambda c: names.get(c, c)
 
 
 # -- result views -------------------------------------------------------------------------------

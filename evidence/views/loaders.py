@@ -74,6 +74,27 @@ def load_programmes(stamp: tuple) -> dict[str, str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
+def load_filter_options(stamp: tuple) -> dict:
+    """What the sidebar's filters offer, from the whole catalogue: computed once per catalogue (every
+    run of every page draws the sidebar, and these scans of every effect were ~10% of a run's CPU)."""
+    effects = load_effects(stamp, ())
+
+    def values(column: str) -> list[str]:
+        return sorted({x for v in effects[column] for x in synthesis.as_list(v)})
+
+    names: dict[str, str] = {}
+    for codes, labels in zip(effects["countries"], effects["country_names"]):
+        names.update(zip(synthesis.as_list(codes), synthesis.as_list(labels)))
+    years = pd.to_numeric(effects["year"], errors="coerce").dropna()
+    present_rob = set(effects["risk_of_bias"].dropna())
+    return {"regions": values("regions"), "countries": values("countries"), "country_names": names,
+            "designs": sorted(set(effects["design"].dropna())),
+            "rob_levels": [x for x in ("low", "moderate", "high", "unclear") if x in present_rob],
+            "coding_status": sorted(set(effects["coding_status"].dropna())),
+            "years": (int(years.min()), int(years.max())) if len(years) else None}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
 def load_info(stamp: tuple) -> dict:
     return queries.catalog_info()
 
