@@ -27,10 +27,10 @@ def test_studies_page_shows_what_to_code_next(catalogue):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     panel = next(e for e in at.expander if e.label == "What to code next")
-    table = next(d.value for d in panel.dataframe if "reason" in d.value.columns)
+    table = next(d.value for d in panel.dataframe if "Why next" in d.value.columns)  # headers in words
     studies = queries.studies()
     uncoded = set(studies.loc[studies["coding_status"] != "coded", "citation"])
-    assert uncoded and uncoded <= set(table["citation"])  # every mapped or headline study is listed
-    assert list(table["rank"]) == list(range(1, len(table) + 1))
-    assert table["reason"].str.len().gt(0).all() and table["link"].str.startswith("https://").all()
+    assert uncoded and uncoded <= set(table["Study"])  # every mapped or headline study is listed
+    assert list(table["Rank"]) == list(range(1, len(table) + 1))
+    assert table["Why next"].str.len().gt(0).all() and table["Link"].str.startswith("https://").all()
     assert any(f"{len(table)} studies mapped, headline only or missing parts" in str(c.value) for c in panel.caption)
