@@ -288,8 +288,10 @@ def pct(values: list[float], q: float) -> float:
 def measure(stack: Stack, levels: list[int], label: str, client: str = "chromium", load: Load = WORST,
             warm: bool = True) -> dict:
     pids = [p.pid for p in stack.apps]
-    for _ in stack.apps if warm else ():  # warm-up (each replica): imports, first queries, st.cache_data
-        asyncio.run(wave(stack.url, 1, pids, client))
+    # warm-up of each replica on its own port (through the proxy, two warm-up sessions may both land on
+    # one replica and leave the other cold for the measured N = 1): imports, first queries, st.cache_data
+    for port in stack.ports if warm else ():
+        asyncio.run(wave(f"http://127.0.0.1:{port}", 1, pids, client))
     out = {}
     for n in levels:
         runs, grown, cpu = [], [], []

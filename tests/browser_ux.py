@@ -30,6 +30,8 @@ PAGES = {
 #: The landing page is the default page: it lives at the root URL ("/home" would be "Page not found").
 URL_PATHS = {"home": ""}
 WIDTHS = (1400, 390)
+#: The page test also checks a small laptop / tablet width (the issue's 800 px), where the sidebar stays open.
+PAGE_WIDTHS = (1400, 800, 390)
 SERIOUS = ("serious", "critical")
 
 

@@ -1,4 +1,4 @@
-"""Every page of the explorer in a real browser (Debian chromium via Playwright) at 1400 and 390 px: it
+"""Every page of the explorer in a real browser (Debian chromium via Playwright) at 1400, 800 and 390 px: it
 runs without a Python exception or a page error, shows its title, does not scroll sideways as a whole,
 asks nothing of the network, and does the one thing it is for (an answer on What works, a study on
 Studies, a drawn map on Where, a pooled estimate of the example on Your data, the forms of Code a study
@@ -15,8 +15,8 @@ import pytest
 from app_catalogue import require_chromium
 from browser_ux import (
     OUT,
+    PAGE_WIDTHS,
     PAGES,
-    WIDTHS,
     exceptions_shown,
     explorer,
     horizontal_overflow,
@@ -108,7 +108,7 @@ def test_every_page_has_its_key_behaviour():
     assert set(KEY_BEHAVIOUR) == set(PAGES)
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("width", PAGE_WIDTHS)
 @pytest.mark.parametrize("path", list(PAGES))
 def test_page_in_a_real_browser(browser, path, width):
     url, context, refused = browser
