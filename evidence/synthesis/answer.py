@@ -84,11 +84,14 @@ def what_works(effects_df: pd.DataFrame, options: WhatWorksOptions) -> WhatWorks
     o = options
     cell = effects_df[(effects_df["intervention"] == o.intervention) & (effects_df["outcome"] == o.outcome)].copy()
     metrics = poolable_metrics(cell)
-    metric = o.metric if o.metric in metrics else main_metric(cell)
+    # no poolable metric: main_metric would find none either (most cells of the gap map, skipped cheaply)
+    metric = o.metric if o.metric in metrics else (main_metric(cell) if metrics else None)
     prior = tau_prior_for(metric, o.tau_family, o.tau_scale)
     reason = exclusions(cell, o, metric)
     chosen = cell[reason == ""]
-    if o.dependence == "primary":
+    if o.dependence == "primary" and chosen.empty:  # nothing selected: nothing to combine or drop (most gap-map cells)
+        chosen = chosen.assign(combined_from=pd.Series(index=chosen.index, dtype=object))
+    elif o.dependence == "primary":
         kept = study_effects(chosen)
         combined = {e for ids in kept["combined_from"].dropna() for e in str(ids).split(", ")}
         dropped = chosen.index.difference(kept.index)
@@ -96,7 +99,7 @@ def what_works(effects_df: pd.DataFrame, options: WhatWorksOptions) -> WhatWorks
                            for eid in chosen.loc[dropped, "effect_id"]]
         reason[kept.index[kept["combined_from"].notna()]] = ""
         chosen = kept
-    chosen = chosen.assign(label=effect_labels(chosen))
+    chosen = chosen.assign(label=effect_labels(chosen) if len(chosen) else pd.Series(index=chosen.index, dtype=object))
     excluded = cell[reason != ""].assign(reason=reason[reason != ""])
     harms = int(cell["harmful"].fillna(False).astype(bool).sum())
     ww = WhatWorks(o, metric, metric_label(metric), prior, cell, chosen, excluded, metrics, harms=harms)
