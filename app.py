@@ -3,7 +3,9 @@
 import streamlit as st
 
 from evidence.views.components import layout_css
+from evidence.views.loaders import freeze_long_lived
 
+freeze_long_lived()  # what earlier runs imported leaves the collector's sight (Streamlit collects after every run)
 st.set_page_config(page_title="Child labour evidence explorer", layout="wide")
 layout_css()  # small screens, wrapped labels, caption contrast
 pages = [

@@ -12,7 +12,7 @@ from evidence.synthesis import charts, context
 from evidence.synthesis.answer import prior_sensitivity
 from evidence.synthesis.labels import MISSING, readable
 from evidence.synthesis.metrics import default_tau_scale, metric_unit
-from evidence.synthesis.studies import study_labels as distinct_names
+from evidence.synthesis.studies import effect_study_labels
 from evidence.taxonomy import taxonomy
 from evidence.views import state
 from evidence.views.cards import DIRECTION_SHORT
@@ -62,7 +62,7 @@ with st.expander("Sensitivity: which effects are pooled, and how", expanded=True
     tau_family = s3.selectbox("Prior on tau", synthesis.TAU_FAMILIES, key="ww_tau")
     cell_studies = effects.loc[(effects["intervention"] == iv) & (effects["outcome"] == oc)]
     # one distinct name per study, as on the Studies page (two studies may share a citation)
-    study_labels = distinct_names(cell_studies.drop_duplicates("study_id").rename(columns={"study_id": "id"}))
+    study_labels = effect_study_labels(cell_studies)
     leave_out = s2.multiselect("Leave studies out", list(study_labels), key="ww_leave", format_func=lambda s: study_labels.get(s, s))
     metric_choice = None
     metrics = synthesis.poolable_metrics(cell_studies)

@@ -121,3 +121,25 @@ def require_chromium() -> None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (bash dev.sh test does)")
         pytest.skip(f"{CHROMIUM} not installed")
+
+
+@contextlib.contextmanager
+def served_test_catalogue(workdir: Path):
+    """The explorer in a real server on a test catalogue built in ``workdir`` (Chromium required, see
+    :func:`require_chromium`): yields ``(url, catalogue path)``; the browser tests' module fixture."""
+    require_chromium()
+    db = build_test_catalogue(workdir)
+    with serve_app({"EVIDENCE_CATALOG_PATH": str(db)}, free_port()) as url:
+        yield url, db
+
+
+def app_page(page: str, timeout: int = 90):
+    """An AppTest of the whole explorer (``app.py``: its navigation, CSS and sidebar) switched to ``page``
+    and run, as a reader who opens the app and picks that page."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=timeout)
+    at.run()
+    at.switch_page(page)
+    at.run()
+    return at

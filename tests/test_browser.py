@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from app_catalogue import CHROMIUM, CHROMIUM_ARGS, build_test_catalogue, free_port, require_chromium, serve_app
+from app_catalogue import CHROMIUM, CHROMIUM_ARGS, served_test_catalogue
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "test-output" / "browser"
@@ -15,9 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    require_chromium()
-    db = build_test_catalogue(tmp_path_factory.mktemp("browser"))
-    with serve_app({"EVIDENCE_CATALOG_PATH": str(db)}, free_port()) as url:
+    with served_test_catalogue(tmp_path_factory.mktemp("browser")) as (url, db):
         yield url, db
 
 

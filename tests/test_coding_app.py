@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import streamlit as st
 import yaml
+from app_catalogue import app_page
 from streamlit.testing.v1 import AppTest
 
 from evidence import config
@@ -18,7 +19,6 @@ from evidence.coding import form
 from evidence.ingest.validate import validate_paths
 
 REPO = Path(__file__).resolve().parents[1]
-APP = str(REPO / "app.py")
 pytestmark = pytest.mark.xdist_group("app")
 
 
@@ -34,10 +34,7 @@ def studies(tmp_path, monkeypatch):
 
 
 def _page(page: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.run()
-    at.switch_page(page)
-    at.run()
+    at = app_page(page)
     return at
 
 

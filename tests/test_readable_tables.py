@@ -20,13 +20,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from app_catalogue import build_test_catalogue, use_catalogue
+from app_catalogue import app_page, build_test_catalogue, use_catalogue
 from streamlit.testing.v1 import AppTest
 
 from evidence.taxonomy import taxonomy
 
 REPO = Path(__file__).resolve().parents[1]
-APP = str(REPO / "app.py")
 PAGES = ["app_pages/home.py", "app_pages/gap_map.py", "app_pages/what_works.py", "app_pages/studies.py", "app_pages/where.py",
          "app_pages/your_data.py", "app_pages/method.py"]
 METAFOR = {"yi", "vi", "sei", "ai", "bi", "ci", "di", "n1i", "n2i", "m1i", "m2i", "sd1i", "sd2i", "xi", "ni", "ri"}
@@ -57,10 +56,7 @@ def catalogue(tmp_path_factory):
 
 
 def _page(page: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.run()
-    at.switch_page(page)
-    at.run()
+    at = app_page(page)
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from app_catalogue import build_test_catalogue, free_port, require_chromium, serve_app
+from app_catalogue import served_test_catalogue
 from browser_ux import OUT, exceptions_shown, offline_browser, settle
 
 COUNTRY = ("MEX", "Mexico")
@@ -34,9 +34,7 @@ INSIDE = """(name) => {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    require_chromium()
-    db = build_test_catalogue(tmp_path_factory.mktemp("browser_where"))
-    with serve_app({"EVIDENCE_CATALOG_PATH": str(db)}, free_port()) as url:
+    with served_test_catalogue(tmp_path_factory.mktemp("browser_where")) as (url, db):
         yield url, db
 
 

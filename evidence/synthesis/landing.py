@@ -109,15 +109,12 @@ def best_findings(cells: pd.DataFrame, n: int = 3) -> list[tuple[str, str]]:
 def cell_studies(effects: pd.DataFrame, intervention: str, outcome: str, pooled_ids=()) -> pd.DataFrame:
     """The studies of one cell as the gap map lists them under a clicked cell: one row per study, in
     words (citation, design, countries, coding status, effects, whether its number is pooled)."""
+    from evidence.synthesis.studies import effect_study_labels
     from evidence.taxonomy import taxonomy
 
     t = taxonomy()
-    from evidence.synthesis.studies import study_labels
-
     cell = effects[(effects["intervention"] == intervention) & (effects["outcome"] == outcome)]
-    # studies sharing a citation (one team, several countries) get distinct names, as on the Studies page
-    firsts = cell.drop_duplicates("study_id").rename(columns={"study_id": "id"})
-    names_of = study_labels(firsts[[c for c in ("id", "citation", "programme", "country_names") if c in firsts]])
+    names_of = effect_study_labels(cell)  # studies sharing a citation get distinct names, as on the Studies page
     rows = []
     for sid, part in cell.groupby("study_id", sort=False):
         first = part.iloc[0]

@@ -92,6 +92,13 @@ def study_labels(studies: pd.DataFrame) -> dict[str, str]:
     return labels
 
 
+def effect_study_labels(effects: pd.DataFrame) -> dict[str, str]:
+    """:func:`study_labels` for the studies of some effect rows (a cell's effects): the same distinct
+    names the Studies page gives them, from the effects' own citation, programme and countries."""
+    firsts = effects.drop_duplicates("study_id").rename(columns={"study_id": "id"})
+    return study_labels(firsts[[c for c in ("id", "citation", "programme", "country_names") if c in firsts]])
+
+
 #: Readers' headers for the catalogue's effect columns (units named where the column has one).
 EFFECT_LABELS = {
     "effect_id": "Effect", "intervention_label": "Intervention", "outcome_label": "Outcome", "subgroup_label": "Subgroup",

@@ -29,7 +29,6 @@ def catalogue_stamp() -> tuple:
     """The catalogue's one stamp (:func:`evidence.catalog.target.stamp`: the SQLite file's identity, or a
     server's studies hash). Every cached loader takes it as its first argument, so ``evidence build``
     makes a running app -- on a file or on PostgreSQL -- read the new catalogue, never cached old data."""
-    freeze_long_lived()
     return target.stamp()
 
 
@@ -40,6 +39,7 @@ def freeze_long_lived() -> None:
     """Move what the process has built so far (imported modules: pandas, Altair's schema classes,
     jsonschema's validators, the catalogue's rows) out of the garbage collector's sight, whenever a
     page run has imported something new (a few times in a process's life: each page's first run).
+    ``app.py`` calls it at the start of every run.
 
     Why: Streamlit runs a full collection (``gc.collect(2)``, option ``runner.postScriptGC``) after
     every script run. It traverses every live container object, some 200,000 once the explorer's
