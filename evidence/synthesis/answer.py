@@ -89,9 +89,7 @@ def what_works(effects_df: pd.DataFrame, options: WhatWorksOptions) -> WhatWorks
     prior = tau_prior_for(metric, o.tau_family, o.tau_scale)
     reason = exclusions(cell, o, metric)
     chosen = cell[reason == ""]
-    if o.dependence == "primary" and chosen.empty:  # nothing selected: nothing to combine or drop (most gap-map cells)
-        chosen = chosen.assign(combined_from=pd.Series(index=chosen.index, dtype=object))
-    elif o.dependence == "primary":
+    if o.dependence == "primary":
         kept = study_effects(chosen)
         combined = {e for ids in kept["combined_from"].dropna() for e in str(ids).split(", ")}
         dropped = chosen.index.difference(kept.index)
@@ -99,7 +97,7 @@ def what_works(effects_df: pd.DataFrame, options: WhatWorksOptions) -> WhatWorks
                            for eid in chosen.loc[dropped, "effect_id"]]
         reason[kept.index[kept["combined_from"].notna()]] = ""
         chosen = kept
-    chosen = chosen.assign(label=effect_labels(chosen) if len(chosen) else pd.Series(index=chosen.index, dtype=object))
+    chosen = chosen.assign(label=effect_labels(chosen))
     excluded = cell[reason != ""].assign(reason=reason[reason != ""])
     harms = int(cell["harmful"].fillna(False).astype(bool).sum())
     ww = WhatWorks(o, metric, metric_label(metric), prior, cell, chosen, excluded, metrics, harms=harms)

@@ -137,6 +137,8 @@ def study_effects(df: pd.DataFrame) -> pd.DataFrame:
 def effect_labels(df: pd.DataFrame) -> list[str]:
     """Readable, unique labels: citation (plus country where two studies share a citation, e.g. one
     report of two programmes; plus subgroup / effect id when a study has several)."""
+    if df.empty:  # most gap-map cells select nothing: no labels, and no grouping to pay for
+        return []
     citations = df.get("citation", df["study_id"]).fillna(df["study_id"]).astype(str)
     shared = citations.groupby(citations).transform(lambda c: df.loc[c.index, "study_id"].nunique() > 1)
     names = df["country_names"] if "country_names" in df else df["study_id"]
