@@ -8,11 +8,13 @@ test-output/browser/axe.json, and a table page x impact with the rule ids to tes
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
 from app_catalogue import free_port, require_chromium, serve_app
 from browser_ux import OUT, PAGES, REPO, WIDTHS, axe_violations, explorer, offline_browser, open_page, serious, settle
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 IMPACTS = ("critical", "serious", "moderate", "minor")
@@ -81,8 +83,12 @@ def test_axe_finds_nothing_serious(browser, path, width):
     try:
         bad = _check(findings, f"{path} ({width} px)", page)
         assert not bad, "\n".join(bad)
-        named = page.evaluate("""() => [...document.querySelectorAll("[data-testid='stVegaLiteChart']")]
-            .map(c => c.getAttribute("aria-label") || "")""")
+        # Vega names a chart once it has drawn it, which can come just after the run has settled: give
+        # every chart a moment to get its name, then read the names (a chart never named still fails)
+        charts = "[...document.querySelectorAll(\"[data-testid='stVegaLiteChart']\")]"
+        with contextlib.suppress(PlaywrightTimeout):
+            page.wait_for_function(f"() => {charts}.every(c => c.getAttribute('aria-label'))", timeout=10_000)
+        named = page.evaluate(f"() => {charts}.map(c => c.getAttribute('aria-label') || '')")
         assert all(named), f"a chart without a name for screen readers: {named}"
     finally:
         page.close()
