@@ -15,8 +15,16 @@ import pandas as pd
 
 from evidence.meta import exact
 from evidence.meta.result import MetaResult
-from evidence.synthesis.metrics import POOLABLE_METRICS, metric_label, tau_prior_for
-from evidence.synthesis.selection import effect_labels, main_metric, poolable_metrics, study_effects
+from evidence.synthesis.metrics import metric_label, tau_prior_for
+from evidence.synthesis.selection import (
+    as_flags,
+    as_numbers,
+    effect_labels,
+    main_metric,
+    poolable_metric_mask,
+    poolable_metrics,
+    study_effects,
+)
 from evidence.synthesis.wording import headline
 
 
@@ -52,22 +60,29 @@ class WhatWorks:
 
 def exclusions(cell: pd.DataFrame, o: WhatWorksOptions, metric: str | None) -> pd.Series:
     """Why each effect of ``cell`` is left out of the pooled answer ("" for the effects that stay in)."""
-    reason = pd.Series("", index=cell.index, dtype=object)
-    vi = pd.to_numeric(cell["vi"], errors="coerce")
+    return pd.Series(_exclusion_reasons(cell, o, metric), index=cell.index, dtype=object)
+
+
+def _exclusion_reasons(cell: pd.DataFrame, o: WhatWorksOptions, metric: str | None) -> np.ndarray:
+    """:func:`exclusions` as an array: the first rule that leaves each effect out, in the order below."""
+    reason = np.full(len(cell), "", dtype=object)
+    vi = as_numbers(cell["vi"])
+    metrics = cell["metric"].to_numpy(object)
+    with np.errstate(invalid="ignore"):
+        no_variance = np.isnan(vi) | (vi <= 0)
     rules = [
-        (cell["study_id"].isin(o.leave_out), "left out by you"),
-        (~cell["metric"].isin(POOLABLE_METRICS), "metric cannot be pooled"),
-        ((cell["metric"] != metric) if metric else False, "different metric"),
-        (vi.isna() | (vi <= 0), "no variance reported"),
-        (o.exclude_high_rob and cell["risk_of_bias"].eq("high"), "high risk of bias"),
-        (o.exclude_imputed and cell["variance_imputed"].fillna(False).astype(bool), "imputed variance"),
-        (o.exclude_secondary and "secondary" in cell and cell["secondary"].fillna(False).astype(bool),
+        (cell["study_id"].isin(o.leave_out).to_numpy() if o.leave_out else None, "left out by you"),
+        (~poolable_metric_mask(metrics), "metric cannot be pooled"),
+        (metrics != metric if metric else None, "different metric"),
+        (no_variance, "no variance reported"),
+        ((cell["risk_of_bias"].to_numpy(object) == "high") if o.exclude_high_rob else None, "high risk of bias"),
+        (as_flags(cell["variance_imputed"]) if o.exclude_imputed else None, "imputed variance"),
+        (as_flags(cell["secondary"]) if o.exclude_secondary and "secondary" in cell else None,
          "secondary source (a review's table)"),
     ]
     for mask, why in rules:
-        if isinstance(mask, bool):
-            continue
-        reason[(reason == "") & mask.fillna(False).astype(bool)] = why
+        if mask is not None:
+            reason[(reason == "") & mask] = why
     return reason
 
 
@@ -87,19 +102,21 @@ def what_works(effects_df: pd.DataFrame, options: WhatWorksOptions) -> WhatWorks
     # no poolable metric: main_metric would find none either (most cells of the gap map, skipped cheaply)
     metric = o.metric if o.metric in metrics else (main_metric(cell) if metrics else None)
     prior = tau_prior_for(metric, o.tau_family, o.tau_scale)
-    reason = exclusions(cell, o, metric)
-    chosen = cell[reason == ""]
+    reason = _exclusion_reasons(cell, o, metric)  # by row position of cell
+    in_pos = np.flatnonzero(reason == "")
+    chosen = cell.iloc[in_pos]
     if o.dependence == "primary":
         kept = study_effects(chosen)
-        combined = {e for ids in kept["combined_from"].dropna() for e in str(ids).split(", ")}
-        dropped = chosen.index.difference(kept.index)
-        reason[dropped] = ["combined with the study's other subgroups" if eid in combined else "not the study's primary effect"
-                           for eid in chosen.loc[dropped, "effect_id"]]
-        reason[kept.index[kept["combined_from"].notna()]] = ""
+        combined = {e for ids in kept["combined_from"] if isinstance(ids, str) for e in ids.split(", ")}
+        kept_labels = set(kept.index)
+        for i, label, eid in zip(in_pos, chosen.index, chosen["effect_id"]):
+            if label not in kept_labels:
+                reason[i] = "combined with the study's other subgroups" if eid in combined else "not the study's primary effect"
         chosen = kept
     chosen = chosen.assign(label=effect_labels(chosen))
-    excluded = cell[reason != ""].assign(reason=reason[reason != ""])
-    harms = int(cell["harmful"].fillna(False).astype(bool).sum())
+    out = reason != ""
+    excluded = cell[out].assign(reason=reason[out])
+    harms = int(as_flags(cell["harmful"]).sum())
     ww = WhatWorks(o, metric, metric_label(metric), prior, cell, chosen, excluded, metrics, harms=harms)
     n_studies = chosen["study_id"].nunique()
     if cell.empty:

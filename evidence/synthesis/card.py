@@ -27,7 +27,7 @@ from evidence.synthesis import certainty as grade
 from evidence.synthesis.answer import WhatWorks, WhatWorksOptions, cell_desirable, exclusions, what_works
 from evidence.synthesis.harvest import VoteCount, vote_count
 from evidence.synthesis.metrics import MID, RATIO_METRICS, metric_unit
-from evidence.synthesis.selection import design_mix, one_per_study, usable
+from evidence.synthesis.selection import as_flags, design_mix, one_per_study, usable
 from evidence.synthesis.wording import fmt
 from evidence.taxonomy import taxonomy
 
@@ -234,11 +234,14 @@ def _subgroups(ww: WhatWorks, olabel: str, desirable: str | None) -> list[Subgro
 def _harms(cell: pd.DataFrame) -> list[dict]:
     if cell.empty or "harmful" not in cell:
         return []
+    bad = as_flags(cell["harmful"])
+    if not bad.any():  # most cells: nothing to list
+        return []
     # Only the columns the list shows: iterating rows of the whole (wide) frame was most of its cost.
     cols = [c for c in ("study_id", "effect_id", "citation", "quote") if c in cell]
-    bad = cell.loc[cell["harmful"].fillna(False).astype(bool), cols]
+    rows = cell.loc[bad, cols]
     return [{"study_id": r["study_id"], "effect_id": r.get("effect_id"), "citation": r.get("citation", r["study_id"]),
-             "quote": r.get("quote")} for _, r in bad.iterrows()]
+             "quote": r.get("quote")} for _, r in rows.iterrows()]
 
 
 def card_from(ww: WhatWorks, override: grade.Override | None = None, subgroups: bool = True) -> AnswerCard:
@@ -284,7 +287,7 @@ def card_from(ww: WhatWorks, override: grade.Override | None = None, subgroups: 
     card.harms = _harms(cell)
     card.absolute = absolute_effect(pooled, ww.metric, desirable, olabel)
     if pooled is not None and "secondary" in ww.selected:
-        card.secondary = int(ww.selected["secondary"].fillna(False).astype(bool).sum())
+        card.secondary = int(as_flags(ww.selected["secondary"]).sum())
     return card
 
 

@@ -31,7 +31,7 @@ def gap_map_cells(effects_df: pd.DataFrame, tau_family: str | None = None,
     # Text columns as plain Python objects for the per-cell work: the cards read the same values, but
     # slicing and comparing Arrow-backed strings cell by cell was most of the gap map's cost (about 3x).
     effects_df = effects_df.astype({c: object for c in effects_df.columns if pd.api.types.is_string_dtype(effects_df[c])
-                                    and not pd.api.types.is_object_dtype(effects_df[c])})
+                                    and not pd.api.types.is_object_dtype(effects_df[c])}).copy()
     # Row positions per cell (one groupby pass); a cell's rows are taken only when its answer is computed.
     groups = effects_df.groupby(["intervention", "outcome"]).indices if len(effects_df) else {}
     ids = (effects_df["study_id"].to_numpy(object), effects_df["effect_id"].to_numpy(object)) if len(effects_df) else None

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from evidence.direction import effect_direction, effect_leaning
-from evidence.synthesis.selection import effect_labels
+from evidence.synthesis.selection import as_flags, as_numbers, effect_labels
 
 ROB_HEIGHT = {"low": 3, "moderate": 2, "high": 1, "unclear": 1}
 #: The harvest plot's columns (by leaning), in order.
@@ -51,9 +51,10 @@ def _leanings(cell: pd.DataFrame) -> list:
             zip(_col(cell, "yi"), _col(cell, "desirable"), _col(cell, "reported_direction"))]
 
 
-def _has_number(cell: pd.DataFrame) -> pd.Series:
-    est = pd.to_numeric(cell["yi"], errors="coerce").fillna(pd.to_numeric(cell.get("estimate"), errors="coerce"))
-    return est.notna()
+def _has_number(cell: pd.DataFrame) -> np.ndarray:
+    """Which effects have a number: an effect size, else a reported estimate."""
+    has = ~np.isnan(as_numbers(cell["yi"]))
+    return has | ~np.isnan(as_numbers(cell["estimate"])) if "estimate" in cell else has
 
 
 def _evidence(direction, leaning, significance) -> str:
@@ -146,8 +147,8 @@ def vote_count(cell: pd.DataFrame) -> VoteCount:
     vc = VoteCount()
     if cell.empty:
         return vc
-    numbers = _has_number(cell).to_numpy()
-    primary = cell["primary"].fillna(False).astype(bool).to_numpy() if "primary" in cell else [False] * len(cell)
+    numbers = _has_number(cell)
+    primary = as_flags(cell["primary"]) if "primary" in cell else [False] * len(cell)
     chosen: dict = {}  # study id -> (is primary, leaning, has a number); first primary wins, else first
     order: list = []
     for sid, lean, prim, num in zip(cell["study_id"], _leanings(cell), primary, numbers):

@@ -19,65 +19,124 @@ import pandas as pd
 
 from evidence.synthesis.metrics import POOLABLE_METRICS
 
+_POOLABLE = frozenset(POOLABLE_METRICS)
+
+
+def as_numbers(col) -> np.ndarray:
+    """A column as floats (text that is not a number, and missing values, as NaN)."""
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _flag(x) -> bool:
+    return False if x is None or x is pd.NA or (isinstance(x, float) and x != x) else bool(x)
+
+
+def as_flags(col) -> np.ndarray:
+    """A yes/no column as booleans, missing as no (what ``col.fillna(False).astype(bool)`` gives, without
+    the pandas calls: the gap map reads these columns for every cell on each filter change)."""
+    if col.dtype == bool:
+        return col.to_numpy()
+    if isinstance(col.dtype, pd.BooleanDtype):
+        return col.to_numpy(dtype=bool, na_value=False)
+    return np.fromiter(map(_flag, col), bool, len(col))
+
+
+def poolable_metric_mask(metrics) -> np.ndarray:
+    """Which of ``metrics`` (a column's values) can be pooled."""
+    return np.fromiter((m in _POOLABLE for m in metrics), bool, len(metrics))
+
+
+def usable_mask(df: pd.DataFrame) -> np.ndarray:
+    """Rows with a finite effect, a positive variance and a poolable metric (as a boolean array)."""
+    yi, vi = as_numbers(df["yi"]), as_numbers(df["vi"])
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(yi) & (vi > 0) & poolable_metric_mask(df["metric"].to_numpy(object))
+
 
 def usable(df: pd.DataFrame) -> pd.Series:
-    """Rows with a finite effect, a positive finite variance and a poolable metric."""
-    yi = pd.to_numeric(df["yi"], errors="coerce")
-    vi = pd.to_numeric(df["vi"], errors="coerce")
-    return yi.notna() & vi.notna() & (vi > 0) & np.isfinite(yi) & df["metric"].isin(POOLABLE_METRICS)
+    """Rows with a finite effect, a positive variance and a poolable metric."""
+    return pd.Series(usable_mask(df), index=df.index)
 
 
 def main_metric(df: pd.DataFrame) -> str | None:
     """The metric most studies in ``df`` can be pooled on (ties: order of ``POOLABLE_METRICS``)."""
-    ok = df[usable(df)]
-    if ok.empty:
+    ok = usable_mask(df)
+    studies: dict[str, set] = {}
+    for m, sid in zip(df["metric"].to_numpy(object)[ok], df["study_id"].to_numpy(object)[ok]):
+        studies.setdefault(m, set()).add(sid)
+    if not studies:
         return None
-    counts = ok.groupby("metric")["study_id"].nunique()
-    return max(counts.index, key=lambda m: (counts[m], -POOLABLE_METRICS.index(m)))
+    return max(studies, key=lambda m: (len(studies[m]), -POOLABLE_METRICS.index(m)))
+
+
+def _first_position(primary: np.ndarray, positions) -> int:
+    """The first primary effect among ``positions`` (row positions in order), else the first."""
+    return next((i for i in positions if primary[i]), positions[0])
 
 
 def one_per_study(df: pd.DataFrame) -> pd.DataFrame:
     """Each study's primary effect (else its first listed effect)."""
     if df.empty:
         return df
-    order = df.assign(_p=~df["primary"].fillna(False).astype(bool), _i=np.arange(len(df)))
-    return order.sort_values(["study_id", "_p", "_i"]).drop_duplicates("study_id").sort_values("_i").drop(columns=["_p", "_i"])
+    primary = as_flags(df["primary"])
+    by_study: dict = {}
+    for i, sid in enumerate(df["study_id"]):
+        by_study.setdefault(sid, []).append(i)
+    return df.iloc[sorted(_first_position(primary, pos) for pos in by_study.values())]
 
 
-def _whole_sample(df: pd.DataFrame) -> pd.Series:
-    sex = df["subgroup_sex"].fillna("all") if "subgroup_sex" in df else pd.Series("all", index=df.index)
-    lo = pd.to_numeric(df.get("subgroup_age_min"), errors="coerce") if "subgroup_age_min" in df else pd.Series(np.nan, index=df.index)
-    hi = pd.to_numeric(df.get("subgroup_age_max"), errors="coerce") if "subgroup_age_max" in df else pd.Series(np.nan, index=df.index)
-    label = df["subgroup_label"] if "subgroup_label" in df else pd.Series(None, index=df.index)
-    return (sex == "all") & lo.isna() & hi.isna() & ~label.map(lambda x: isinstance(x, str) and bool(x.strip()))
+def _is_label(x) -> bool:
+    return isinstance(x, str) and bool(x.strip())
+
+
+def _whole_sample(df: pd.DataFrame) -> np.ndarray:
+    """Which effects are for the whole sample: no sex, no age band, no free-text subgroup."""
+    n = len(df)
+    sex = df["subgroup_sex"].to_numpy(object) if "subgroup_sex" in df else np.full(n, "all", dtype=object)
+    whole = np.fromiter((s is None or s is pd.NA or (isinstance(s, float) and s != s) or s == "all" for s in sex), bool, n)
+    for col in ("subgroup_age_min", "subgroup_age_max"):
+        if col in df:
+            whole &= np.isnan(as_numbers(df[col]))
+    if "subgroup_label" in df:
+        whole &= ~np.fromiter(map(_is_label, df["subgroup_label"]), bool, n)
+    return whole
 
 
 def _first(part: pd.DataFrame) -> pd.DataFrame:
-    order = part.assign(_p=~part["primary"].fillna(False).astype(bool), _i=np.arange(len(part)))
-    return order.sort_values(["_p", "_i"]).head(1).drop(columns=["_p", "_i"])
+    return part.iloc[[_first_position(as_flags(part["primary"]), range(len(part)))]]
 
 
-def _disjoint_sets(part: pd.DataFrame) -> list[pd.DataFrame]:
-    """Candidate sets of disjoint subgroups in one study's effects: girls + boys (same ages), and
-    non-overlapping age bands (same sex); subgroups with a free-text label are never combined."""
-    unlabelled = part[~part["subgroup_label"].map(lambda x: isinstance(x, str) and bool(x.strip()))] if "subgroup_label" in part else part
-    lo = pd.to_numeric(unlabelled["subgroup_age_min"], errors="coerce")
-    hi = pd.to_numeric(unlabelled["subgroup_age_max"], errors="coerce")
+def _disjoint_sets(part: pd.DataFrame) -> list[list[int]]:
+    """Candidate sets of disjoint subgroups in one study's effects (row positions of ``part``): girls +
+    boys (same ages), and non-overlapping age bands (same sex); subgroups with a free-text label are
+    never combined. Within a subgroup, its primary effect (else its first) stands for it."""
+    n = len(part)
+    labelled = np.fromiter(map(_is_label, part["subgroup_label"]), bool, n) if "subgroup_label" in part else np.zeros(n, bool)
+    sex = ["all" if x is None or x is pd.NA or (isinstance(x, float) and x != x) else x for x in part["subgroup_sex"]]
+    lo, hi = as_numbers(part["subgroup_age_min"]), as_numbers(part["subgroup_age_max"])
+    primary = as_flags(part["primary"])
+    free = [i for i in range(n) if not labelled[i]]
     sets = []
-    sexes = unlabelled[unlabelled["subgroup_sex"].isin(["girls", "boys"])]
-    for _, same_age in sexes.groupby([lo.reindex(sexes.index).fillna(-1), hi.reindex(sexes.index).fillna(-1)]):
-        if set(same_age["subgroup_sex"]) == {"girls", "boys"}:
-            sets.append(pd.concat([_first(same_age[same_age["subgroup_sex"] == x]) for x in ("girls", "boys")]))
-    banded = unlabelled[lo.notna() & hi.notna()]
-    for _, same_sex in banded.groupby(banded["subgroup_sex"].fillna("all")):
+    by_age: dict[tuple, list[int]] = {}  # girls and boys effects by age band (unknown bounds as -1)
+    for i in free:
+        if sex[i] in ("girls", "boys"):
+            by_age.setdefault((-1.0 if np.isnan(lo[i]) else lo[i], -1.0 if np.isnan(hi[i]) else hi[i]), []).append(i)
+    for key in sorted(by_age):
+        pos = by_age[key]
+        if {sex[i] for i in pos} == {"girls", "boys"}:
+            sets.append([_first_position(primary, [i for i in pos if sex[i] == x]) for x in ("girls", "boys")])
+    by_sex: dict[str, list[int]] = {}  # effects with a whole age band, by sex
+    for i in free:
+        if not (np.isnan(lo[i]) or np.isnan(hi[i])):
+            by_sex.setdefault(sex[i], []).append(i)
+    for key in sorted(by_sex):
         picked, last = [], -np.inf
-        for idx in same_sex.assign(_lo=lo[same_sex.index], _hi=hi[same_sex.index]).sort_values(["_lo", "_hi"]).index:
-            if lo[idx] > last:
-                band = same_sex[(lo[same_sex.index] == lo[idx]) & (hi[same_sex.index] == hi[idx])]
-                picked.append(_first(band))
-                last = hi[idx]
+        for i in sorted(by_sex[key], key=lambda i: (lo[i], hi[i])):
+            if lo[i] > last:
+                picked.append(_first_position(primary, [j for j in by_sex[key] if lo[j] == lo[i] and hi[j] == hi[i]]))
+                last = hi[i]
         if len(picked) >= 2:
-            sets.append(pd.concat(picked))
+            sets.append(picked)
     return sets
 
 
@@ -113,22 +172,45 @@ def _subgroup_text(r) -> str:
 def study_effects(df: pd.DataFrame) -> pd.DataFrame:
     """One effect per study for the overall question (see the module docstring): the whole-sample
     effect, else a combination of disjoint subgroups, else the primary (or first) effect. ``df`` holds
-    usable effects on one metric; the result keeps ``df``'s order of first appearance."""
+    usable effects on one metric; the result keeps ``df``'s order of first appearance.
+
+    Row positions, not frames, until the end: most studies have a whole-sample effect, and this runs
+    for every gap-map cell on each filter change."""
     if df.empty:
         return df.assign(combined_from=pd.Series(dtype=object))
-    out = []
-    for _, part in df.groupby("study_id", sort=False):
-        whole = part[_whole_sample(part)]
-        if len(whole):
-            out.append(_first(whole))
+    whole, primary = _whole_sample(df), as_flags(df["primary"])
+    by_study: dict = {}
+    for i, sid in enumerate(df["study_id"]):
+        by_study.setdefault(sid, []).append(i)
+    picks: list = []  # a row position of df, or a one-row frame (a combination of subgroups)
+    for pos in by_study.values():
+        in_whole = [i for i in pos if whole[i]]
+        if in_whole:
+            picks.append(_first_position(primary, in_whole))
             continue
+        part = df.iloc[pos]
         sets = _disjoint_sets(part)
         if sets:
-            best = min(sets, key=lambda s: float(1.0 / np.sum(1.0 / s["vi"].to_numpy(float))))
-            out.append(combine_subgroups(best))
+            vi = part["vi"].to_numpy(float)
+            best = min(sets, key=lambda s: float(1.0 / np.sum(1.0 / vi[s])))
+            picks.append(combine_subgroups(part.iloc[best]))
         else:
-            out.append(_first(part))
-    res = pd.concat(out)
+            picks.append(_first_position(primary, pos))
+    if all(isinstance(p, int) for p in picks):
+        res = df.iloc[picks]
+        return res if "combined_from" in res else res.assign(combined_from=None)
+    parts, run = [], []  # consecutive positions taken in one slice
+    for p in picks:
+        if isinstance(p, int):
+            run.append(p)
+            continue
+        if run:
+            parts.append(df.iloc[run])
+            run = []
+        parts.append(p)
+    if run:
+        parts.append(df.iloc[run])
+    res = pd.concat(parts)
     if "combined_from" not in res:
         res["combined_from"] = None
     return res
@@ -139,8 +221,13 @@ def effect_labels(df: pd.DataFrame) -> list[str]:
     report of two programmes; plus subgroup / effect id when a study has several)."""
     if df.empty:  # most gap-map cells select nothing: no labels, and no grouping to pay for
         return []
-    citations = df.get("citation", df["study_id"]).fillna(df["study_id"]).astype(str)
-    shared = citations.groupby(citations).transform(lambda c: df.loc[c.index, "study_id"].nunique() > 1)
+    sids = list(df["study_id"])
+    cited = df["citation"] if "citation" in df else sids
+    citations = [str(s if c is None or c is pd.NA or (isinstance(c, float) and c != c) else c) for c, s in zip(cited, sids)]
+    studies_of: dict[str, set] = {}
+    for c, sid in zip(citations, sids):
+        studies_of.setdefault(c, set()).add(sid)
+    shared = [len(studies_of[c]) > 1 for c in citations]
     names = df["country_names"] if "country_names" in df else df["study_id"]
     base = [f"{c}, {n}" if sh and isinstance(n, str) and n else c for c, sh, n in zip(citations, shared, names)]
     sub = df["subgroup_label"] if "subgroup_label" in df else pd.Series([None] * len(df), index=df.index)
@@ -154,7 +241,7 @@ def effect_labels(df: pd.DataFrame) -> list[str]:
 
 
 def design_mix(df: pd.DataFrame) -> str:
-    r = df["randomised"].fillna(False).astype(bool)
+    r = as_flags(df["randomised"])
     if r.all():
         return "randomised designs"
     return "non-randomised designs" if not r.any() else "mixed designs"
@@ -164,7 +251,7 @@ def poolable_metrics(cell: pd.DataFrame) -> list[str]:
     """The poolable metrics (in ``POOLABLE_METRICS`` order) on which ``cell`` has a usable effect."""
     if cell.empty:
         return []
-    present = set(cell.loc[usable(cell), "metric"])
+    present = set(cell["metric"].to_numpy(object)[usable_mask(cell)])
     return [m for m in POOLABLE_METRICS if m in present]
 
 
