@@ -14,24 +14,61 @@ def _two_charts():
     from evidence import synthesis
     from evidence.catalog import queries
     from evidence.synthesis import charts
-    from evidence.views.loaders import vega_lite_spec
+    from evidence.views import loaders
 
-    cells = synthesis.gap_map_cells(queries.effects(queries.Filters(sex="girls")))
+    cells = synthesis.gap_map_cells(queries.effects(queries.Filters()))
     chosen = tuple(cells.loc[cells["n_studies"] > 0, ["intervention", "outcome"]].iloc[-1])
     st.altair_chart(charts.gap_map_chart(cells, chosen=chosen), key="a", on_select="rerun", selection_mode="cell",
                     width="content", height="content", theme=None)
-    st.vega_lite_chart(vega_lite_spec(charts.gap_map_chart(cells, chosen=chosen)), key="b", on_select="rerun",
-                       selection_mode="cell", width="content", height="content", theme=None)
+    # what the gap-map page sends: the cached drawing of the map's shape with this filter set's tables
+    # (the test patches load_gap_map to return these cells)
+    st.vega_lite_chart(loaders.load_gap_map_spec(("test",), (), "halfnormal", chosen), key="b",
+                       on_select="rerun", selection_mode="cell", width="content", height="content", theme=None)
 
 
-def test_cached_spec_is_the_chart_altair_chart_sends():
+def _tables(proto) -> dict:
+    import pyarrow as pa
+
+    return {d.name: pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in proto.datasets}
+
+
+def test_cached_spec_is_the_chart_altair_chart_sends(monkeypatch):
+    from evidence import synthesis
+    from evidence.catalog import queries
+    from evidence.views import loaders
+
+    cells = synthesis.gap_map_cells(queries.effects(queries.Filters()))
+    monkeypatch.setattr(loaders, "load_gap_map", lambda stamp, items, tau_family: cells)
     at = AppTest.from_function(_two_charts, default_timeout=120).run()
     assert not at.exception, at.exception
     a, b = (el.proto for el in at.get("vega_lite_chart"))
     assert a.spec == b.spec and '"cell"' in a.spec  # same spec, the selection included
-    assert [(d.name, d.data.data) for d in a.datasets] == [(d.name, d.data.data) for d in b.datasets]
-    assert len(a.datasets) >= 2 and all(len(d.data.data) > 100 for d in a.datasets)  # grid, bubbles (and signs), as Arrow
+    ta, tb = _tables(a), _tables(b)
+    assert list(ta) == list(tb) == ["gap_map_grid", "gap_map_bubbles", "gap_map_signs"]
+    for name in ta:  # the same rows, as Arrow
+        assert ta[name].to_dict("records") == tb[name].to_dict("records"), name
+    assert len(ta["gap_map_grid"]) > 50 and len(ta["gap_map_bubbles"]) > 5 and len(ta["gap_map_signs"]) > 0
     assert list(a.selection_mode) == list(b.selection_mode) == ["cell"]
+
+
+def test_one_drawing_serves_every_filter_set_of_the_same_shape():
+    """Every filter set's map has the taxonomy's rows and columns, so one drawing (built and validated
+    once per chosen cell) serves them all: restated for another shape it is the spec built for that
+    shape (size legend and description), and the maps differ otherwise only in their data."""
+    from evidence import synthesis
+    from evidence.catalog import queries
+    from evidence.synthesis import charts
+
+    shapes = {}
+    for sex in ("girls", "boys", None):
+        shape, tables = charts.gap_map_tables(synthesis.gap_map_cells(queries.effects(queries.Filters(sex=sex))))
+        shapes[sex] = shape
+        assert shape.n_filled == len(tables["gap_map_bubbles"])
+    assert shapes["girls"].rows == shapes[None].rows and shapes["girls"].columns == shapes[None].columns
+    assert shapes["girls"].most < shapes[None].most  # fewer studies in the fullest cell: another legend
+    girls, whole = (charts.gap_map_layout(shapes[k], chosen=("a", "b")).to_dict() for k in ("girls", None))
+    assert girls != whole
+    assert charts.gap_map_restate(girls, shapes[None]) == whole and charts.gap_map_restate(whole, shapes["girls"]) == girls
 
 
 def test_heap_freezes_only_after_new_imports(monkeypatch):

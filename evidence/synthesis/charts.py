@@ -11,6 +11,7 @@ import functools
 import json
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import altair as alt
 import numpy as np
@@ -257,21 +258,30 @@ def gap_map_height(cells_df: pd.DataFrame) -> int:
     return int(cells_df["intervention"].nunique() * GAP_MAP_ROW + GAP_MAP_MARGINS)
 
 
-@described(lambda cells_df, selectable=True, chosen=None: (
-    f"Evidence gap map: {cells_df['intervention'].nunique()} interventions by {cells_df['outcome'].nunique()} outcomes, "
-    f"a bubble in each of the {int((cells_df['n_studies'] > 0).sum())} cells with studies, sized by the number of "
-    "studies, coloured and marked by the direction of the pooled effect, shaped by certainty. The table of this chart, "
-    "below the map, lists every cell with evidence."))
-def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True, chosen: tuple[str, str] | None = None) -> alt.Chart:
-    """Interventions (rows, grouped by family) x outcomes (columns, grouped child labour / schooling).
+#: The names of the gap map's datasets: the grid, the bubbles and the direction signs.
+GAP_MAP_DATASETS = ("gap_map_grid", "gap_map_bubbles", "gap_map_signs")
 
-    Bubble area = number of studies; colour = direction of the pooled effect, or the design mix when
-    not pooled; shape = certainty. Empty cells show only the grid. With ``selectable``, a click selects
-    a cell (the selection ``cell``, fields intervention and outcome, starting at ``chosen``): the chosen
-    bubble gets a black ring and the others fade, so the reader sees which cell the page below opens.
-    Labels are never cut (the full family, intervention and outcome names are also in the tooltip);
-    legends sit under the chart, one column each, so they fit the chart's own frame.
-    """
+
+@dataclass(frozen=True)
+class GapMapShape:
+    """All the gap map's drawing takes from the cells besides its datasets: two maps of the same shape
+    are the same Vega-Lite spec with other data, so a page builds (and Altair validates) the drawing once
+    per shape and sends each filter set's data with it (``evidence.views.loaders.load_gap_map_spec``)."""
+
+    rows: tuple[str, ...]  # row labels in order (family, then programme)
+    columns: tuple[str, ...]  # column labels in order (outcome group, then outcome)
+    most: int  # studies in the fullest cell (the size legend's largest value)
+    n_interventions: int
+    n_outcomes: int
+    n_filled: int  # cells with studies
+
+
+def gap_map_tables(cells_df: pd.DataFrame) -> tuple[GapMapShape, dict[str, pd.DataFrame]]:
+    """The gap map's shape and the table each of its layers draws (keyed by ``GAP_MAP_DATASETS``).
+
+    The tables carry only the columns the chart draws (grid: row x column; bubbles: encodings, tooltip
+    and the selection's fields; signs: the direction sign of each pooled bubble), not the whole cell
+    table, so the page sends a fraction of the bytes."""
     d = cells_df.copy()
     family_order = {f: i for i, f in enumerate(dict.fromkeys(d["family"]))}
     d["row"] = d["family"].map(FAMILY_SHORT).fillna(d["family_label"]) + " · " + d["intervention_label"]
@@ -285,19 +295,38 @@ def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True, chosen: tuple
     d["studies_text"] = [f"{n} {'study' if n == 1 else 'studies'} ({p} pooled), {e} effect{'s' if e != 1 else ''}"
                          for n, p, e in zip(d["n_studies"], d["n_pooled"], d["n_effects"])]
     d["designs_text"] = d["designs"].replace("", "none coded") if "designs" in d else ""
-    rows = list(dict.fromkeys(d.sort_values("family", kind="stable", key=lambda s: s.map(family_order))["row"]))
-    cols = list(dict.fromkeys(d["column"]))
-    # Row labels on two lines (family, then programme) keep the map narrow without cutting a name.
-    y = alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelLimit=0, grid=False, ticks=False, domain=False,
-                                                            labelExpr="split(datum.label, ' · ')", labelLineHeight=11))
-    x = alt.X("column:N", sort=cols, title=None,
-              axis=alt.Axis(labelAngle=-45, labelLimit=0, grid=False, ticks=False, domain=False, orient="top"))
-    # The chart carries only the columns it draws (grid: row x column; bubbles: encodings, tooltip and the
-    # selection's fields), not the whole cell table, so the page sends a fraction of the bytes.
-    grid = alt.Chart(d[["row", "column"]]).mark_rect(fill="white", stroke="#DDDDDD", strokeWidth=0.5).encode(x=x, y=y)
+    rows = tuple(dict.fromkeys(d.sort_values("family", kind="stable", key=lambda s: s.map(family_order))["row"]))
     filled = d.loc[d["n_studies"] > 0, ["row", "column", "intervention", "outcome", "family_label", "intervention_label",
                                         "outcome_label", "n_studies", "studies_text", "answer", "pooled", "certainty_text",
                                         "category", "designs_text", "harm_text"]]
+    signs = filled.assign(sign=filled["category"].map(DIRECTION_SIGNS)).dropna(subset=["sign"])
+    shape = GapMapShape(rows=rows, columns=tuple(dict.fromkeys(d["column"])),
+                        most=int(filled["n_studies"].max()) if len(filled) else 1,
+                        n_interventions=int(cells_df["intervention"].nunique()), n_outcomes=int(cells_df["outcome"].nunique()),
+                        n_filled=int((cells_df["n_studies"] > 0).sum()))
+    tables = dict(zip(GAP_MAP_DATASETS, (d[["row", "column"]], filled,
+                                         signs[["row", "column", "intervention", "outcome", "category", "sign"]])))
+    return shape, {name: t.reset_index(drop=True) for name, t in tables.items()}
+
+
+def _gap_map_description(shape: GapMapShape, selectable: bool = True, chosen: tuple[str, str] | None = None) -> str:
+    return (f"Evidence gap map: {shape.n_interventions} interventions by {shape.n_outcomes} outcomes, "
+            f"a bubble in each of the {shape.n_filled} cells with studies, sized by the number of "
+            "studies, coloured and marked by the direction of the pooled effect, shaped by certainty. The table of this "
+            "chart, below the map, lists every cell with evidence.")
+
+
+@described(_gap_map_description)
+def gap_map_layout(shape: GapMapShape, selectable: bool = True, chosen: tuple[str, str] | None = None) -> alt.LayerChart:
+    """The gap map's drawing (see :func:`gap_map_chart`) over its named datasets (``GAP_MAP_DATASETS``),
+    which it does not carry."""
+    grid_data, bubble_data, sign_data = (alt.NamedData(name=n) for n in GAP_MAP_DATASETS)
+    # Row labels on two lines (family, then programme) keep the map narrow without cutting a name.
+    y = alt.Y("row:N", sort=list(shape.rows), title=None, axis=alt.Axis(
+        labelLimit=0, grid=False, ticks=False, domain=False, labelExpr="split(datum.label, ' · ')", labelLineHeight=11))
+    x = alt.X("column:N", sort=list(shape.columns), title=None,
+              axis=alt.Axis(labelAngle=-45, labelLimit=0, grid=False, ticks=False, domain=False, orient="top"))
+    grid = alt.Chart(grid_data).mark_rect(fill="white", stroke="#DDDDDD", strokeWidth=0.5).encode(x=x, y=y)
     cats = list(CATEGORY_COLOURS)
     # Tooltips in words (the answer card's own sentence), never a bare null or a machine key.
     tooltip = [alt.Tooltip("family_label:N", title="Family"), alt.Tooltip("intervention_label:N", title="Intervention"),
@@ -305,12 +334,11 @@ def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True, chosen: tuple
                alt.Tooltip("answer:N", title="What the evidence says"), alt.Tooltip("certainty_text:N", title="Certainty"),
                alt.Tooltip("category:N", title="Direction"), alt.Tooltip("designs_text:N", title="Designs"),
                alt.Tooltip("harm_text:N", title="Harm coded")]
-    most = int(filled["n_studies"].max()) if len(filled) else 1
     legend = dict(orient="bottom", direction="vertical", columns=1, labelLimit=0, titleLimit=0)
     encoding = dict(
         x=x, y=y,
         size=alt.Size("n_studies:Q", title="Studies in the cell (bubble size)", scale=alt.Scale(range=[60, 700], zero=False),
-                      legend=alt.Legend(values=_size_ticks(most), format="d", **legend)),
+                      legend=alt.Legend(values=_size_ticks(shape.most), format="d", **legend)),
         color=alt.Color("category:N", scale=alt.Scale(domain=cats, range=[CATEGORY_COLOURS[c] for c in cats]),
                         title="Pooled effect, or design mix if not pooled", legend=alt.Legend(**legend, labelExpr=(
                             f"({json.dumps(DIRECTION_SIGNS, ensure_ascii=False)}[datum.label] || '  ') + '  ' + datum.label"))),
@@ -318,7 +346,9 @@ def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True, chosen: tuple
                         title="Certainty (shape)", legend=alt.Legend(**legend)),
         tooltip=tooltip,
     )
-    bubbles = alt.Chart(filled).mark_point(filled=True, strokeWidth=2.5, cursor="pointer" if selectable else "default")
+    # A name of its own, so the selection's view is named the same in every build (Altair numbers unnamed views).
+    bubbles = alt.Chart(bubble_data, name="gap_map_bubbles").mark_point(filled=True, strokeWidth=2.5,
+                                                                        cursor="pointer" if selectable else "default")
     if selectable:
         value = [{"intervention": chosen[0], "outcome": chosen[1]}] if chosen else alt.Undefined
         sel = alt.selection_point(name="cell", fields=["intervention", "outcome"], on="click", value=value,
@@ -332,11 +362,38 @@ def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True, chosen: tuple
     # studies or more, so its bubble is never the smallest), white on the dark fills, black on the light ones.
     # The sign carries the cell's fields, so a click on it selects the cell as a click on the bubble does;
     # screen readers skip it (the bubble's own label says the direction).
-    signs = filled.assign(sign=filled["category"].map(DIRECTION_SIGNS)).dropna(subset=["sign"])
     dark = [c for c in DIRECTION_SIGNS if CATEGORY_COLOURS[c] in (OKABE_ITO["blue"], OKABE_ITO["vermillion"])]
-    glyphs = alt.Chart(signs[["row", "column", "intervention", "outcome", "category", "sign"]]).mark_text(
+    glyphs = alt.Chart(sign_data).mark_text(
         fontSize=11, fontWeight="bold", aria=False, cursor="pointer" if selectable else "default").encode(
         x=x, y=y, text="sign:N",
         color=alt.condition(alt.FieldOneOfPredicate("category", dark), alt.value("#ffffff"), alt.value(OKABE_ITO["black"])))
     # Step sizing: every row and column gets its own space however wide the page is.
     return alt.layer(grid, bubbles, glyphs).properties(width=alt.Step(36), height=alt.Step(GAP_MAP_ROW))
+
+
+def gap_map_restate(spec: dict, shape: GapMapShape) -> dict:
+    """A gap map's Vega-Lite spec (:func:`gap_map_layout` as a dict) restated for ``shape``, a shape with
+    the same rows and columns: the size legend's values and the description are all that the rest of a
+    shape changes in the drawing (``tests/test_view_specs.py`` checks it against a spec built for
+    ``shape``). So a page builds one drawing per rows, columns and chosen cell. ``spec`` is not changed."""
+    size = spec["layer"][1]["encoding"]["size"]
+    size = {**size, "legend": {**size["legend"], "values": _size_ticks(shape.most)}}
+    bubbles = {**spec["layer"][1], "encoding": {**spec["layer"][1]["encoding"], "size": size}}
+    return {**spec, "description": _gap_map_description(shape), "layer": [spec["layer"][0], bubbles, *spec["layer"][2:]]}
+
+
+def gap_map_chart(cells_df: pd.DataFrame, selectable: bool = True, chosen: tuple[str, str] | None = None) -> alt.LayerChart:
+    """Interventions (rows, grouped by family) x outcomes (columns, grouped child labour / schooling).
+
+    Bubble area = number of studies; colour = direction of the pooled effect, or the design mix when
+    not pooled; shape = certainty. Empty cells show only the grid. With ``selectable``, a click selects
+    a cell (the selection ``cell``, fields intervention and outcome, starting at ``chosen``): the chosen
+    bubble gets a black ring and the others fade, so the reader sees which cell the page below opens.
+    Labels are never cut (the full family, intervention and outcome names are also in the tooltip);
+    legends sit under the chart, one column each, so they fit the chart's own frame.
+
+    The drawing (:func:`gap_map_layout`) with its data inline (:func:`gap_map_tables`).
+    """
+    shape, tables = gap_map_tables(cells_df)
+    return gap_map_layout(shape, selectable, chosen).properties(
+        datasets={name: json.loads(t.to_json(orient="records")) for name, t in tables.items()})
