@@ -60,10 +60,10 @@ class WhatWorks:
 
 def exclusions(cell: pd.DataFrame, o: WhatWorksOptions, metric: str | None) -> pd.Series:
     """Why each effect of ``cell`` is left out of the pooled answer ("" for the effects that stay in)."""
-    return pd.Series(_exclusion_reasons(cell, o, metric), index=cell.index, dtype=object)
+    return pd.Series(exclusion_reasons(cell, o, metric), index=cell.index, dtype=object)
 
 
-def _exclusion_reasons(cell: pd.DataFrame, o: WhatWorksOptions, metric: str | None) -> np.ndarray:
+def exclusion_reasons(cell: pd.DataFrame, o: WhatWorksOptions, metric: str | None) -> np.ndarray:
     """:func:`exclusions` as an array: the first rule that leaves each effect out, in the order below."""
     reason = np.full(len(cell), "", dtype=object)
     vi = as_numbers(cell["vi"])
@@ -102,7 +102,7 @@ def what_works(effects_df: pd.DataFrame, options: WhatWorksOptions) -> WhatWorks
     # no poolable metric: main_metric would find none either (most cells of the gap map, skipped cheaply)
     metric = o.metric if o.metric in metrics else (main_metric(cell) if metrics else None)
     prior = tau_prior_for(metric, o.tau_family, o.tau_scale)
-    reason = _exclusion_reasons(cell, o, metric)  # by row position of cell
+    reason = exclusion_reasons(cell, o, metric)  # by row position of cell
     in_pos = np.flatnonzero(reason == "")
     chosen = cell.iloc[in_pos]
     if o.dependence == "primary":

@@ -20,14 +20,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from evidence.meta.result import MetaResult
 from evidence.synthesis import certainty as grade
-from evidence.synthesis.answer import WhatWorks, WhatWorksOptions, cell_desirable, exclusions, what_works
+from evidence.synthesis.answer import WhatWorks, WhatWorksOptions, cell_desirable, exclusion_reasons, what_works
 from evidence.synthesis.harvest import VoteCount, vote_count
 from evidence.synthesis.metrics import MID, RATIO_METRICS, metric_unit
-from evidence.synthesis.selection import as_flags, design_mix, one_per_study, usable
+from evidence.synthesis.selection import as_flags, as_numbers, design_mix, primary_positions, usable_mask
 from evidence.synthesis.wording import fmt
 from evidence.taxonomy import taxonomy
 
@@ -211,19 +212,23 @@ def _subgroups(ww: WhatWorks, olabel: str, desirable: str | None) -> list[Subgro
     out: list[SubgroupAnswer] = []
     if cell.empty:
         return out
-    eligible = cell[(exclusions(cell, o, ww.metric) == "") & usable(cell)] if ww.metric else cell.iloc[0:0]
+    # Row positions and columns as arrays: one row take per subgroup that does not pool, none for one that does.
+    eligible = ((exclusion_reasons(cell, o, ww.metric) == "") & usable_mask(cell) if ww.metric
+                else np.zeros(len(cell), bool))
+    study, primary = cell["study_id"].to_numpy(object), as_flags(cell["primary"])
+    yi, vi = as_numbers(cell["yi"]), as_numbers(cell["vi"])
     for label, mask in subgroup_masks(cell).items():
-        rows = cell[mask]
-        if rows.empty:
+        coded = mask.to_numpy()
+        if not coded.any():
             continue
-        poolable = one_per_study(eligible[eligible.index.isin(rows.index)])
-        if poolable["study_id"].nunique() >= 2:
-            r = exact.posterior(poolable["yi"].to_numpy(float), poolable["vi"].to_numpy(float), tau_prior=ww.tau_prior,
-                                measure=ww.metric)
+        poolable = primary_positions(study, primary, np.flatnonzero(coded & eligible))  # one effect per study
+        if len(poolable) >= 2:
+            r = exact.posterior(yi[poolable], vi[poolable], tau_prior=ww.tau_prior, measure=ww.metric)
             text = (f"pooled {fmt(r.mu.q50, ww.metric)} {metric_unit(ww.metric)} (95% CrI {fmt(r.mu.q025, ww.metric)} to "
                     f"{fmt(r.mu.q975, ww.metric)}; {r.k} studies)")
             out.append(SubgroupAnswer(label, r.k, text, r.mu.q50, r.mu.q025, r.mu.q975))
         else:
+            rows = cell[coded]
             votes = vote_count(rows)
             out.append(SubgroupAnswer(label, rows["study_id"].nunique(),
                                       "not pooled (fewer than two studies with a variance); "

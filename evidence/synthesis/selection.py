@@ -74,15 +74,20 @@ def _first_position(primary: np.ndarray, positions) -> int:
     return next((i for i in positions if primary[i]), positions[0])
 
 
+def primary_positions(study_ids, primary: np.ndarray, positions=None) -> list[int]:
+    """Of the rows at ``positions`` (all rows by default), each study's primary effect, else its first
+    listed effect: their row positions, in order."""
+    by_study: dict = {}
+    for i in (range(len(study_ids)) if positions is None else positions):
+        by_study.setdefault(study_ids[i], []).append(int(i))
+    return sorted(_first_position(primary, pos) for pos in by_study.values())
+
+
 def one_per_study(df: pd.DataFrame) -> pd.DataFrame:
     """Each study's primary effect (else its first listed effect)."""
     if df.empty:
         return df
-    primary = as_flags(df["primary"])
-    by_study: dict = {}
-    for i, sid in enumerate(df["study_id"]):
-        by_study.setdefault(sid, []).append(i)
-    return df.iloc[sorted(_first_position(primary, pos) for pos in by_study.values())]
+    return df.iloc[primary_positions(df["study_id"].to_numpy(object), as_flags(df["primary"]))]
 
 
 def _is_label(x) -> bool:
