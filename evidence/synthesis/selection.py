@@ -77,10 +77,15 @@ def _first_position(primary: np.ndarray, positions) -> int:
 def primary_positions(study_ids, primary: np.ndarray, positions=None) -> list[int]:
     """Of the rows at ``positions`` (all rows by default), each study's primary effect, else its first
     listed effect: their row positions, in order."""
+    return sorted(_first_position(primary, pos) for pos in _by_study(study_ids, positions).values())
+
+
+def _by_study(study_ids, positions=None) -> dict:
+    """Study id -> its row positions (of ``positions``, all rows by default), in order of first appearance."""
     by_study: dict = {}
     for i in (range(len(study_ids)) if positions is None else positions):
         by_study.setdefault(study_ids[i], []).append(int(i))
-    return sorted(_first_position(primary, pos) for pos in by_study.values())
+    return by_study
 
 
 def one_per_study(df: pd.DataFrame) -> pd.DataFrame:
@@ -105,10 +110,6 @@ def _whole_sample(df: pd.DataFrame) -> np.ndarray:
     if "subgroup_label" in df:
         whole &= ~np.fromiter(map(_is_label, df["subgroup_label"]), bool, n)
     return whole
-
-
-def _first(part: pd.DataFrame) -> pd.DataFrame:
-    return part.iloc[[_first_position(as_flags(part["primary"]), range(len(part)))]]
 
 
 def _disjoint_sets(part: pd.DataFrame) -> list[list[int]]:
@@ -184,9 +185,7 @@ def study_effects(df: pd.DataFrame) -> pd.DataFrame:
     if df.empty:
         return df.assign(combined_from=pd.Series(dtype=object))
     whole, primary = _whole_sample(df), as_flags(df["primary"])
-    by_study: dict = {}
-    for i, sid in enumerate(df["study_id"]):
-        by_study.setdefault(sid, []).append(i)
+    by_study = _by_study(df["study_id"].to_numpy(object))
     picks: list = []  # a row position of df, or a one-row frame (a combination of subgroups)
     for pos in by_study.values():
         in_whole = [i for i in pos if whole[i]]
