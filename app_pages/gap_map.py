@@ -5,13 +5,19 @@ opens its answer and its studies below the map; the cell is in the URL, as are t
 import streamlit as st
 
 from evidence import synthesis
-from evidence.synthesis import charts
-from evidence.synthesis.labels import MISSING, readable
+from evidence.synthesis.labels import MISSING
 from evidence.taxonomy import taxonomy
 from evidence.views import state
 from evidence.views.cards import card_summary
 from evidence.views.components import catalogue_ready, no_match_notice, sidebar_filters
-from evidence.views.loaders import catalogue_stamp, load_card, load_cell_studies, load_effects, load_gap_map, load_gap_map_spec
+from evidence.views.loaders import (
+    catalogue_stamp,
+    load_card,
+    load_cell_studies,
+    load_effects,
+    load_gap_map_spec,
+    load_gap_map_view,
+)
 
 t = taxonomy()
 
@@ -41,29 +47,26 @@ effects = load_effects(stamp, filters)
 if effects.empty:
     no_match_notice("gm_reset")
     st.stop()
-cells = load_gap_map(stamp, filters, tau_family)
-filled = cells[cells["n_studies"] > 0]
+view = load_gap_map_view(stamp, filters, tau_family)  # counts, pickers and table, prepared once for every session
 c1, c2, c3 = st.columns(3)
-c1.metric("Cells with evidence", len(filled))
-c2.metric("Cells with a pooled effect", int((filled["n_pooled"] > 0).sum()))
-c3.metric("Studies", effects["study_id"].nunique(), help="Studies with at least one coded outcome under these filters")
+c1.metric("Cells with evidence", view.cells_with_evidence)
+c2.metric("Cells with a pooled effect", view.cells_pooled)
+c3.metric("Studies", view.n_studies, help="Studies with at least one coded outcome under these filters")
 
 # -- the chosen cell: a click on the map, a shared link (?intervention=&outcome=), or the pickers -----
-with_evidence = filled[["intervention", "outcome"]].drop_duplicates()
-pairs = set(zip(with_evidence["intervention"], with_evidence["outcome"]))
 link = (st.query_params.get("intervention"), st.query_params.get("outcome"))
-if state.GM_INTERVENTION not in st.session_state and link in pairs:
+if state.GM_INTERVENTION not in st.session_state and view.has(*link):
     st.session_state[state.GM_INTERVENTION], st.session_state[state.GM_OUTCOME] = link
 # A click on the map is the chart's selection; a pick below starts a fresh chart (a new key) drawn with
 # the picked cell selected, so the highlight always shows the cell this page opens.
 chart_key = f"gap_chart_{st.session_state.get(state.GM_PICKS, 0)}"
 clicked = [(p.get("intervention"), p.get("outcome")) for p in ((st.session_state.get(chart_key) or {}).get("selection") or {}).get("cell", [])]
-if clicked and clicked[0] in pairs:
+if clicked and view.has(*clicked[0]):
     st.session_state[state.GM_INTERVENTION], st.session_state[state.GM_OUTCOME] = clicked[0]
-iv_options = list(dict.fromkeys(with_evidence["intervention"]))
+iv_options = view.interventions
 if st.session_state.get(state.GM_INTERVENTION) not in iv_options:
     st.session_state[state.GM_INTERVENTION] = iv_options[0]
-oc_options = list(with_evidence.loc[with_evidence["intervention"] == st.session_state[state.GM_INTERVENTION], "outcome"])
+oc_options = view.outcomes[st.session_state[state.GM_INTERVENTION]]
 if st.session_state.get(state.GM_OUTCOME) not in oc_options:
     st.session_state[state.GM_OUTCOME] = oc_options[0]
 
@@ -71,19 +74,17 @@ chosen = (st.session_state[state.GM_INTERVENTION], st.session_state[state.GM_OUT
 # The chart's spec is built once per catalogue, filters, prior and chosen cell (charts.gap_map_chart, cached).
 spec = load_gap_map_spec(stamp, filters, tau_family, chosen)
 # The map scrolls in its own frame on a narrow screen (a container of fixed height scrolls; the page does not).
-with st.container(height=charts.gap_map_height(cells), border=False, key="gm_frame"):
+with st.container(height=view.height, border=False, key="gm_frame"):
     st.vega_lite_chart(spec, key=chart_key, on_select="rerun", selection_mode="cell",
                        width="content", height="content", theme=None)
 with st.expander("Table of this chart (cells with evidence)"):
-    st.dataframe(readable(filled[["family_label", "intervention_label", "outcome_group_label", "outcome_label", "n_studies", "n_effects",
-                                  "n_pooled", "metric", "mean", "q025", "q975", "category", "designs", "any_harm"]],
-                          "in the row's metric"), hide_index=True, placeholder=MISSING)
+    st.dataframe(view.table, hide_index=True, placeholder=MISSING)
 
 st.header("The chosen cell")
 col_a, col_b = st.columns(2)
 iv = col_a.selectbox("Intervention", iv_options, key=state.GM_INTERVENTION, format_func=lambda k: t.interventions[k]["label"],
                      on_change=picked)
-oc_options = list(with_evidence.loc[with_evidence["intervention"] == iv, "outcome"])
+oc_options = view.outcomes[iv]
 oc = col_b.selectbox("Outcome", oc_options, key=state.GM_OUTCOME, format_func=lambda k: t.outcomes[k]["label"], on_change=picked)
 st.query_params.update({"intervention": iv, "outcome": oc})
 
@@ -96,5 +97,5 @@ with st.container(border=True, key="gm_answer"):
         st.session_state["ww_tau"] = tau_family
         st.switch_page("app_pages/what_works.py")
 studies = load_cell_studies(stamp, filters, iv, oc, tuple(card.pooled_ids))
-st.markdown(f"**Studies in this cell ({len(studies)})**")
-st.dataframe(readable(studies.drop(columns="study_id")), hide_index=True, key="gm_studies", placeholder=MISSING)
+st.markdown(f"**Studies in this cell ({studies.num_rows})**")
+st.dataframe(studies, hide_index=True, key="gm_studies", placeholder=MISSING)

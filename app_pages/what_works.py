@@ -8,24 +8,32 @@ import pandas as pd
 import streamlit as st
 
 from evidence import synthesis
-from evidence.synthesis import charts, context
+from evidence.synthesis import context
 from evidence.synthesis.answer import prior_sensitivity
 from evidence.synthesis.labels import MISSING, readable
 from evidence.synthesis.metrics import default_tau_scale, metric_unit
-from evidence.synthesis.studies import effect_study_labels
 from evidence.taxonomy import taxonomy
 from evidence.views import state
 from evidence.views.cards import DIRECTION_SHORT
-from evidence.views.components import catalogue_ready, chart_and_table, md, result_views, sidebar_filters
+from evidence.views.components import catalogue_ready, md, result_views, show_figure, sidebar_filters
 from evidence.views.downloads import summary_downloads
-from evidence.views.loaders import catalogue_stamp, load_card, load_effects, load_gap_map, load_what_works
+from evidence.views.loaders import (
+    catalogue_stamp,
+    load_card,
+    load_cell_choices,
+    load_choices,
+    load_context_answer,
+    load_gap_map,
+    load_what_works,
+    load_what_works_view,
+)
+from evidence.views.prepared import SUBGROUP_COLUMNS
 
 t = taxonomy()
 st.title("What works")
 catalogue_ready()
 filters = sidebar_filters()
 stamp = catalogue_stamp()
-effects = load_effects(stamp, filters)
 
 # -- which intervention and outcome (from the gap map, a shared link, or chosen here) ------------
 qp = st.query_params
@@ -36,14 +44,15 @@ if state.WW_INTERVENTION not in st.session_state:  # first visit: open the cell 
     best = synthesis.best_cell(load_gap_map(stamp, filters))
     if best:
         st.session_state[state.WW_INTERVENTION], st.session_state[state.WW_OUTCOME] = best
-iv_options = list(dict.fromkeys(effects["intervention"])) or list(t.interventions)
+picks = load_choices(stamp, filters)
+iv_options = list(picks.interventions) or list(t.interventions)
 if st.session_state.get(state.WW_INTERVENTION) in t.interventions and st.session_state[state.WW_INTERVENTION] not in iv_options:
     iv_options.append(st.session_state[state.WW_INTERVENTION])
 if st.session_state.get(state.WW_INTERVENTION) not in iv_options:
     st.session_state[state.WW_INTERVENTION] = iv_options[0]
 c1, c2 = st.columns(2)
 iv = c1.selectbox("Intervention", iv_options, key=state.WW_INTERVENTION, format_func=lambda k: t.interventions.get(k, {}).get("label", k))
-oc_options = list(dict.fromkeys(effects.loc[effects["intervention"] == iv, "outcome"])) or list(t.outcomes)
+oc_options = list(picks.outcomes.get(iv, ())) or list(t.outcomes)
 if st.session_state.get(state.WW_OUTCOME) in t.outcomes and st.session_state[state.WW_OUTCOME] not in oc_options:
     oc_options.append(st.session_state[state.WW_OUTCOME])  # a filter that empties the cell says so; it never switches outcome
 if st.session_state.get(state.WW_OUTCOME) not in oc_options:
@@ -60,15 +69,13 @@ with st.expander("Sensitivity: which effects are pooled, and how", expanded=True
     dependence = s2.radio("Several effects per study", ["primary", "all"], key="ww_dep",
                           format_func={"primary": "Primary effect per study", "all": "All effects (three-level model)"}.get)
     tau_family = s3.selectbox("Prior on tau", synthesis.TAU_FAMILIES, key="ww_tau")
-    cell_studies = effects.loc[(effects["intervention"] == iv) & (effects["outcome"] == oc)]
-    # one distinct name per study, as on the Studies page (two studies may share a citation)
-    study_labels = effect_study_labels(cell_studies)
+    in_cell = load_cell_choices(stamp, filters, iv, oc)  # one distinct name per study, as on the Studies page
+    study_labels = in_cell.study_labels
     leave_out = s2.multiselect("Leave studies out", list(study_labels), key="ww_leave", format_func=lambda s: study_labels.get(s, s))
     metric_choice = None
-    metrics = synthesis.poolable_metrics(cell_studies)
-    if len(metrics) > 1:
-        metric_choice = s3.selectbox("Metric", metrics, key="ww_metric", format_func=synthesis.metric_label)
-    metric_now = metric_choice or synthesis.main_metric(cell_studies)
+    if len(in_cell.metrics) > 1:
+        metric_choice = s3.selectbox("Metric", in_cell.metrics, key="ww_metric", format_func=synthesis.metric_label)
+    metric_now = metric_choice or in_cell.main_metric
     default_scale = default_tau_scale(metric_now)
     scale_key = f"ww_scale_{metric_now}"  # one value per metric: a scale in pp never carries over to log odds
     scale = s3.number_input(f"Prior scale on tau ({metric_unit(metric_now, 'metric units')})", min_value=default_scale / 100,
@@ -79,6 +86,7 @@ options = synthesis.WhatWorksOptions(iv, oc, metric_choice, excl_rob, excl_imp, 
                                      None if scale == default_scale else scale, dependence, tuple(leave_out),
                                      exclude_secondary=excl_sec)
 ww = load_what_works(stamp, filters, options)
+view = load_what_works_view(stamp, filters, options)  # its charts and tables, prepared once for every session
 unit = synthesis.metric_label(ww.metric)
 st.caption(md(f"Prior in force on the between-study SD (tau): {ww.tau_prior}"
               + (" (the default for this metric)." if options.tau_scale is None and tau_family == "halfnormal" else ".")))
@@ -87,7 +95,7 @@ if note:
     st.warning(md(note))
 
 # -- headline ------------------------------------------------------------------------------------
-result = ww.result
+result, headline = ww.result, ww.headline  # ww is shared by every session: read, never changed
 if dependence == "all" and ww.reason and ww.metric and ww.selected["study_id"].nunique() >= 2:
     st.info(md(ww.reason))
     if st.button("Run the three-level model (NUTS sampler, may take a minute)", key="ww_run3"):
@@ -97,7 +105,7 @@ if dependence == "all" and ww.reason and ww.metric and ww.selected["study_id"].n
     stored = st.session_state.get(state.WW_THREE_LEVEL)
     if stored and stored[0] == options and stored[1] == filters:
         result = stored[2]
-        ww.headline = synthesis.headline_for(ww, result)
+        headline = synthesis.headline_for(ww, result)
 card = load_card(stamp, filters, options)
 st.header(md(card.statement))
 m1, m2, m3 = st.columns(3)
@@ -111,7 +119,7 @@ m3.metric("Direction", DIRECTION_SHORT.get(card.category, "Not pooled"), help=ca
 if meaning:
     st.caption(md(f"How sure we are: {card.certainty} certainty. {meaning}"))
 if result is not None:
-    st.header(md(ww.headline))
+    st.header(md(headline))
     if card.absolute is not None and result is ww.result:
         st.info(md(card.absolute.text))
     st.caption(md(synthesis.pooled_caption(ww, result)))
@@ -124,19 +132,12 @@ if result is not None:
 else:
     st.warning(md(ww.reason or "Nothing to pool."))
 st.markdown("**Vote count by direction of effect (SWiM):** " + md(card.vote_statement))
-if card.subgroups:
+if view.subgroups:
     st.header("Girls, boys and age bands")
-    st.table(pd.DataFrame([{"Subgroup": g.label, "Studies": g.k, "What the evidence says": g.text,  # a table: the text wraps
-                            "Out of 100 children": context.per_100_children(g.mean, g.q025, g.q975, card.metric,
-                                                                            card.outcome_label) or "—"}
-                           for g in card.subgroups]).set_index("Subgroup"))
-harvest = synthesis.harvest_table(ww.cell)
-if result is None and len(harvest):
+    st.table(pd.DataFrame(view.subgroups, columns=SUBGROUP_COLUMNS).set_index("Subgroup"))  # a table: the text wraps
+if result is None and view.harvest is not None:
     st.header("Harvest plot: what each study reports")
-    chart_and_table(charts.harvest_chart(harvest), harvest, "Each bar is one effect, placed by the direction it "
-                    "points (with or without a number), the direction the vote count counts; taller bars = lower risk of "
-                    "bias; colour = design; solid = statistically clear, pale = not statistically clear, "
-                    "significance not stated, or no change/mixed as reported.", "ww_harvest", "reported unit")
+    show_figure(view.harvest, "ww_harvest")
 
 if card.harms:  # the card's harms, as the summaries and `evidence answer` list them
     st.error(md(f"Harm flagged: {len(card.harms)} effect(s) in this cell were coded as harmful "
@@ -145,18 +146,17 @@ if card.harms:  # the card's harms, as the summaries and `evidence answer` list 
         st.markdown(f"**{md(h['citation'])}** ({md(h['effect_id'])}): “{md(h['quote'] or 'no quote coded')}”")
 
 if result is not None:
-    result_views(result, ww.metric, unit, "ww")
+    result_views(result, ww.metric, unit, "ww", view.result_figures if result is ww.result else ())
     if st.toggle("Leave-one-out (each study left out in turn)", key="ww_loo"):
         st.dataframe(readable(synthesis.leave_one_out(ww), unit), hide_index=True, placeholder=MISSING)
 
     st.header("Effect per US$100 of transfer a year")
-    per = context.per_100_dollars(ww.selected, ww.metric, ww.tau_prior)
-    st.write(md(per.message))
-    if len(per.table):
-        st.dataframe(readable(per.table, unit, {"estimate": "Effect ({unit})"}), hide_index=True, placeholder=MISSING)
+    st.write(md(view.per_100_message))
+    if view.per_100_table is not None:
+        st.dataframe(view.per_100_table, hide_index=True, placeholder=MISSING)
 
 @st.fragment
-def for_my_context(ww: synthesis.WhatWorks) -> None:
+def for_my_context(ww: synthesis.WhatWorks, levels: dict) -> None:
     """"For my context": its six controls change only the answer below them, so a change reruns this
     fragment, not the page (the pooled result, charts and tables above are not rebuilt and resent)."""
     if not len(ww.cell):
@@ -165,7 +165,6 @@ def for_my_context(ww: synthesis.WhatWorks) -> None:
     st.header("For my context")
     st.caption("State what you know of your programme; the answer separates what the coded studies allow and says "
                "in one line for each other characteristic why not, and what would be needed.")
-    levels = context.context_levels(ww.cell)
     NOT_STATED = "(not stated)"
     cols = st.columns(5)
     chosen = {}
@@ -179,19 +178,18 @@ def for_my_context(ww: synthesis.WhatWorks) -> None:
             v = col.selectbox(label, [NOT_STATED, *levels[c]], key=f"ww_ctx_{c}", format_func=lambda x, c=c: (
                 t.designs.get(x, {}).get("label", x) if c == "design" else x))
             chosen[c] = None if v == NOT_STATED else v
-    ctx = context.context_answer(ww, context.Context(**chosen))
+    ctx = load_context_answer(stamp, filters, options, context.Context(**chosen))
     if ctx.text and ctx.context.stated():
         st.success(md(ctx.text) + (("\n\n" + md(ctx.per_100)) if ctx.per_100 else ""))
     for line in ctx.reasons:
         st.info(md(line))
 
 
-for_my_context(ww)
+for_my_context(ww, view.context_levels)
 
-if len(ww.excluded):
-    with st.expander(f"Effects not pooled ({len(ww.excluded)}) and why"):
-        st.dataframe(readable(ww.excluded[["citation", "effect_id", "subgroup_label", "metric", "estimate", "reason"]], "reported unit",
-                              {"reason": "Why not pooled"}), hide_index=True, placeholder=MISSING)
+if view.excluded is not None:
+    with st.expander(f"Effects not pooled ({view.excluded.num_rows}) and why"):
+        st.dataframe(view.excluded, hide_index=True, placeholder=MISSING)
 
 # -- evidence summary: the same document `evidence summary` writes ------------------------------
 st.header("Download the evidence summary")

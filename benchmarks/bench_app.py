@@ -65,7 +65,8 @@ def view_layer(filter_sets: list, cell: tuple, memo: dict) -> None:
     # st.cache_data outside a server warns once per loader that it uses memory storage: true and expected here
     get_logger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
     from evidence.synthesis import charts
-    from evidence.views.loaders import freeze_long_lived, vega_lite_spec
+    from evidence.views.loaders import freeze_long_lived
+    from evidence.views.prepared import vega_lite_spec
 
     times: dict[str, list[float]] = {"chart spec, built": [], "chart spec, cached": [], "post-run gc": [],
                                      "post-run gc, frozen": []}

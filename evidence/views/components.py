@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
 import streamlit as st
 
 from evidence import synthesis
 from evidence.meta.result import MetaResult
-from evidence.synthesis import charts
-from evidence.synthesis.labels import MISSING, readable, record_rows
+from evidence.synthesis.labels import MISSING, record_rows
 from evidence.synthesis.studies import is_web_link  # noqa: F401  (pages import it from here)
 from evidence.taxonomy import taxonomy
-from evidence.views import state
+from evidence.views import prepared, state
 from evidence.views.loaders import catalogue_stamp, load_filter_options, load_info
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~$:@])")
@@ -267,15 +265,13 @@ def record_table(record: dict) -> None:
         st.write("Not coded.")
 
 
-def chart_and_table(chart, table: pd.DataFrame, caption: str, key: str, unit: str | None = None) -> None:
-    """A chart with its table alternative (same numbers, headers in words with ``unit``) in an expander."""
-    # Streamlit fits the whole chart (axes and legend included) into ``height``: give the plot its
-    # own height plus room for the axis title and the legend below it.
-    plot = chart.height if isinstance(getattr(chart, "height", None), int) else None
-    st.altair_chart(chart, key=key, height=plot + 110 if plot else "content")
-    st.caption(md(caption))
+def show_figure(fig: prepared.Figure, key: str) -> None:
+    """A prepared chart (:class:`evidence.views.prepared.Figure`) with its caption and its table
+    alternative (same numbers, headers in words) in an expander."""
+    st.vega_lite_chart(fig.spec, key=key, height=fig.height, theme="streamlit")
+    st.caption(md(fig.caption))
     with st.expander("Table of this chart"):
-        st.dataframe(readable(table, unit), hide_index=True, placeholder=MISSING)
+        st.dataframe(fig.table, hide_index=True, placeholder=MISSING)
 
 
 def heterogeneity(result: MetaResult, metric: str | None) -> None:
@@ -291,8 +287,10 @@ def heterogeneity(result: MetaResult, metric: str | None) -> None:
         cols[3].metric("I²", f"{result.i2:.0f}%", help="Share of the variation in estimates beyond chance")
 
 
-def result_views(result: MetaResult, metric: str | None, unit_label: str, key: str) -> None:
-    """Posterior, forest plot, heterogeneity, funnel plot and warnings of one result."""
+def result_views(result: MetaResult, metric: str | None, unit_label: str, key: str,
+                 figures: tuple[prepared.Figure, ...] = ()) -> None:
+    """Posterior, forest plot, heterogeneity, funnel plot and warnings of one result; ``figures``: its
+    three charts already prepared (a cached answer's), else they are built here."""
     if result.warnings:
         for w in result.warnings:
             st.warning(md(w))
@@ -300,21 +298,12 @@ def result_views(result: MetaResult, metric: str | None, unit_label: str, key: s
         d = result.diagnostics
         st.caption(md(f"Sampler {d.sampler}: {d.chains} chains x {d.draws} draws, {d.divergences} divergences, "
                       f"max R-hat {d.max_rhat:.3f}, min bulk ESS {d.min_ess_bulk:.0f}."))
+    forest, posterior, funnel = figures or prepared.result_figures(result, unit_label)
     st.subheader("Forest plot")
-    chart_and_table(charts.forest_chart(result, unit_label), charts.forest_data(result),
-                    "Each study's own estimate (95% CI) and its shrunken estimate (95% CrI), the pooled effect and the "
-                    "interval where a new programme's effect is expected (prediction).", f"{key}_forest", unit_label)
+    show_figure(forest, f"{key}_forest")
     st.subheader("Heterogeneity")
     heterogeneity(result, metric)
     st.subheader("Pooled effect" if result.densities else "Estimate")
-    chart_and_table(charts.posterior_chart(result, unit_label), charts.posterior_data(result),
-                    "Posterior density of the pooled effect (solid line) and of a new programme's effect (dashed line); "
-                    "the bar is the pooled effect's 95% interval.",
-                    f"{key}_posterior", unit_label)
+    show_figure(posterior, f"{key}_posterior")
     st.subheader("Funnel plot")
-    yi = [s.yi for s in result.studies]
-    vi = [s.vi for s in result.studies]
-    pts, _ = charts.funnel_data(yi, vi, result.mu.mean)
-    chart_and_table(charts.funnel_chart(yi, vi, result.mu.mean, unit_label), pts.assign(label=[s.label for s in result.studies]),
-                    "Asymmetry (small studies on one side only) can signal publication bias; with few studies it is hard to judge.",
-                    f"{key}_funnel", unit_label)
+    show_figure(funnel, f"{key}_funnel")

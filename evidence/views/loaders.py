@@ -12,11 +12,13 @@ import gc
 import sys
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from evidence import synthesis
 from evidence.catalog import bulk, queries, target
-from evidence.synthesis import charts, landing
+from evidence.synthesis import charts, context, landing
+from evidence.views import prepared
 
 FILTER_FIELDS = {f.name for f in dataclasses.fields(queries.Filters)}
 
@@ -111,17 +113,6 @@ def load_gap_map(stamp: tuple, items: tuple, tau_family: str = "halfnormal") -> 
     return synthesis.gap_map_cells(load_effects(stamp, items), tau_family, memo=_gap_map_memo(stamp))
 
 
-def vega_lite_spec(chart) -> dict:
-    """An Altair chart as the Vega-Lite spec ``st.altair_chart`` sends (its data as Arrow bytes in
-    ``datasets``), made by Streamlit's own conversion, so ``st.vega_lite_chart(spec)`` draws exactly the
-    chart ``st.altair_chart(chart)`` would. Why: building the Altair objects and Altair's schema
-    validation in ``to_dict`` were half of a warm gap-map run's server CPU, repeated on every rerun of
-    every session for the same catalogue and filters; a cached spec pays them once."""
-    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec  # pinned Streamlit (pyproject)
-
-    return _convert_altair_to_vega_lite_spec(chart)
-
-
 @st.cache_data(show_spinner=False, max_entries=64)
 def load_gap_map_drawing(rows: tuple, columns: tuple, chosen: tuple[str, str] | None,
                          _shape: charts.GapMapShape) -> dict:
@@ -130,7 +121,7 @@ def load_gap_map_drawing(rows: tuple, columns: tuple, chosen: tuple[str, str] | 
     for the first shape that asks (``_shape`` is not part of the key; :func:`load_gap_map_spec` restates
     the drawing for its own shape). Why: building the Altair objects and Altair's validation of them were
     a third of a new filter set's run; now a new filter set pays neither."""
-    return vega_lite_spec(charts.gap_map_layout(_shape, chosen=chosen))
+    return prepared.vega_lite_spec(charts.gap_map_layout(_shape, chosen=chosen))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -147,11 +138,44 @@ def load_gap_map_spec(stamp: tuple, items: tuple, tau_family: str, chosen: tuple
                                  **{name: convert_anything_to_arrow_bytes(t) for name, t in tables.items()}}}
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def load_cell_studies(stamp: tuple, items: tuple, intervention: str, outcome: str, pooled_ids: tuple) -> pd.DataFrame:
+@st.cache_resource(show_spinner=False, max_entries=64)
+def load_gap_map_view(stamp: tuple, items: tuple, tau_family: str) -> prepared.GapMapView:
+    """The gap map page's counts, pickers and table (:func:`evidence.views.prepared.gap_map_view`), once per
+    catalogue stamp, filters and prior for every session (``cache_resource``: one shared copy, never changed)."""
+    return prepared.gap_map_view(load_gap_map(stamp, items, tau_family), load_effects(stamp, items))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def load_cell_studies(stamp: tuple, items: tuple, intervention: str, outcome: str, pooled_ids: tuple) -> pa.Table:
     """The studies listed under the gap map's chosen cell (:func:`evidence.synthesis.landing.cell_studies`),
-    once per catalogue stamp, filters and cell instead of on every rerun."""
-    return landing.cell_studies(load_effects(stamp, items), intervention, outcome, pooled_ids)
+    in words, once per catalogue stamp, filters and cell instead of on every rerun of every session."""
+    studies = landing.cell_studies(load_effects(stamp, items), intervention, outcome, pooled_ids)
+    return prepared.readable_table(studies.drop(columns="study_id"))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def load_choices(stamp: tuple, items: tuple) -> prepared.Choices:
+    """What works' intervention and outcome pickers under these filters."""
+    return prepared.choices(load_effects(stamp, items))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def load_cell_choices(stamp: tuple, items: tuple, intervention: str, outcome: str) -> prepared.CellChoices:
+    """A cell's study names, poolable metrics and main metric (What works' sensitivity pickers)."""
+    return prepared.cell_choices(load_effects(stamp, items), intervention, outcome)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def load_what_works_view(stamp: tuple, items: tuple, options: synthesis.WhatWorksOptions) -> prepared.WhatWorksView:
+    """What the What works page draws of this answer (:func:`evidence.views.prepared.what_works_view`)."""
+    return prepared.what_works_view(load_what_works(stamp, items, options), load_card(stamp, items, options))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def load_context_answer(stamp: tuple, items: tuple, options: synthesis.WhatWorksOptions,
+                        stated: context.Context) -> context.ContextAnswer:
+    """"For my context": the answer for a stated context (:func:`evidence.synthesis.context.context_answer`)."""
+    return context.context_answer(load_what_works(stamp, items, options), stated)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -160,8 +184,11 @@ def load_card(stamp: tuple, items: tuple, options: synthesis.WhatWorksOptions) -
     return synthesis.card_from(load_what_works(stamp, items, options))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)
 def load_what_works(stamp: tuple, items: tuple, options: synthesis.WhatWorksOptions) -> synthesis.WhatWorks:
+    """One cell's answer (:func:`evidence.synthesis.what_works`), one copy shared by every session
+    (``cache_resource``: unpickling its frames on every run was a tenth of a warm What works run's
+    server CPU); the pages read it and never change it (``tests/test_prepared.py``)."""
     return synthesis.what_works(load_effects(stamp, items), options)
 
 
