@@ -156,9 +156,11 @@ if result is not None:
         st.dataframe(view.per_100_table, hide_index=True, placeholder=MISSING)
 
 @st.fragment
-def for_my_context(ww: synthesis.WhatWorks, levels: dict) -> None:
+def for_my_context(ww: synthesis.WhatWorks, levels: dict, question: tuple) -> None:
     """"For my context": its six controls change only the answer below them, so a change reruns this
-    fragment, not the page (the pooled result, charts and tables above are not rebuilt and resent)."""
+    fragment, not the page (the pooled result, charts and tables above are not rebuilt and resent).
+    ``levels``: the values each control offers; ``question``: the loaders' key of this answer (catalogue
+    stamp, filters, options), with which the answer for a stated context is looked up."""
     if not len(ww.cell):
         st.info("For my context: no study in this cell under the current filters; widen the filters to compare contexts.")
         return
@@ -178,14 +180,14 @@ def for_my_context(ww: synthesis.WhatWorks, levels: dict) -> None:
             v = col.selectbox(label, [NOT_STATED, *levels[c]], key=f"ww_ctx_{c}", format_func=lambda x, c=c: (
                 t.designs.get(x, {}).get("label", x) if c == "design" else x))
             chosen[c] = None if v == NOT_STATED else v
-    ctx = load_context_answer(stamp, filters, options, context.Context(**chosen))
+    ctx = load_context_answer(*question, context.Context(**chosen))
     if ctx.text and ctx.context.stated():
         st.success(md(ctx.text) + (("\n\n" + md(ctx.per_100)) if ctx.per_100 else ""))
     for line in ctx.reasons:
         st.info(md(line))
 
 
-for_my_context(ww, view.context_levels)
+for_my_context(ww, view.context_levels, (stamp, filters, options))
 
 if view.excluded is not None:
     with st.expander(f"Effects not pooled ({view.excluded.num_rows}) and why"):
