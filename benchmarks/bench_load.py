@@ -28,6 +28,8 @@ server's memory per open session (RSS growth of the app process(es) with all N s
     .venv/bin/python benchmarks/bench_load.py --model realistic --think-mean 8 --ramp 30
     .venv/bin/python benchmarks/bench_load.py --client chromium   # real browsers (they share the server's CPU)
     .venv/bin/python benchmarks/bench_load.py --catalog postgresql+psycopg://reader@host/evidence
+    .venv/bin/python benchmarks/bench_load.py --postgres  # a throw-away PostgreSQL 15 (tests/pgserver.py): built as
+                                                          # the owner role, every replica reading as the read-only role
 
 Loopback only; every wait is bounded (STEP_TIMEOUT_MS) and the servers are stopped at the end. With
 ``--client chromium`` the browsers run on the same machine as the servers: at N = 20 on two cores they
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import statistics
@@ -51,6 +54,8 @@ sys.path.insert(0, str(REPO / "tests"))  # the same replica launcher the replica
 
 from app_catalogue import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from replicas import Stack  # noqa: E402
+
+from evidence.catalog.target import display as target_display  # noqa: E402
 
 STEP_TIMEOUT_MS = 180_000
 STEPS = ("gap map", "filter", "what works")
@@ -320,6 +325,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="smoke run: N = 1 on one server only (worst case unless --model)")
     ap.add_argument("--catalog", default=str(REPO / "evidence" / "catalog.db"),
                     help="catalogue the servers read (SQLite path or URL; default: the shipped catalog.db)")
+    ap.add_argument("--postgres", action="store_true",
+                    help="start a throw-away PostgreSQL (tests/pgserver.py), `evidence build` into it as the owner role, "
+                         "and serve it with the read-only role (the team path); instead of --catalog")
     ap.add_argument("--client", choices=("protocol", "chromium"), default="protocol",
                     help="protocol: websocket sessions without a browser (the server's capacity); chromium: real browsers")
     ap.add_argument("--model", choices=("both", "realistic", "worst"), default=None,
@@ -339,17 +347,46 @@ def main(argv: list[str] | None = None) -> int:
     loads = {"both": [realistic, WORST], "realistic": [realistic], "worst": [WORST]}[model]
     if args.think > 0:
         loads = [Load(f"fixed think time {args.think:g} s", fixed_think=args.think), *loads]
-    print(f"catalogue: {args.catalog}; levels N = {levels}; step timeout {STEP_TIMEOUT_MS / 1000:.0f} s")
+    with postgres_catalogue() if args.postgres else contextlib.nullcontext(args.catalog) as catalog:
+        return run(args, catalog, levels, loads)
+
+
+@contextlib.contextmanager
+def postgres_catalogue():
+    """A throw-away PostgreSQL server with the catalogue built into it by ``evidence build --catalog`` as
+    the owner role; yields the read-only role's URL (what the app replicas connect as)."""
+    import subprocess
+
+    from pgserver import PgServer, available
+
+    why = available()
+    if why:
+        raise SystemExit(f"bench_load --postgres: {why}")
+    pg = PgServer().start()
+    try:
+        owner, reader = pg.create_database("evidence_load")
+        built = subprocess.run([sys.executable, "-m", "evidence.cli.main", "build", "--catalog", owner], cwd=REPO,
+                               capture_output=True, text=True, timeout=600)
+        if built.returncode:
+            raise SystemExit(f"bench_load --postgres: evidence build failed:\n{built.stdout}{built.stderr}")
+        yield reader
+    finally:
+        pg.stop()
+
+
+def run(args, catalog: str, levels: list[int], loads: list[Load]) -> int:
+    """The measurements and their tables, on ``catalog`` (a path or URL the servers read)."""
+    print(f"catalogue: {target_display(catalog)}; levels N = {levels}; step timeout {STEP_TIMEOUT_MS / 1000:.0f} s")
     print(SESSION[args.client])
     results = {}
-    one = Stack([args.catalog], proxy=False).start()
+    one = Stack([catalog], proxy=False).start()
     try:
         for i, load in enumerate(loads):
             results["one", load.name] = measure(one, levels, "one server", args.client, load, warm=i == 0)
     finally:
         one.stop()
     if not args.quick:
-        two = Stack([args.catalog, args.catalog]).start()
+        two = Stack([catalog, catalog]).start()
         try:
             for i, load in enumerate(loads):
                 results["two", load.name] = measure(two, levels, "two replicas behind nginx", args.client, load, warm=i == 0)

@@ -36,6 +36,24 @@ def test_bench_load_quick(client, model):
     assert re.search(rf"^one server: .*; {model}[^:]*: {label}", run.stdout, re.M), run.stdout
 
 
+def test_bench_load_on_a_throwaway_postgres():
+    """``--postgres``: the benchmark starts its own PostgreSQL, builds the catalogue into it as the owner
+    role and serves it with the read-only role (the team path), then prints the same table."""
+    from pgserver import available
+
+    why = available()
+    if why:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(why)
+        pytest.skip(why)
+    run = subprocess.run([sys.executable, "benchmarks/bench_load.py", "--quick", "--postgres", "--client", "protocol"],
+                         cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert re.search(r"^catalogue: postgresql\+psycopg://evidence_reader:\*\*\*@127\.0\.0\.1:\d+/evidence_load;", run.stdout, re.M), run.stdout
+    rows = re.findall(r"^\s+1 (gap map|filter|what works)\s+(\d+)\s+(\d+)\s+1\.00x$", run.stdout, re.M)
+    assert [r[0] for r in rows] == ["gap map", "filter", "what works"], run.stdout
+
+
 def test_realistic_pauses_are_seeded_and_shaped():
     sys.path.insert(0, str(REPO / "benchmarks"))
     from bench_load import WORST, Load
