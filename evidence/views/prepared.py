@@ -21,8 +21,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pyarrow as pa
 
-from evidence.synthesis import charts
+from evidence import synthesis
+from evidence.meta.result import MetaResult
+from evidence.synthesis import charts, context
 from evidence.synthesis.labels import readable
+from evidence.synthesis.studies import effect_study_labels
 
 
 def vega_lite_spec(chart) -> dict:
@@ -65,7 +68,7 @@ def figure(chart, table: pd.DataFrame, caption: str, unit: str | None = None) ->
     return Figure(vega_lite_spec(chart), plot + 110 if plot else "content", caption, readable_table(table, unit))
 
 
-def result_figures(result, unit_label: str) -> tuple[Figure, Figure, Figure]:
+def result_figures(result: MetaResult, unit_label: str) -> tuple[Figure, Figure, Figure]:
     """One result's forest plot, pooled-effect (posterior) plot and funnel plot."""
     forest = figure(charts.forest_chart(result, unit_label), charts.forest_data(result),
                     "Each study's own estimate (95% CI) and its shrunken estimate (95% CrI), the pooled effect and the "
@@ -151,9 +154,6 @@ class CellChoices:
 
 
 def cell_choices(effects: pd.DataFrame, intervention: str, outcome: str) -> CellChoices:
-    from evidence import synthesis
-    from evidence.synthesis.studies import effect_study_labels
-
     cell = effects.loc[(effects["intervention"] == intervention) & (effects["outcome"] == outcome)]
     # one distinct name per study, as on the Studies page (two studies may share a citation)
     return CellChoices(effect_study_labels(cell), tuple(synthesis.poolable_metrics(cell)), synthesis.main_metric(cell))
@@ -177,10 +177,8 @@ class WhatWorksView:
     context_levels: dict = field(default_factory=dict)
 
 
-def what_works_view(ww, card) -> WhatWorksView:
-    from evidence import synthesis
-    from evidence.synthesis import context
-
+def what_works_view(ww: synthesis.WhatWorks, card: synthesis.AnswerCard) -> WhatWorksView:
+    """The page's drawing of ``ww`` and its card (the subgroup rows come from the card, as in the summaries)."""
     unit = synthesis.metric_label(ww.metric)
     figures, harvest = (), None
     if ww.result is not None:
