@@ -73,6 +73,10 @@ def nginx_conf(listen: int, upstreams: list[int]) -> str:
 def start_nginx(listen: int, upstreams: list[int], prefix: Path) -> subprocess.Popen:
     for d in ("logs", "temp"):
         (prefix / d).mkdir(parents=True, exist_ok=True)
+    # Started as root (CI), nginx's workers run as an unprivileged user ("nobody") and write the static
+    # cache under temp/: every directory down to it must let them through (mkdtemp makes it 0700).
+    for d in (prefix.parent, prefix, prefix / "temp"):
+        d.chmod(0o755)
     (prefix / "nginx.conf").write_text(nginx_conf(listen, upstreams))
     log = prefix / "logs" / "stderr.log"
     proc = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", "stderr",

@@ -5,7 +5,9 @@ both replicas in use, and the page itself in a real browser (websocket through t
 
 from __future__ import annotations
 
+import gzip
 import os
+import re
 import shutil
 import urllib.request
 from pathlib import Path
@@ -63,6 +65,24 @@ def test_health_and_page_through_the_proxy_from_both_replicas(stack):
     assert set(upstreams.values()) == {f"127.0.0.1:{p}" for p in stack.ports}  # and both replicas serve
     status, _, page = _get(f"{stack.url}/", "visitor-0")
     assert status == 200 and b"<div id=\"root\">" in page
+
+
+def test_the_frontend_files_come_from_the_proxy_cache_compressed(stack):
+    """The files every new browser fetches (Streamlit's JavaScript and CSS) reach a replica once; after
+    that the proxy serves them from its cache, gzip-compressed, byte for byte what the replica sent."""
+    status, _, page = _get(f"{stack.url}/", "visitor-0")
+    assets = re.findall(rb'(?:src|href)="\.?/?(static/[^"]+\.(?:js|css))"', page)
+    assert status == 200 and len(assets) > 5, page[:500]
+    asset = assets[0].decode()
+    direct = urllib.request.urlopen(f"http://127.0.0.1:{stack.ports[0]}/{asset}", timeout=30).read()
+    seen = []
+    for _ in range(3):
+        req = urllib.request.Request(f"{stack.url}/{asset}", headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(req, timeout=30) as res:
+            seen.append((res.headers["X-Cache-Status"], res.headers.get("Content-Encoding"), gzip.decompress(res.read())))
+    assert [s[0] for s in seen][1:] == ["HIT", "HIT"]  # the first may be a MISS (or already cached)
+    assert all(enc == "gzip" and body == direct for _, enc, body in seen)
+    assert len(direct) > 10_000
 
 
 def test_the_app_works_in_a_browser_through_the_proxy(stack):
