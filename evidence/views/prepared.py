@@ -95,6 +95,15 @@ def harvest_figure(harvest: pd.DataFrame) -> Figure:
     return figure(charts.harvest_chart(harvest), harvest, HARVEST_CAPTION, "reported unit")
 
 
+def outcomes_by_intervention(rows: pd.DataFrame) -> dict[str, tuple[str, ...]]:
+    """Each intervention of ``rows`` with its outcomes, both in the order the rows give them, once each
+    (the pages' intervention and outcome pickers)."""
+    outcomes: dict[str, tuple[str, ...]] = {}
+    for iv, oc in dict.fromkeys(zip(rows["intervention"], rows["outcome"])):
+        outcomes[iv] = (*outcomes.get(iv, ()), oc)
+    return outcomes
+
+
 # -- the gap map page ----------------------------------------------------------------------------
 GAP_MAP_TABLE = ["family_label", "intervention_label", "outcome_group_label", "outcome_label", "n_studies", "n_effects",
                  "n_pooled", "metric", "mean", "q025", "q975", "category", "designs", "any_harm"]
@@ -118,10 +127,7 @@ class GapMapView:
 
 def gap_map_view(cells: pd.DataFrame, effects: pd.DataFrame) -> GapMapView:
     filled = cells[cells["n_studies"] > 0]
-    pairs = filled[["intervention", "outcome"]].drop_duplicates()
-    outcomes: dict[str, tuple[str, ...]] = {}
-    for iv, oc in zip(pairs["intervention"], pairs["outcome"]):
-        outcomes[iv] = (*outcomes.get(iv, ()), oc)
+    outcomes = outcomes_by_intervention(filled)
     return GapMapView(len(filled), int((filled["n_pooled"] > 0).sum()), int(effects["study_id"].nunique()),
                       tuple(outcomes), outcomes, charts.gap_map_height(cells),
                       readable_table(filled[GAP_MAP_TABLE], "in the row's metric"))
@@ -138,9 +144,7 @@ class Choices:
 
 
 def choices(effects: pd.DataFrame) -> Choices:
-    outcomes: dict[str, tuple[str, ...]] = {}
-    for iv, oc in dict.fromkeys(zip(effects["intervention"], effects["outcome"])):
-        outcomes[iv] = (*outcomes.get(iv, ()), oc)
+    outcomes = outcomes_by_intervention(effects)
     return Choices(tuple(outcomes), outcomes)
 
 
