@@ -46,17 +46,27 @@ def serve_app(env_extra: dict, port: int, script: Path | None = None, extra_args
     environment until it answers its health check; yield its URL; stop it afterwards (browser tests and
     ``benchmarks/bench_browser.py`` share this)."""
     import os
+    import signal
     import subprocess
     import sys
+    import tempfile
     import time
     import urllib.request
 
     import pytest
 
     repo = Path(__file__).resolve().parents[1]
+    # The server's output goes to a file, not a pipe nobody reads while the test runs (a full pipe would
+    # block the server's next log line); PYTHONFAULTHANDLER lets a server that hangs print its threads.
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script or repo / "app.py"), "--server.headless", "true",
                              "--server.port", str(port), "--browser.gatherUsageStats", "false", *extra_args],
-                            cwd=repo, env=dict(os.environ, **env_extra), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            cwd=repo, env=dict(os.environ, PYTHONFAULTHANDLER="1", **env_extra), stdout=log, stderr=subprocess.STDOUT)
+
+    def output() -> str:
+        log.seek(0)
+        return log.read().decode(errors="replace")[-20_000:]
+
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -66,11 +76,18 @@ def serve_app(env_extra: dict, port: int, script: Path | None = None, extra_args
             except OSError:
                 time.sleep(0.5)
         else:
-            pytest.fail("streamlit did not start: " + proc.stdout.read1(4000).decode(errors="replace"))
+            pytest.fail("streamlit did not start: " + output())
         yield url
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # stuck: SIGABRT makes faulthandler print every thread's stack
+            proc.send_signal(signal.SIGABRT)
+            proc.wait(timeout=20)
+            raise AssertionError(f"the app server did not stop within 20 s of SIGTERM; its output:\n{output()}") from None
+        finally:
+            log.close()
 
 
 @contextlib.contextmanager
