@@ -323,11 +323,12 @@ def measure(stack: Stack, levels: list[int], label: str, client: str = "chromium
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="smoke run: N = 1 on one server only (worst case unless --model)")
-    ap.add_argument("--catalog", default=str(REPO / "evidence" / "catalog.db"),
-                    help="catalogue the servers read (SQLite path or URL; default: the shipped catalog.db)")
-    ap.add_argument("--postgres", action="store_true",
-                    help="start a throw-away PostgreSQL (tests/pgserver.py), `evidence build` into it as the owner role, "
-                         "and serve it with the read-only role (the team path); instead of --catalog")
+    where = ap.add_mutually_exclusive_group()
+    where.add_argument("--catalog", default=str(REPO / "evidence" / "catalog.db"),
+                       help="catalogue the servers read (SQLite path or URL; default: the shipped catalog.db)")
+    where.add_argument("--postgres", action="store_true",
+                       help="start a throw-away PostgreSQL (tests/pgserver.py), `evidence build` into it as the owner role, "
+                            "and serve it with the read-only role (the team path); instead of --catalog")
     ap.add_argument("--client", choices=("protocol", "chromium"), default="protocol",
                     help="protocol: websocket sessions without a browser (the server's capacity); chromium: real browsers")
     ap.add_argument("--model", choices=("both", "realistic", "worst"), default=None,
